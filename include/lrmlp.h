@@ -1,0 +1,14 @@
+/* liblrmlp: training multi-layer perceptrons, dense and low-rank.
+ * Umbrella header: includes every public module header. */
+#ifndef LRMLP_H
+#define LRMLP_H
+
+#include "lrmlp/common.h"
+#include "lrmlp/activation.h"
+#include "lrmlp/net.h"
+#include "lrmlp/optim.h"
+#include "lrmlp/dataset.h"
+#include "lrmlp/train.h"
+#include "lrmlp/model.h"
+
+#endif

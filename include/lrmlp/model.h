@@ -1,0 +1,48 @@
+/* liblrmlp: model files.
+ *
+ * A model file holds a network (architecture, parameters, generator state,
+ * frozen flags, epoch count) and optionally an optimizer (options, state,
+ * step count), so that training resumes exactly. The format is versioned,
+ * little-endian on every platform, independent of locale and size_t width,
+ * made of checksummed sections; docs/format.md describes it. Readers accept
+ * every earlier format version.
+ *
+ * Saving to a path writes a temporary file in the same directory, flushes it
+ * to disk and renames it over the target, so a crash leaves either the old
+ * file or the new one, never half of one.
+ *
+ * Threads: saving reads the handles (no other thread may modify them);
+ * loading creates new handles and is safe to call from several threads. */
+#ifndef LRMLP_MODEL_H
+#define LRMLP_MODEL_H
+
+#include "common.h"
+#include "net.h"
+#include "optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes net (and opt, when not NULL; it must have been created for net's
+ * shape) to path atomically. Errors go to net's message. */
+LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const char *path);
+
+/* Same bytes into a new buffer: *buf (free with lrmlp_free) of *len bytes. */
+LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt,
+                                   void **buf, size_t *len);
+
+/* Reads a model file. *net receives a new network. When opt is not NULL,
+ * *opt receives a new optimizer if the file holds one, else NULL. On error
+ * nothing is allocated, the out pointers are NULL and lrmlp_last_errmsg()
+ * says what is wrong: LRMLP_ERR_IO (cannot read), LRMLP_ERR_FORMAT
+ * (truncated or malformed), LRMLP_ERR_CHECKSUM (corrupted),
+ * LRMLP_ERR_VERSION (written by a newer, incompatible library). */
+LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt);
+LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
+                                   lrmlp_optim **opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

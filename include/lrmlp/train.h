@@ -1,0 +1,95 @@
+/* liblrmlp: training loop and evaluation.
+ *
+ * lrmlp_train_epoch runs one pass over a dataset: for each mini-batch it
+ * copies the batch out of the dataset, computes the gradient
+ * (lrmlp_net_gradient_*), calls the optional all-reduce hook on the gradient
+ * vector, takes an optimizer step and calls the optional step callback.
+ * Shuffling draws from the network's generator, so a network restored from a
+ * model file continues with the same batches as an uninterrupted run.
+ *
+ * Errors are reported through the network's message (lrmlp_net_errmsg). A
+ * diverged step (NaN/Inf loss or gradient) returns LRMLP_ERR_DIVERGED before
+ * the optimizer touches the weights, so the network keeps its last finite
+ * parameters. Threads: the network, optimizer and dataset must not be used
+ * by another thread during the call (the dataset only read). */
+#ifndef LRMLP_TRAIN_H
+#define LRMLP_TRAIN_H
+
+#include "common.h"
+#include "net.h"
+#include "optim.h"
+#include "dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a step callback sees. */
+typedef struct lrmlp_step_info {
+    uint64_t step;        /* optimizer steps taken so far, this one included */
+    uint64_t epoch;       /* epochs completed before this one (0-based) */
+    size_t batch;         /* index of this batch within the epoch */
+    size_t batch_size;    /* samples in this batch */
+    double loss;          /* loss of this batch (before the step) */
+    double lr;            /* learning rate this step used */
+} lrmlp_step_info;
+
+/* Called after each optimizer step. Return 0 to go on, nonzero to stop
+ * (lrmlp_train_epoch then returns LRMLP_ERR_STOPPED). The network may be
+ * read (weights, gradients) but not resized or freed. */
+typedef int (*lrmlp_step_fn)(void *user, lrmlp_net *net, const lrmlp_step_info *info);
+
+/* Called between the backward pass and the optimizer step with the flat
+ * gradient vector (count elements of dtype). It must replace the gradient by
+ * the one to apply (for data parallelism: the sum or mean over processes)
+ * and return LRMLP_OK, or a negative status to abort the epoch. */
+typedef int (*lrmlp_allreduce_fn)(void *user, void *grad, size_t count, lrmlp_dtype dtype);
+
+#define LRMLP_TRAIN_OPTIONS_VERSION 1
+typedef struct lrmlp_train_options {
+    unsigned int version;          /* LRMLP_TRAIN_OPTIONS_VERSION */
+    lrmlp_loss loss;               /* default LRMLP_LOSS_CROSS_ENTROPY */
+    size_t batch_size;             /* 0 = full batch (default 128) */
+    int shuffle;                   /* reshuffle each epoch (default 1) */
+    lrmlp_step_fn on_step;         /* optional */
+    void *on_step_user;
+    lrmlp_allreduce_fn allreduce;  /* optional */
+    void *allreduce_user;
+} lrmlp_train_options;
+#define LRMLP_TRAIN_OPTIONS_INIT \
+    { LRMLP_TRAIN_OPTIONS_VERSION, LRMLP_LOSS_CROSS_ENTROPY, 128, 1, NULL, NULL, NULL, NULL }
+LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version);
+
+typedef struct lrmlp_epoch_stats {
+    double loss;          /* mean over batches of the batch loss */
+    double accuracy;      /* training accuracy of the batches as seen (classification), else NaN */
+    size_t samples;       /* samples used */
+    size_t steps;         /* optimizer steps taken */
+    double seconds;       /* wall time of the epoch */
+} lrmlp_epoch_stats;
+
+/* One epoch. stats may be NULL. The last batch may be smaller than
+ * batch_size. The dataset's feature dimension and target width must match
+ * the network's input and output widths (LRMLP_ERR_SHAPE otherwise). */
+LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
+                                const lrmlp_train_options *opts, lrmlp_epoch_stats *stats);
+
+typedef struct lrmlp_eval_result {
+    double loss;          /* loss over the whole dataset as one batch would give it
+                             (a sum for SSE, a mean for MSE and cross-entropy) */
+    double accuracy;      /* fraction of argmax(output) == label; NaN for regression */
+    size_t samples;
+} lrmlp_eval_result;
+
+/* Evaluation-mode pass over the dataset in batches of batch_size (0: 1024).
+ * Does not touch the gradient vector or the generator. */
+LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss loss,
+                             size_t batch_size, lrmlp_eval_result *out);
+
+/* Epochs completed by lrmlp_train_epoch on this network (saved in model files). */
+LRMLP_API uint64_t lrmlp_net_epochs(const lrmlp_net *net);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,190 @@
+/* Activation kernels, written once and instantiated for float and double by
+ * activation.c (the BLAS s/d pattern). Expects REAL, SFX, and the math
+ * macros M_EXP, M_EXPM1, M_LOG1P, M_ERF, M_TANH to be defined. */
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* tanh by a [13/6] rational function (the Eigen/XLA approximation for
+ * float, a few ulp) for float, which vectorizes; libm for double. */
+static inline REAL FN(tanh_k)(REAL x)
+{
+#if LRMLP_FAST_TANH
+    const REAL lim = (REAL)7.90531110763549805;
+    REAL c = x > lim ? lim : (x < -lim ? -lim : x);
+    REAL x2 = c * c;
+    REAL p = (REAL)-2.76076847742355e-16;
+    p = p * x2 + (REAL)2.00018790482477e-13;
+    p = p * x2 + (REAL)-8.60467152213735e-11;
+    p = p * x2 + (REAL)5.12229709037114e-08;
+    p = p * x2 + (REAL)1.48572235717979e-05;
+    p = p * x2 + (REAL)6.37261928875436e-04;
+    p = p * x2 + (REAL)4.89352455891786e-03;
+    p = p * c;
+    REAL q = (REAL)1.19825839466702e-06;
+    q = q * x2 + (REAL)1.18534705686654e-04;
+    q = q * x2 + (REAL)2.26843463243900e-03;
+    q = q * x2 + (REAL)4.89352518554385e-03;
+    REAL r = p / q;
+    /* Below 4e-4 tanh(x) = x to float precision; keeps tiny values exact. */
+    return (x < (REAL)4e-4 && x > (REAL)-4e-4) ? x : r;
+#else
+    return M_TANH(x);
+#endif
+}
+
+static inline REAL FN(sigmoid_k)(REAL x)
+{
+    /* Both branches are exact forms; this one never overflows exp. */
+    if (x >= 0) {
+        REAL e = M_EXP(-x);
+        return 1 / (1 + e);
+    }
+    REAL e = M_EXP(x);
+    return e / (1 + e);
+}
+
+#define GELU_RSQRT2 ((REAL)0.70710678118654752440)
+#define GELU_RSQRT2PI ((REAL)0.39894228040143267794)
+#define GELU_SQRT2_PI ((REAL)0.79788456080286535588)
+#define GELU_C ((REAL)0.044715)
+
+LRMLP_TARGET_CLONES
+static void FN(tanh_loop)(REAL *restrict z, REAL *restrict d, size_t n)
+{
+    if (d) {
+        for (size_t i = 0; i < n; i++) {
+            REAL t = FN(tanh_k)(z[i]);
+            z[i] = t;
+            d[i] = 1 - t * t;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            z[i] = FN(tanh_k)(z[i]);
+    }
+}
+
+LRMLP_TARGET_CLONES
+static void FN(relu_loop)(REAL *restrict z, REAL *restrict d, size_t n, REAL slope)
+{
+    for (size_t i = 0; i < n; i++) {
+        REAL x = z[i];
+        int pos = x > 0;
+        z[i] = pos ? x : slope * x;
+        if (d)
+            d[i] = pos ? (REAL)1 : slope;
+    }
+}
+
+void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, int training,
+                            lrmlp_rng *rng)
+{
+    size_t i;
+    switch (act) {
+    case LRMLP_ACT_IDENTITY:
+        if (d)
+            for (i = 0; i < n; i++)
+                d[i] = 1;
+        return;
+    case LRMLP_ACT_TANH:
+        FN(tanh_loop)(z, d, n);
+        return;
+    case LRMLP_ACT_SIGMOID:
+        for (i = 0; i < n; i++) {
+            REAL s = FN(sigmoid_k)(z[i]);
+            z[i] = s;
+            if (d)
+                d[i] = s * (1 - s);
+        }
+        return;
+    case LRMLP_ACT_SOFTPLUS:
+        for (i = 0; i < n; i++) {
+            REAL x = z[i];
+            /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable everywhere */
+            REAL ax = x < 0 ? -x : x;
+            z[i] = (x > 0 ? x : 0) + M_LOG1P(M_EXP(-ax));
+            if (d)
+                d[i] = FN(sigmoid_k)(x);
+        }
+        return;
+    case LRMLP_ACT_ELU:
+        for (i = 0; i < n; i++) {
+            REAL x = z[i];
+            if (x > 0) {
+                if (d)
+                    d[i] = 1;
+            } else {
+                REAL e = M_EXPM1(x);
+                z[i] = e;
+                if (d)
+                    d[i] = e + 1;
+            }
+        }
+        return;
+    case LRMLP_ACT_GELU:
+        for (i = 0; i < n; i++) {
+            REAL x = z[i];
+            REAL cdf = (REAL)0.5 * (1 + M_ERF(x * GELU_RSQRT2));
+            z[i] = x * cdf;
+            if (d)
+                d[i] = cdf + x * GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x);
+        }
+        return;
+    case LRMLP_ACT_GELU_TANH:
+        for (i = 0; i < n; i++) {
+            REAL x = z[i];
+            REAL t = FN(tanh_k)(GELU_SQRT2_PI * (x + GELU_C * x * x * x));
+            z[i] = (REAL)0.5 * x * (1 + t);
+            if (d)
+                d[i] = (REAL)0.5 * (1 + t) + (REAL)0.5 * x * (1 - t * t) * GELU_SQRT2_PI *
+                                                   (1 + 3 * GELU_C * x * x);
+        }
+        return;
+    case LRMLP_ACT_SILU:
+        for (i = 0; i < n; i++) {
+            REAL x = z[i];
+            REAL s = FN(sigmoid_k)(x);
+            z[i] = x * s;
+            if (d)
+                d[i] = s * (1 + x * (1 - s));
+        }
+        return;
+    case LRMLP_ACT_RELU:
+        FN(relu_loop)(z, d, n, 0);
+        return;
+    case LRMLP_ACT_LEAKY_RELU:
+        FN(relu_loop)(z, d, n, (REAL)LRMLP_LEAKY_SLOPE);
+        return;
+    case LRMLP_ACT_RRELU:
+        if (!training) {
+            FN(relu_loop)(z, d, n, (REAL)LRMLP_RRELU_MEAN);
+            return;
+        }
+        for (i = 0; i < n; i++) {
+            REAL x = z[i];
+            if (x >= 0) {
+                if (d)
+                    d[i] = 1;
+            } else {
+                REAL a = (REAL)(LRMLP_RRELU_LOWER +
+                                (LRMLP_RRELU_UPPER - LRMLP_RRELU_LOWER) *
+                                    lrmlp__rng_uniform(rng));
+                z[i] = a * x;
+                if (d)
+                    d[i] = a;
+            }
+        }
+        return;
+    default:
+        return; /* callers validate act; never reached */
+    }
+}
+
+#undef FN
+#undef CAT
+#undef CAT_
+#undef GELU_RSQRT2
+#undef GELU_RSQRT2PI
+#undef GELU_SQRT2_PI
+#undef GELU_C

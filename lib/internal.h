@@ -1,0 +1,117 @@
+/* Internal definitions shared by the library's modules. Not installed. */
+#ifndef LRMLP_INTERNAL_H
+#define LRMLP_INTERNAL_H
+
+#include "lrmlp.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LRMLP_ERRMSG_LEN 256
+#define LRMLP_INTERNAL __attribute__((visibility("hidden")))
+
+/* ---- errors (common.c) ---- */
+/* Formats a message into buf (LRMLP_ERRMSG_LEN bytes) and returns status. */
+LRMLP_INTERNAL int lrmlp__err(char *buf, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, into the calling thread's last-error message (lrmlp_last_errmsg). */
+LRMLP_INTERNAL int lrmlp__last_err(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Copies a handle's message into the thread's last-error message. */
+LRMLP_INTERNAL int lrmlp__last_err_copy(int status, const char *msg);
+
+/* Overflow-checked size arithmetic: return 0 on overflow. */
+LRMLP_INTERNAL int lrmlp__mul_ok(size_t a, size_t b, size_t *out);
+LRMLP_INTERNAL int lrmlp__add_ok(size_t a, size_t b, size_t *out);
+LRMLP_INTERNAL size_t lrmlp__dtype_size(lrmlp_dtype dt);
+
+/* ---- generator (rng.c): xoshiro256**, seeded through SplitMix64 ----
+ * Deterministic on every platform. One per handle; never global. */
+typedef struct lrmlp_rng {
+    uint64_t s[4];
+} lrmlp_rng;
+LRMLP_INTERNAL void lrmlp__rng_seed(lrmlp_rng *r, uint64_t seed);
+LRMLP_INTERNAL uint64_t lrmlp__rng_u64(lrmlp_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+LRMLP_INTERNAL double lrmlp__rng_uniform(lrmlp_rng *r);
+/* Standard normal (Box-Muller, one value per call, no cached state). */
+LRMLP_INTERNAL double lrmlp__rng_normal(lrmlp_rng *r);
+/* Uniform integer in [0, n), unbiased (Lemire). n >= 1. */
+LRMLP_INTERNAL uint64_t lrmlp__rng_below(lrmlp_rng *r, uint64_t n);
+
+/* ---- activations (activation.c) ----
+ * Apply phi to n values in place. When d is not NULL, also store phi'(z) in
+ * d (for the backward pass). training selects RReLU's random slopes (drawn
+ * from rng) versus its mean slope. */
+LRMLP_INTERNAL void lrmlp__act_forward_f32(lrmlp_activation act, float *z, float *d, size_t n,
+                                           int training, lrmlp_rng *rng);
+LRMLP_INTERNAL void lrmlp__act_forward_f64(lrmlp_activation act, double *z, double *d, size_t n,
+                                           int training, lrmlp_rng *rng);
+
+/* ---- network (net.c) ---- */
+typedef struct lrmlp_layer_ {
+    size_t in, out;          /* W is out x in, row-major */
+    size_t w_off, b_off;     /* offsets in the parameter vector; b_off SIZE_MAX if no bias */
+    lrmlp_activation act;
+    int frozen;
+} lrmlp_layer_;
+
+struct lrmlp_net {
+    lrmlp_dtype dtype;
+    size_t n_layers;
+    size_t *widths;          /* n_layers + 1 */
+    lrmlp_layer_ *layers;    /* n_layers */
+    int bias;
+    size_t n_params;
+    void *params;            /* n_params of dtype */
+    void *grads;             /* n_params of dtype */
+    lrmlp_rng rng;
+    uint64_t epochs;         /* completed by lrmlp_train_epoch */
+    /* workspace, sized for ws_n samples */
+    size_t ws_n;
+    void *ws;
+    void **h;                /* h[l], l = 1..L: output of layer l-1 (n x widths[l]) */
+    void **dact;             /* dact[l]: phi'(z) of layer l, NULL for identity */
+    void *delta[2];          /* back-propagated errors, n x max width */
+    char errmsg[LRMLP_ERRMSG_LEN];
+};
+
+/* Allocates a network of the given shape with zero parameters and a
+ * generator seeded with seed. acts has n_layers entries. Validates the
+ * shape. Reports errors through errbuf (LRMLP_ERRMSG_LEN bytes). */
+LRMLP_INTERNAL int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers,
+                                    const size_t *widths, const lrmlp_activation *acts,
+                                    int bias, uint64_t seed, char *errbuf);
+/* 1 if both networks have the same dtype, widths and bias flag. */
+LRMLP_INTERNAL int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b);
+/* Output of the last forward pass (n x widths[L]) in the workspace. */
+LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
+
+/* ---- optimizer (optim.c) ---- */
+struct lrmlp_optim {
+    lrmlp_optim_options o;
+    lrmlp_dtype dtype;
+    size_t n_layers;
+    size_t *widths;          /* n_layers + 1: the shape the optimizer was made for */
+    int bias;
+    size_t n_params;
+    uint64_t t;              /* successful steps */
+    double last_grad_norm;
+    /* state vectors of n_params elements of dtype, NULL when the rule needs
+     * none: m = momentum / first moment, v = second moment */
+    void *m;
+    void *v;
+    void *ws;                /* scratch (Muon Newton-Schulz), not state */
+    size_t ws_size;
+    char errmsg[LRMLP_ERRMSG_LEN];
+};
+
+/* Allocates an optimizer for the shape of net with validated options and
+ * zero state. Used by lrmlp_optim_create and the model loader. */
+LRMLP_INTERNAL int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
+                                      const lrmlp_optim_options *opts, char *errbuf);
+/* Number of state vectors (0, 1 or 2) the optimizer keeps, and them. */
+LRMLP_INTERNAL size_t lrmlp__optim_n_state(const lrmlp_optim *opt);
+
+#endif

@@ -1,0 +1,587 @@
+/* The dense network: creation, parameter access, initializers and the
+ * forward/backward passes (net_impl.h, instantiated for float and double). */
+#include "internal.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REAL float
+#define SFX f32
+#define GEMM cblas_sgemm
+#include "net_impl.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+#define REAL double
+#define SFX f64
+#define GEMM cblas_dgemm
+#include "net_impl.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+
+LRMLP_API int lrmlp_net_options_init(lrmlp_net_options *opts, unsigned int version)
+{
+    if (!opts)
+        return LRMLP_ERR_INVALID;
+    if (version != LRMLP_NET_OPTIONS_VERSION)
+        return LRMLP_ERR_VERSION;
+    lrmlp_net_options d = LRMLP_NET_OPTIONS_INIT;
+    *opts = d;
+    return LRMLP_OK;
+}
+
+static void free_workspace(lrmlp_net *net)
+{
+    free(net->ws);
+    free(net->h);
+    free(net->dact);
+    net->ws = NULL;
+    net->h = NULL;
+    net->dact = NULL;
+    net->delta[0] = net->delta[1] = NULL;
+    net->ws_n = 0;
+}
+
+LRMLP_API void lrmlp_net_free(lrmlp_net *net)
+{
+    if (!net)
+        return;
+    free_workspace(net);
+    free(net->widths);
+    free(net->layers);
+    free(net->params);
+    free(net->grads);
+    free(net);
+}
+
+int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size_t *widths,
+                     const lrmlp_activation *acts, int bias, uint64_t seed, char *errbuf)
+{
+    *out = NULL;
+    if (dtype != LRMLP_F32 && dtype != LRMLP_F64)
+        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "dtype must be LRMLP_F32 or LRMLP_F64");
+    if (n_layers < 1 || n_layers > 4096)
+        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "n_layers must be in [1, 4096], got %zu",
+                          n_layers);
+    if (!widths)
+        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "widths is NULL");
+    size_t total = 0;
+    for (size_t i = 0; i <= n_layers; i++) {
+        if (widths[i] < 1 || widths[i] > ((size_t)1 << 30))
+            return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "width %zu is %zu (must be 1..2^30)",
+                              i, widths[i]);
+    }
+    for (size_t l = 0; l < n_layers; l++) {
+        size_t w;
+        if (acts && ((int)acts[l] < 0 || acts[l] >= LRMLP_ACT_COUNT_))
+            return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "activation of layer %zu is invalid", l);
+        if (!lrmlp__mul_ok(widths[l], widths[l + 1], &w) || !lrmlp__add_ok(total, w, &total) ||
+            (bias && !lrmlp__add_ok(total, widths[l + 1], &total)))
+            return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "parameter count overflows");
+    }
+    size_t bytes;
+    if (!lrmlp__mul_ok(total, lrmlp__dtype_size(dtype), &bytes) || bytes > ((size_t)1 << 40))
+        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "network too large (%zu parameters)", total);
+
+    lrmlp_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory");
+    net->dtype = dtype;
+    net->n_layers = n_layers;
+    net->bias = bias ? 1 : 0;
+    net->n_params = total;
+    net->widths = malloc((n_layers + 1) * sizeof *net->widths);
+    net->layers = calloc(n_layers, sizeof *net->layers);
+    net->params = calloc(total, lrmlp__dtype_size(dtype));
+    net->grads = calloc(total, lrmlp__dtype_size(dtype));
+    if (!net->widths || !net->layers || !net->params || !net->grads) {
+        lrmlp_net_free(net);
+        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory for %zu parameters", total);
+    }
+    memcpy(net->widths, widths, (n_layers + 1) * sizeof *widths);
+    size_t off = 0;
+    for (size_t l = 0; l < n_layers; l++) {
+        lrmlp_layer_ *ly = &net->layers[l];
+        ly->in = widths[l];
+        ly->out = widths[l + 1];
+        ly->act = acts ? acts[l] : LRMLP_ACT_IDENTITY;
+        ly->w_off = off;
+        off += ly->in * ly->out;
+        if (bias) {
+            ly->b_off = off;
+            off += ly->out;
+        } else {
+            ly->b_off = SIZE_MAX;
+        }
+    }
+    lrmlp__rng_seed(&net->rng, seed);
+    *out = net;
+    return LRMLP_OK;
+}
+
+static void param_set(lrmlp_net *net, size_t i, double v)
+{
+    if (net->dtype == LRMLP_F32)
+        ((float *)net->params)[i] = (float)v;
+    else
+        ((double *)net->params)[i] = v;
+}
+
+/* W = scale * Q with orthonormal columns (out >= in) or rows (out < in):
+ * Householder QR of a Gaussian matrix, signs fixed by diag(R) so that Q is
+ * Haar distributed. */
+static int init_orthogonal(lrmlp_net *net, const lrmlp_layer_ *ly, double scale)
+{
+    size_t rows = ly->out > ly->in ? ly->out : ly->in; /* tall orientation */
+    size_t cols = ly->out > ly->in ? ly->in : ly->out;
+    double *A = malloc(rows * cols * sizeof *A);
+    double *tau = malloc(cols * sizeof *tau);
+    double *sgn = malloc(cols * sizeof *sgn);
+    if (!A || !tau || !sgn) {
+        free(A);
+        free(tau);
+        free(sgn);
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory in orthogonal init");
+    }
+    for (size_t i = 0; i < rows * cols; i++)
+        A[i] = lrmlp__rng_normal(&net->rng);
+    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)cols, A,
+                                     (lapack_int)cols, tau);
+    if (info == 0) {
+        for (size_t j = 0; j < cols; j++)
+            sgn[j] = A[j * cols + j] < 0 ? -1.0 : 1.0;
+        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)cols,
+                              (lapack_int)cols, A, (lapack_int)cols, tau);
+    }
+    if (info != 0) {
+        free(A);
+        free(tau);
+        free(sgn);
+        return lrmlp__err(net->errmsg, LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
+    }
+    /* Q is rows x cols; W (out x in) is Q or Q^T. */
+    for (size_t i = 0; i < rows; i++) {
+        for (size_t j = 0; j < cols; j++) {
+            double v = scale * sgn[j] * A[i * cols + j];
+            size_t idx = ly->out >= ly->in ? i * ly->in + j : j * ly->in + i;
+            param_set(net, ly->w_off + idx, v);
+        }
+    }
+    free(A);
+    free(tau);
+    free(sgn);
+    return LRMLP_OK;
+}
+
+static int check_layer(const lrmlp_net *net, size_t layer)
+{
+    if (layer >= net->n_layers)
+        return lrmlp__err((char *)net->errmsg, LRMLP_ERR_INVALID,
+                          "layer %zu out of range (network has %zu)", layer, net->n_layers);
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init, double scale)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    int rc = check_layer(net, layer);
+    if (rc)
+        return rc;
+    if ((int)init < 0 || init >= LRMLP_INIT_COUNT_)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown initializer %d", (int)init);
+    if (!isfinite(scale) || scale < 0)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "init scale must be finite and >= 0");
+    const lrmlp_layer_ *ly = &net->layers[layer];
+    size_t nw = ly->in * ly->out;
+    double fan_in = (double)ly->in, fan_out = (double)ly->out;
+    double a = 0, s = 0;
+    switch (init) {
+    case LRMLP_INIT_ORTHOGONAL:
+        rc = init_orthogonal(net, ly, scale);
+        if (rc)
+            return rc;
+        break;
+    case LRMLP_INIT_TORCH_DEFAULT:
+        a = 1.0 / sqrt(fan_in);
+        break;
+    case LRMLP_INIT_GAUSSIAN:
+        s = scale;
+        break;
+    case LRMLP_INIT_XAVIER_UNIFORM:
+        a = scale * sqrt(6.0 / (fan_in + fan_out));
+        break;
+    case LRMLP_INIT_XAVIER_NORMAL:
+        s = scale * sqrt(2.0 / (fan_in + fan_out));
+        break;
+    case LRMLP_INIT_HE_UNIFORM:
+        a = scale * sqrt(6.0 / fan_in);
+        break;
+    case LRMLP_INIT_HE_NORMAL:
+        s = scale * sqrt(2.0 / fan_in);
+        break;
+    default:
+        break;
+    }
+    if (init != LRMLP_INIT_ORTHOGONAL) {
+        for (size_t i = 0; i < nw; i++) {
+            double v = 0;
+            if (a > 0)
+                v = a * (2.0 * lrmlp__rng_uniform(&net->rng) - 1.0);
+            else if (s > 0)
+                v = s * lrmlp__rng_normal(&net->rng);
+            param_set(net, ly->w_off + i, v);
+        }
+    }
+    if (ly->b_off != SIZE_MAX) {
+        double ab = init == LRMLP_INIT_TORCH_DEFAULT ? 1.0 / sqrt(fan_in) : 0.0;
+        for (size_t j = 0; j < ly->out; j++)
+            param_set(net, ly->b_off + j,
+                      ab > 0 ? ab * (2.0 * lrmlp__rng_uniform(&net->rng) - 1.0) : 0.0);
+    }
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
+{
+    char err[LRMLP_ERRMSG_LEN];
+    if (!out)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "out is NULL");
+    *out = NULL;
+    if (!opts)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "options are NULL");
+    if (opts->version != LRMLP_NET_OPTIONS_VERSION)
+        return lrmlp__last_err(LRMLP_ERR_VERSION, "unknown lrmlp_net_options version %u",
+                               opts->version);
+    if ((int)opts->init < 0 || opts->init >= LRMLP_INIT_COUNT_ || !isfinite(opts->init_scale) ||
+        opts->init_scale < 0)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "invalid initializer or init_scale");
+    if (!opts->activations &&
+        ((int)opts->hidden_activation < 0 || opts->hidden_activation >= LRMLP_ACT_COUNT_ ||
+         (int)opts->output_activation < 0 || opts->output_activation >= LRMLP_ACT_COUNT_))
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "invalid activation");
+    if (opts->n_layers < 1 || opts->n_layers > 4096)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "n_layers must be in [1, 4096]");
+    lrmlp_activation *acts = malloc(opts->n_layers * sizeof *acts);
+    if (!acts)
+        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+    for (size_t l = 0; l < opts->n_layers; l++)
+        acts[l] = opts->activations ? opts->activations[l]
+                  : l + 1 == opts->n_layers ? opts->output_activation
+                                            : opts->hidden_activation;
+    lrmlp_net *net;
+    int rc = lrmlp__net_alloc(&net, opts->dtype, opts->n_layers, opts->widths, acts, opts->bias,
+                              opts->seed, err);
+    free(acts);
+    if (rc)
+        return lrmlp__last_err_copy(rc, err);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rc = lrmlp_net_init_layer(net, l, opts->init, opts->init_scale);
+        if (rc) {
+            lrmlp__last_err_copy(rc, net->errmsg);
+            lrmlp_net_free(net);
+            return rc;
+        }
+    }
+    *out = net;
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
+{
+    char err[LRMLP_ERRMSG_LEN];
+    if (!out || !src)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "NULL argument");
+    *out = NULL;
+    lrmlp_activation *acts = malloc(src->n_layers * sizeof *acts);
+    if (!acts)
+        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+    for (size_t l = 0; l < src->n_layers; l++)
+        acts[l] = src->layers[l].act;
+    lrmlp_net *net;
+    int rc = lrmlp__net_alloc(&net, src->dtype, src->n_layers, src->widths, acts, src->bias, 0,
+                              err);
+    free(acts);
+    if (rc)
+        return lrmlp__last_err_copy(rc, err);
+    size_t bytes = src->n_params * lrmlp__dtype_size(src->dtype);
+    memcpy(net->params, src->params, bytes);
+    memcpy(net->grads, src->grads, bytes);
+    for (size_t l = 0; l < src->n_layers; l++)
+        net->layers[l].frozen = src->layers[l].frozen;
+    net->rng = src->rng;
+    net->epochs = src->epochs;
+    *out = net;
+    return LRMLP_OK;
+}
+
+LRMLP_API const char *lrmlp_net_errmsg(const lrmlp_net *net)
+{
+    return net ? net->errmsg : "network handle is NULL";
+}
+
+LRMLP_API lrmlp_dtype lrmlp_net_dtype(const lrmlp_net *net)
+{
+    return net ? net->dtype : (lrmlp_dtype)0;
+}
+
+LRMLP_API size_t lrmlp_net_n_layers(const lrmlp_net *net) { return net ? net->n_layers : 0; }
+
+LRMLP_API size_t lrmlp_net_width(const lrmlp_net *net, size_t i)
+{
+    return net && i <= net->n_layers ? net->widths[i] : 0;
+}
+
+LRMLP_API lrmlp_activation lrmlp_net_activation(const lrmlp_net *net, size_t layer)
+{
+    return net && layer < net->n_layers ? net->layers[layer].act : LRMLP_ACT_IDENTITY;
+}
+
+LRMLP_API int lrmlp_net_has_bias(const lrmlp_net *net) { return net ? net->bias : 0; }
+
+LRMLP_API size_t lrmlp_net_param_count(const lrmlp_net *net) { return net ? net->n_params : 0; }
+
+LRMLP_API void *lrmlp_net_params(lrmlp_net *net) { return net ? net->params : NULL; }
+
+LRMLP_API void *lrmlp_net_grads(lrmlp_net *net) { return net ? net->grads : NULL; }
+
+LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t *w_offset,
+                                      size_t *b_offset)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    int rc = check_layer(net, layer);
+    if (rc)
+        return rc;
+    if (w_offset)
+        *w_offset = net->layers[layer].w_off;
+    if (b_offset)
+        *b_offset = net->layers[layer].b_off;
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    lrmlp__rng_seed(&net->rng, seed);
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_set_frozen(lrmlp_net *net, size_t layer, int frozen)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    int rc = check_layer(net, layer);
+    if (rc)
+        return rc;
+    net->layers[layer].frozen = frozen ? 1 : 0;
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_is_frozen(const lrmlp_net *net, size_t layer)
+{
+    return net && layer < net->n_layers ? net->layers[layer].frozen : 0;
+}
+
+int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b)
+{
+    if (a->dtype != b->dtype || a->n_layers != b->n_layers || a->bias != b->bias)
+        return 0;
+    return memcmp(a->widths, b->widths, (a->n_layers + 1) * sizeof *a->widths) == 0;
+}
+
+const void *lrmlp__net_output(const lrmlp_net *net)
+{
+    return net->h ? net->h[net->n_layers] : NULL;
+}
+
+/* Sizes the workspace for batches of up to n samples. Only grows. */
+static int ensure_workspace(lrmlp_net *net, size_t n)
+{
+    if (n <= net->ws_n)
+        return LRMLP_OK;
+    size_t L = net->n_layers, es = lrmlp__dtype_size(net->dtype), maxw = 0, total = 0;
+    for (size_t i = 0; i <= L; i++)
+        maxw = net->widths[i] > maxw ? net->widths[i] : maxw;
+    size_t cnt;
+    int ok = 1;
+    for (size_t l = 0; l < L && ok; l++) {
+        size_t copies = net->layers[l].act == LRMLP_ACT_IDENTITY ? 1 : 2; /* h, dact */
+        ok = lrmlp__mul_ok(n, net->widths[l + 1], &cnt) && lrmlp__mul_ok(cnt, copies, &cnt) &&
+             lrmlp__add_ok(total, cnt, &total);
+    }
+    ok = ok && lrmlp__mul_ok(n, maxw, &cnt) && lrmlp__mul_ok(cnt, 2, &cnt) &&
+         lrmlp__add_ok(total, cnt, &total) && lrmlp__mul_ok(total, es, &cnt);
+    if (!ok)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
+    free_workspace(net);
+    net->ws = malloc(cnt);
+    net->h = calloc(L + 1, sizeof *net->h);
+    net->dact = calloc(L, sizeof *net->dact);
+    if (!net->ws || !net->h || !net->dact) {
+        free_workspace(net);
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for a batch of %zu", n);
+    }
+    char *p = net->ws;
+    for (size_t l = 0; l < L; l++) {
+        net->h[l + 1] = p;
+        p += n * net->widths[l + 1] * es;
+        if (net->layers[l].act != LRMLP_ACT_IDENTITY) {
+            net->dact[l] = p;
+            p += n * net->widths[l + 1] * es;
+        }
+    }
+    net->delta[0] = p;
+    net->delta[1] = p + n * maxw * es;
+    net->ws_n = n;
+    return LRMLP_OK;
+}
+
+/* Common validation for the batch entry points. */
+static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    if (net->dtype != dt)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_DTYPE, "network is %s, call is %s",
+                          net->dtype == LRMLP_F32 ? "float32" : "float64",
+                          dt == LRMLP_F32 ? "float32" : "float64");
+    if (!X)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "input X is NULL");
+    if (n == 0)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch has no samples");
+    return ensure_workspace(net, n);
+}
+
+#define DEFINE_BATCH_API(SFX_, REAL_, DT_)                                                      \
+    LRMLP_API int lrmlp_net_predict_##SFX_(lrmlp_net *net, const REAL_ *X, size_t n, REAL_ *Y) \
+    {                                                                                          \
+        int rc = check_batch(net, DT_, X, n);                                                  \
+        if (rc)                                                                                \
+            return rc;                                                                         \
+        if (!Y)                                                                                \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "output Y is NULL");             \
+        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
+        forward_##SFX_(net, X, n, 0);                                                          \
+        memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));      \
+        return LRMLP_OK;                                                                       \
+    }                                                                                          \
+    static int loss_common_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,    \
+                                  lrmlp_loss loss, int training, double *out)                  \
+    {                                                                                          \
+        int rc = check_batch(net, DT_, X, n);                                                  \
+        if (rc)                                                                                \
+            return rc;                                                                         \
+        if (!T)                                                                                \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "targets T are NULL");           \
+        if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)                                        \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);   \
+        size_t k = net->widths[net->n_layers];                                                 \
+        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
+        if (!all_finite_##SFX_(T, n * k))                                                      \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
+        forward_##SFX_(net, X, n, training);                                                   \
+        double v = loss_##SFX_(loss, (const REAL_ *)net->h[net->n_layers], T, n, k,            \
+                               training ? (REAL_ *)net->delta[0] : NULL);                      \
+        if (out)                                                                               \
+            *out = v;                                                                          \
+        if (!isfinite(v))                                                                      \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_DIVERGED, "loss is not finite");          \
+        return LRMLP_OK;                                                                       \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_loss_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,        \
+                                        size_t n, lrmlp_loss loss, double *loss_out, REAL_ *Y) \
+    {                                                                                          \
+        int rc = loss_common_##SFX_(net, X, T, n, loss, 0, loss_out);                          \
+        if (rc == LRMLP_OK && Y)                                                               \
+            memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));  \
+        return rc;                                                                             \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
+                                            size_t n, lrmlp_loss loss, double *loss_out)       \
+    {                                                                                          \
+        int rc = loss_common_##SFX_(net, X, T, n, loss, 1, loss_out);                          \
+        if (rc)                                                                                \
+            return rc;                                                                         \
+        backward_##SFX_(net, X, n);                                                            \
+        return LRMLP_OK;                                                                       \
+    }
+
+DEFINE_BATCH_API(f32, float, LRMLP_F32)
+DEFINE_BATCH_API(f64, double, LRMLP_F64)
+
+/* ---- copy-in / copy-out ---- */
+
+enum { PART_W, PART_B };
+
+static int copy_part(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt,
+                     const void *vec, void *dst, const void *src)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    char *em = (char *)net->errmsg;
+    int rc = check_layer(net, layer);
+    if (rc)
+        return rc;
+    if (net->dtype != dt)
+        return lrmlp__err(em, LRMLP_ERR_DTYPE, "network is %s, call is %s",
+                          net->dtype == LRMLP_F32 ? "float32" : "float64",
+                          dt == LRMLP_F32 ? "float32" : "float64");
+    if (!dst && !src)
+        return lrmlp__err(em, LRMLP_ERR_INVALID, "buffer is NULL");
+    const lrmlp_layer_ *ly = &net->layers[layer];
+    if (part == PART_B && ly->b_off == SIZE_MAX)
+        return lrmlp__err(em, LRMLP_ERR_INVALID, "network has no biases");
+    size_t off = part == PART_W ? ly->w_off : ly->b_off;
+    size_t cnt = part == PART_W ? ly->in * ly->out : ly->out;
+    size_t es = lrmlp__dtype_size(dt);
+    if (src) {
+        int finite = dt == LRMLP_F32 ? all_finite_f32(src, cnt) : all_finite_f64(src, cnt);
+        if (!finite)
+            return lrmlp__err(em, LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
+        memcpy((char *)net->params + off * es, src, cnt * es);
+    } else {
+        memcpy(dst, (const char *)vec + off * es, cnt * es);
+    }
+    return LRMLP_OK;
+}
+
+#define DEFINE_COPY_API(SFX_, REAL_, DT_)                                                      \
+    LRMLP_API int lrmlp_net_get_weights_##SFX_(const lrmlp_net *net, size_t l, REAL_ *W)       \
+    {                                                                                          \
+        return copy_part(net, l, PART_W, DT_, net ? net->params : NULL, W, NULL);              \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_set_weights_##SFX_(lrmlp_net *net, size_t l, const REAL_ *W)       \
+    {                                                                                          \
+        if (!W && net)                                                                         \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "buffer is NULL");               \
+        return copy_part(net, l, PART_W, DT_, NULL, NULL, W);                                  \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_get_bias_##SFX_(const lrmlp_net *net, size_t l, REAL_ *b)          \
+    {                                                                                          \
+        return copy_part(net, l, PART_B, DT_, net ? net->params : NULL, b, NULL);              \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_set_bias_##SFX_(lrmlp_net *net, size_t l, const REAL_ *b)          \
+    {                                                                                          \
+        if (!b && net)                                                                         \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "buffer is NULL");               \
+        return copy_part(net, l, PART_B, DT_, NULL, NULL, b);                                  \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_get_weight_grad_##SFX_(const lrmlp_net *net, size_t l, REAL_ *G)   \
+    {                                                                                          \
+        return copy_part(net, l, PART_W, DT_, net ? net->grads : NULL, G, NULL);               \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_get_bias_grad_##SFX_(const lrmlp_net *net, size_t l, REAL_ *g)     \
+    {                                                                                          \
+        return copy_part(net, l, PART_B, DT_, net ? net->grads : NULL, g, NULL);               \
+    }
+
+DEFINE_COPY_API(f32, float, LRMLP_F32)
+DEFINE_COPY_API(f64, double, LRMLP_F64)
