@@ -26,7 +26,7 @@
 #define M_EXP expf
 #define M_EXPM1 expm1f
 #define M_LOG1P log1pf
-#define M_ERF erff
+#define M_ERFC erfcf
 #define M_TANH tanhf
 #include "activation_impl.h"
 #undef REAL
@@ -35,7 +35,7 @@
 #undef M_EXP
 #undef M_EXPM1
 #undef M_LOG1P
-#undef M_ERF
+#undef M_ERFC
 #undef M_TANH
 
 #define REAL double
@@ -44,7 +44,7 @@
 #define M_EXP exp
 #define M_EXPM1 expm1
 #define M_LOG1P log1p
-#define M_ERF erf
+#define M_ERFC erfc
 #define M_TANH tanh
 #include "activation_impl.h"
 

@@ -1,6 +1,6 @@
 /* Activation kernels, written once and instantiated for float and double by
  * activation.c (the BLAS s/d pattern). Expects REAL, SFX, and the math
- * macros M_EXP, M_EXPM1, M_LOG1P, M_ERF, M_TANH to be defined. */
+ * macros M_EXP, M_EXPM1, M_LOG1P, M_ERFC, M_TANH to be defined. */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -125,20 +125,22 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
     case LRMLP_ACT_GELU:
         for (i = 0; i < n; i++) {
             REAL x = z[i];
-            REAL cdf = (REAL)0.5 * (1 + M_ERF(x * GELU_RSQRT2));
+            /* erfc keeps the tail accurate where 1 + erf would cancel */
+            REAL cdf = (REAL)0.5 * M_ERFC(-x * GELU_RSQRT2);
             z[i] = x * cdf;
             if (d)
                 d[i] = cdf + x * GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x);
         }
         return;
     case LRMLP_ACT_GELU_TANH:
+        /* 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation for negative x. */
         for (i = 0; i < n; i++) {
             REAL x = z[i];
-            REAL t = FN(tanh_k)(GELU_SQRT2_PI * (x + GELU_C * x * x * x));
-            z[i] = (REAL)0.5 * x * (1 + t);
+            REAL u = GELU_SQRT2_PI * (x + GELU_C * x * x * x);
+            REAL s = FN(sigmoid_k)(2 * u);
+            z[i] = x * s;
             if (d)
-                d[i] = (REAL)0.5 * (1 + t) + (REAL)0.5 * x * (1 - t * t) * GELU_SQRT2_PI *
-                                                   (1 + 3 * GELU_C * x * x);
+                d[i] = s + 2 * x * s * (1 - s) * GELU_SQRT2_PI * (1 + 3 * GELU_C * x * x);
         }
         return;
     case LRMLP_ACT_SILU:

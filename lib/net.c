@@ -521,8 +521,9 @@ DEFINE_BATCH_API(f64, double, LRMLP_F64)
 
 enum { PART_W, PART_B };
 
-static int copy_part(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt,
-                     const void *vec, void *dst, const void *src)
+/* Validates a layer/part request and returns its range in the vectors. */
+static int part_range(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt,
+                      const void *buf, size_t *off, size_t *cnt)
 {
     if (!net)
         return LRMLP_ERR_INVALID;
@@ -534,53 +535,66 @@ static int copy_part(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype d
         return lrmlp__err(em, LRMLP_ERR_DTYPE, "network is %s, call is %s",
                           net->dtype == LRMLP_F32 ? "float32" : "float64",
                           dt == LRMLP_F32 ? "float32" : "float64");
-    if (!dst && !src)
+    if (!buf)
         return lrmlp__err(em, LRMLP_ERR_INVALID, "buffer is NULL");
     const lrmlp_layer_ *ly = &net->layers[layer];
     if (part == PART_B && ly->b_off == SIZE_MAX)
         return lrmlp__err(em, LRMLP_ERR_INVALID, "network has no biases");
-    size_t off = part == PART_W ? ly->w_off : ly->b_off;
-    size_t cnt = part == PART_W ? ly->in * ly->out : ly->out;
+    *off = part == PART_W ? ly->w_off : ly->b_off;
+    *cnt = part == PART_W ? ly->in * ly->out : ly->out;
+    return LRMLP_OK;
+}
+
+static int get_part(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, int grads,
+                    void *dst)
+{
+    size_t off = 0, cnt = 0;
+    int rc = part_range(net, layer, part, dt, dst, &off, &cnt);
+    if (rc)
+        return rc;
     size_t es = lrmlp__dtype_size(dt);
-    if (src) {
-        int finite = dt == LRMLP_F32 ? all_finite_f32(src, cnt) : all_finite_f64(src, cnt);
-        if (!finite)
-            return lrmlp__err(em, LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
-        memcpy((char *)net->params + off * es, src, cnt * es);
-    } else {
-        memcpy(dst, (const char *)vec + off * es, cnt * es);
-    }
+    memcpy(dst, (const char *)(grads ? net->grads : net->params) + off * es, cnt * es);
+    return LRMLP_OK;
+}
+
+static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, const void *src)
+{
+    size_t off = 0, cnt = 0;
+    int rc = part_range(net, layer, part, dt, src, &off, &cnt);
+    if (rc)
+        return rc;
+    int finite = dt == LRMLP_F32 ? all_finite_f32(src, cnt) : all_finite_f64(src, cnt);
+    if (!finite)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
+    size_t es = lrmlp__dtype_size(dt);
+    memcpy((char *)net->params + off * es, src, cnt * es);
     return LRMLP_OK;
 }
 
 #define DEFINE_COPY_API(SFX_, REAL_, DT_)                                                      \
     LRMLP_API int lrmlp_net_get_weights_##SFX_(const lrmlp_net *net, size_t l, REAL_ *W)       \
     {                                                                                          \
-        return copy_part(net, l, PART_W, DT_, net ? net->params : NULL, W, NULL);              \
+        return get_part(net, l, PART_W, DT_, 0, W);                                            \
     }                                                                                          \
     LRMLP_API int lrmlp_net_set_weights_##SFX_(lrmlp_net *net, size_t l, const REAL_ *W)       \
     {                                                                                          \
-        if (!W && net)                                                                         \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "buffer is NULL");               \
-        return copy_part(net, l, PART_W, DT_, NULL, NULL, W);                                  \
+        return set_part(net, l, PART_W, DT_, W);                                               \
     }                                                                                          \
     LRMLP_API int lrmlp_net_get_bias_##SFX_(const lrmlp_net *net, size_t l, REAL_ *b)          \
     {                                                                                          \
-        return copy_part(net, l, PART_B, DT_, net ? net->params : NULL, b, NULL);              \
+        return get_part(net, l, PART_B, DT_, 0, b);                                            \
     }                                                                                          \
     LRMLP_API int lrmlp_net_set_bias_##SFX_(lrmlp_net *net, size_t l, const REAL_ *b)          \
     {                                                                                          \
-        if (!b && net)                                                                         \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "buffer is NULL");               \
-        return copy_part(net, l, PART_B, DT_, NULL, NULL, b);                                  \
+        return set_part(net, l, PART_B, DT_, b);                                               \
     }                                                                                          \
     LRMLP_API int lrmlp_net_get_weight_grad_##SFX_(const lrmlp_net *net, size_t l, REAL_ *G)   \
     {                                                                                          \
-        return copy_part(net, l, PART_W, DT_, net ? net->grads : NULL, G, NULL);               \
+        return get_part(net, l, PART_W, DT_, 1, G);                                            \
     }                                                                                          \
     LRMLP_API int lrmlp_net_get_bias_grad_##SFX_(const lrmlp_net *net, size_t l, REAL_ *g)     \
     {                                                                                          \
-        return copy_part(net, l, PART_B, DT_, net ? net->grads : NULL, g, NULL);               \
+        return get_part(net, l, PART_B, DT_, 1, g);                                            \
     }
 
 DEFINE_COPY_API(f32, float, LRMLP_F32)

@@ -29,10 +29,16 @@
 /* Sum of squares of x[0..n), accumulated in double. */
 static double SFX(sumsq)(const REAL *x, size_t n)
 {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)x[i] * (double)x[i];
-    return s;
+    /* Eight independent partial sums: the compiler may vectorize them
+     * without reassociating, so the result stays deterministic. */
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += (double)x[i + k] * (double)x[i + k];
+    for (; i < n; i++)
+        acc[0] += (double)x[i] * (double)x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 /* 1 if every x[i] is finite. */

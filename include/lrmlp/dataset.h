@@ -86,9 +86,11 @@ typedef enum lrmlp_standardize_mode {
 } lrmlp_standardize_mode;
 
 /* Makes features zero-mean and unit-variance using the statistics of
- * reference (or of ds itself when reference is NULL; pass the training set
- * to standardize a test set the same way). Constant features get std 1.
- * Composes with earlier transforms. */
+ * reference's features as they are at the time of the call (or of ds itself
+ * when reference is NULL). To standardize a test set like its training set,
+ * standardize the test set with the training set as reference first, then
+ * the training set itself. Constant features get std 1. Composes with
+ * earlier transforms. */
 LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mode mode,
                                         const lrmlp_dataset *reference);
 

@@ -1,0 +1,235 @@
+/* Training loop (one epoch) and evaluation. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version)
+{
+    if (!opts)
+        return LRMLP_ERR_INVALID;
+    if (version != LRMLP_TRAIN_OPTIONS_VERSION)
+        return LRMLP_ERR_VERSION;
+    lrmlp_train_options d = LRMLP_TRAIN_OPTIONS_INIT;
+    *opts = d;
+    return LRMLP_OK;
+}
+
+LRMLP_API uint64_t lrmlp_net_epochs(const lrmlp_net *net) { return net ? net->epochs : 0; }
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Index of the largest of k values (first on ties). */
+static size_t argmax(const void *row, size_t k, lrmlp_dtype dt)
+{
+    size_t best = 0;
+    if (dt == LRMLP_F32) {
+        const float *r = row;
+        for (size_t j = 1; j < k; j++)
+            if (r[j] > r[best])
+                best = j;
+    } else {
+        const double *r = row;
+        for (size_t j = 1; j < k; j++)
+            if (r[j] > r[best])
+                best = j;
+    }
+    return best;
+}
+
+static int check_dataset(lrmlp_net *net, const lrmlp_dataset *ds, int need_targets)
+{
+    if (!ds)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "dataset is NULL");
+    size_t k = net->widths[net->n_layers];
+    if (lrmlp_dataset_dim(ds) != net->widths[0])
+        return lrmlp__err(net->errmsg, LRMLP_ERR_SHAPE,
+                          "dataset has %zu features, network input width is %zu",
+                          lrmlp_dataset_dim(ds), net->widths[0]);
+    if (need_targets && lrmlp_dataset_target_dim(ds) != k)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_SHAPE,
+                          "dataset targets have width %zu, network output width is %zu",
+                          lrmlp_dataset_target_dim(ds), k);
+    if (lrmlp_dataset_size(ds) == 0)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "dataset is empty");
+    return LRMLP_OK;
+}
+
+static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *idx, size_t start,
+                       size_t count, void *X, void *T)
+{
+    int rc = net->dtype == LRMLP_F32
+                 ? lrmlp_dataset_batch_f32(ds, idx, start, count, X, T)
+                 : lrmlp_dataset_batch_f64(ds, idx, start, count, X, T);
+    if (rc)
+        lrmlp__err(net->errmsg, rc, "dataset: %s", lrmlp_dataset_errmsg(ds));
+    return rc;
+}
+
+LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
+                                const lrmlp_train_options *opts, lrmlp_epoch_stats *stats)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    if (!opt || !opts)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "optimizer or options are NULL");
+    if (opts->version != LRMLP_TRAIN_OPTIONS_VERSION)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_VERSION,
+                          "unknown lrmlp_train_options version %u", opts->version);
+    if ((int)opts->loss < 0 || opts->loss >= LRMLP_LOSS_COUNT_)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)opts->loss);
+    int rc = check_dataset(net, ds, 1);
+    if (rc)
+        return rc;
+    double t0 = now_seconds();
+    size_t n = lrmlp_dataset_size(ds), d = net->widths[0], k = net->widths[net->n_layers];
+    size_t bs = opts->batch_size == 0 || opts->batch_size > n ? n : opts->batch_size;
+    size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
+    if (!lrmlp__mul_ok(bs, d * es, &xb) || !lrmlp__mul_ok(bs, k * es, &tb))
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
+    size_t *idx = NULL;
+    if (opts->shuffle) {
+        idx = malloc(n * sizeof *idx);
+        if (!idx)
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)lrmlp__rng_below(&net->rng, (uint64_t)i + 1);
+            size_t t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+    }
+    void *X = malloc(xb), *T = malloc(tb);
+    if (!X || !T) {
+        free(idx);
+        free(X);
+        free(T);
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+    }
+    int classify = lrmlp_dataset_n_classes(ds) > 0;
+    double loss_sum = 0;
+    size_t correct = 0, seen = 0, steps = 0, batch = 0;
+    for (size_t start = 0; start < n; start += bs, batch++) {
+        size_t cnt = n - start < bs ? n - start : bs;
+        rc = fetch_batch(net, ds, idx ? idx + start : NULL, idx ? 0 : start, cnt, X, T);
+        if (rc)
+            break;
+        double loss = 0;
+        rc = net->dtype == LRMLP_F32
+                 ? lrmlp_net_gradient_f32(net, X, T, cnt, opts->loss, &loss)
+                 : lrmlp_net_gradient_f64(net, X, T, cnt, opts->loss, &loss);
+        if (rc)
+            break;
+        if (classify) {
+            const char *Y = lrmlp__net_output(net);
+            for (size_t i = 0; i < cnt; i++)
+                correct += argmax(Y + i * k * es, k, net->dtype) ==
+                           argmax((const char *)T + i * k * es, k, net->dtype);
+        }
+        if (opts->allreduce) {
+            rc = opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
+            if (rc) {
+                if (rc > 0)
+                    rc = LRMLP_ERR_INVALID;
+                lrmlp__err(net->errmsg, rc, "all-reduce hook failed: %s", lrmlp_strerror(rc));
+                break;
+            }
+        }
+        double lr = lrmlp_optim_current_lr(opt);
+        rc = lrmlp_optim_step(opt, net);
+        if (rc) {
+            lrmlp__err(net->errmsg, rc, "optimizer: %s", lrmlp_optim_errmsg(opt));
+            break;
+        }
+        loss_sum += loss;
+        seen += cnt;
+        steps++;
+        if (opts->on_step) {
+            lrmlp_step_info info = {lrmlp_optim_steps(opt), net->epochs, batch, cnt, loss, lr};
+            if (opts->on_step(opts->on_step_user, net, &info)) {
+                rc = lrmlp__err(net->errmsg, LRMLP_ERR_STOPPED, "stopped by step callback");
+                break;
+            }
+        }
+    }
+    free(idx);
+    free(X);
+    free(T);
+    if (rc == LRMLP_OK)
+        net->epochs++;
+    if (stats) {
+        stats->loss = steps ? loss_sum / (double)steps : NAN;
+        stats->accuracy = classify && seen ? (double)correct / (double)seen : NAN;
+        stats->samples = seen;
+        stats->steps = steps;
+        stats->seconds = now_seconds() - t0;
+    }
+    return rc;
+}
+
+LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss loss,
+                             size_t batch_size, lrmlp_eval_result *out)
+{
+    if (!net)
+        return LRMLP_ERR_INVALID;
+    if (!out)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "result pointer is NULL");
+    if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
+    int rc = check_dataset(net, ds, 1);
+    if (rc)
+        return rc;
+    size_t n = lrmlp_dataset_size(ds), d = net->widths[0], k = net->widths[net->n_layers];
+    size_t bs = batch_size == 0 ? 1024 : batch_size;
+    bs = bs > n ? n : bs;
+    size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
+    if (!lrmlp__mul_ok(bs, d * es, &xb) || !lrmlp__mul_ok(bs, k * es, &tb))
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
+    void *X = malloc(xb), *T = malloc(tb);
+    if (!X || !T) {
+        free(X);
+        free(T);
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+    }
+    int classify = lrmlp_dataset_n_classes(ds) > 0;
+    double total = 0;
+    size_t correct = 0;
+    for (size_t start = 0; start < n && rc == LRMLP_OK; start += bs) {
+        size_t cnt = n - start < bs ? n - start : bs;
+        rc = fetch_batch(net, ds, NULL, start, cnt, X, T);
+        if (rc)
+            break;
+        double l = 0;
+        rc = net->dtype == LRMLP_F32 ? lrmlp_net_loss_f32(net, X, T, cnt, loss, &l, NULL)
+                                     : lrmlp_net_loss_f64(net, X, T, cnt, loss, &l, NULL);
+        if (rc == LRMLP_ERR_DIVERGED)
+            rc = LRMLP_OK; /* a non-finite loss is a result here, not a failure */
+        if (rc)
+            break;
+        /* SSE adds up; MSE and cross-entropy are means, so weight by size. */
+        total += loss == LRMLP_LOSS_SSE ? l : l * (double)cnt;
+        if (classify) {
+            const char *Y = lrmlp__net_output(net);
+            for (size_t i = 0; i < cnt; i++)
+                correct += argmax(Y + i * k * es, k, net->dtype) ==
+                           argmax((const char *)T + i * k * es, k, net->dtype);
+        }
+    }
+    free(X);
+    free(T);
+    if (rc)
+        return rc;
+    out->loss = loss == LRMLP_LOSS_SSE ? total : total / (double)n;
+    out->accuracy = classify ? (double)correct / (double)n : NAN;
+    out->samples = n;
+    return LRMLP_OK;
+}

@@ -1,0 +1,160 @@
+/* Activation tests: closed-form values, derivatives against central
+ * differences, the float32 kernels against float64, RReLU's two modes. */
+#include "testutil.h"
+
+#include <lrmlp.h>
+#include <math.h>
+#include <string.h>
+
+START_TEST(test_known_values)
+{
+    struct { lrmlp_activation a; double x, y; } c[] = {
+        {LRMLP_ACT_IDENTITY, -2.5, -2.5},
+        {LRMLP_ACT_TANH, 0.5, 0.46211715726000974},
+        {LRMLP_ACT_SIGMOID, 0.0, 0.5},
+        {LRMLP_ACT_SIGMOID, -800.0, 0.0},
+        {LRMLP_ACT_SOFTPLUS, 0.0, 0.69314718055994531},
+        {LRMLP_ACT_SOFTPLUS, 800.0, 800.0},
+        {LRMLP_ACT_ELU, -1.0, -0.63212055882855767},
+        {LRMLP_ACT_ELU, 2.0, 2.0},
+        {LRMLP_ACT_GELU, 1.0, 0.84134474606854293},
+        {LRMLP_ACT_GELU_TANH, 1.0, 0.84119199060827676},
+        {LRMLP_ACT_SILU, 1.0, 0.73105857863000487},
+        {LRMLP_ACT_RELU, -3.0, 0.0},
+        {LRMLP_ACT_LEAKY_RELU, -3.0, -0.03},
+        {LRMLP_ACT_RRELU, -4.8, -4.8 * 11.0 / 48.0},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        double y;
+        ck_assert_int_eq(lrmlp_activation_eval(c[i].a, c[i].x, &y, NULL), LRMLP_OK);
+        ck_assert_msg(fabs(y - c[i].y) < 1e-12 * (1 + fabs(c[i].y)), "%s(%g) = %.17g, want %.17g",
+                      lrmlp_activation_name(c[i].a), c[i].x, y, c[i].y);
+    }
+}
+END_TEST
+
+START_TEST(test_derivatives_fd)
+{
+    lrmlp_activation a = (lrmlp_activation)_i;
+    const double h = 1e-6;
+    for (double x = -6.0; x <= 6.0; x += 0.0731) {
+        if (fabs(x) < 10 * h)
+            continue;
+        double d, yp, ym;
+        ck_assert_int_eq(lrmlp_activation_eval(a, x, NULL, &d), LRMLP_OK);
+        lrmlp_activation_eval(a, x + h, &yp, NULL);
+        lrmlp_activation_eval(a, x - h, &ym, NULL);
+        double fd = (yp - ym) / (2 * h);
+        ck_assert_msg(fabs(fd - d) < 1e-7 * (1 + fabs(d)), "%s'(%g) = %.12g, fd %.12g",
+                      lrmlp_activation_name(a), x, d, fd);
+    }
+}
+END_TEST
+
+/* The float32 kernels (including the rational tanh) against float64 libm,
+ * through a 1x1 network with weight 1. */
+START_TEST(test_f32_kernels)
+{
+    lrmlp_activation a = (lrmlp_activation)_i;
+    if (a == LRMLP_ACT_RRELU)
+        return; /* random in training; evaluation is the linear case below */
+    const size_t w[] = {1, 1};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 1;
+    o.widths = w;
+    o.output_activation = a;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    float one = 1.0f;
+    ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &one), LRMLP_OK);
+    enum { N = 4001 };
+    static float X[N], Y[N];
+    for (int i = 0; i < N; i++)
+        X[i] = (float)(-10.0 + 20.0 * i / (N - 1));
+    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, N, Y), LRMLP_OK);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double ref;
+        lrmlp_activation_eval(a, (double)X[i], &ref, NULL);
+        double err = fabs((double)Y[i] - ref) / (fabs(ref) > 1e-3 ? fabs(ref) : 1e-3);
+        worst = err > worst ? err : worst;
+    }
+    /* A few float ulps: 1e-6 relative (absolute near zero). */
+    ck_assert_msg(worst < 1e-6, "%s: worst relative error %g", lrmlp_activation_name(a), worst);
+    lrmlp_net_free(net);
+}
+END_TEST
+
+START_TEST(test_rrelu_modes)
+{
+    const size_t w[] = {1, 1};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 1;
+    o.widths = w;
+    o.output_activation = LRMLP_ACT_RRELU;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    double one = 1, x = -1, t = 0, y, loss;
+    lrmlp_net_set_weights_f64(net, 0, &one);
+    ck_assert_int_eq(lrmlp_net_predict_f64(net, &x, 1, &y), LRMLP_OK);
+    ck_assert_double_eq_tol(y, -11.0 / 48.0, 1e-15);
+    double slopes[64];
+    lrmlp_net_seed(net, 5);
+    double lo = 1, hi = 0;
+    for (int i = 0; i < 64; i++) {
+        ck_assert_int_eq(lrmlp_net_gradient_f64(net, &x, &t, 1, LRMLP_LOSS_SSE, &loss), LRMLP_OK);
+        slopes[i] = sqrt(2 * loss); /* loss = 0.5 (a x)^2 with x = -1 */
+        lo = slopes[i] < lo ? slopes[i] : lo;
+        hi = slopes[i] > hi ? slopes[i] : hi;
+    }
+    ck_assert(lo >= 1.0 / 8.0 - 1e-15 && hi <= 1.0 / 3.0 + 1e-15);
+    ck_assert(hi - lo > 0.1); /* they really vary */
+    lrmlp_net_seed(net, 5);
+    for (int i = 0; i < 64; i++) {
+        lrmlp_net_gradient_f64(net, &x, &t, 1, LRMLP_LOSS_SSE, &loss);
+        ck_assert(sqrt(2 * loss) == slopes[i]);
+    }
+    lrmlp_net_free(net);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+    for (int i = 0; i < LRMLP_ACT_COUNT_; i++) {
+        lrmlp_activation a;
+        const char *n = lrmlp_activation_name((lrmlp_activation)i);
+        ck_assert_ptr_nonnull(n);
+        ck_assert_int_eq(lrmlp_activation_from_name(n, &a), LRMLP_OK);
+        ck_assert_int_eq(a, i);
+    }
+    lrmlp_activation a;
+    ck_assert_int_eq(lrmlp_activation_from_name("GELU", &a), LRMLP_OK);
+    ck_assert_int_eq(a, LRMLP_ACT_GELU);
+    ck_assert_int_eq(lrmlp_activation_from_name("swish", &a), LRMLP_OK);
+    ck_assert_int_eq(a, LRMLP_ACT_SILU);
+    ck_assert_int_eq(lrmlp_activation_from_name("nope", &a), LRMLP_ERR_INVALID);
+    ck_assert_ptr_null(lrmlp_activation_name(LRMLP_ACT_COUNT_));
+    ck_assert_int_eq(lrmlp_activation_eval(LRMLP_ACT_COUNT_, 0, NULL, NULL), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_activation_eval(LRMLP_ACT_TANH, NAN, NULL, NULL), LRMLP_ERR_INVALID);
+    /* The paper's smooth class: phi(0) = 0 and bounded phi', phi''. */
+    ck_assert(lrmlp_activation_is_smooth(LRMLP_ACT_GELU));
+    ck_assert(lrmlp_activation_is_smooth(LRMLP_ACT_ELU));
+    ck_assert(!lrmlp_activation_is_smooth(LRMLP_ACT_RELU));
+    ck_assert(!lrmlp_activation_is_smooth(LRMLP_ACT_SIGMOID));
+    ck_assert_str_eq(lrmlp_loss_name(LRMLP_LOSS_SSE), "sse");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("activation");
+    TCase *tc = tcase_create("activation");
+    tcase_add_test(tc, test_known_values);
+    tcase_add_loop_test(tc, test_derivatives_fd, 0, LRMLP_ACT_COUNT_);
+    tcase_add_loop_test(tc, test_f32_kernels, 0, LRMLP_ACT_COUNT_);
+    tcase_add_test(tc, test_rrelu_modes);
+    tcase_add_test(tc, test_names);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

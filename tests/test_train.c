@@ -1,0 +1,279 @@
+/* Training loop: convergence on separable data, callbacks, the all-reduce
+ * hook, divergence handling, determinism, evaluation. */
+#include "testutil.h"
+
+#include <lrmlp.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Three Gaussian clusters in 4 dimensions, well separated. */
+static lrmlp_dataset *clusters(size_t n, uint64_t seed)
+{
+    float *X = malloc(n * 4 * sizeof *X);
+    int32_t *y = malloc(n * sizeof *y);
+    uint64_t s = seed | 1;
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(i % 3);
+        y[i] = c;
+        for (int j = 0; j < 4; j++)
+            X[i * 4 + j] = (float)((j == c ? 3.0 : 0.0) + 0.5 * tu_rand(&s));
+    }
+    lrmlp_dataset *ds = NULL;
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f32(&ds, X, n, 4, y, 3), LRMLP_OK);
+    free(X);
+    free(y);
+    return ds;
+}
+
+static lrmlp_net *small_net(uint64_t seed)
+{
+    const size_t w[] = {4, 16, 3};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 2;
+    o.widths = w;
+    o.bias = 1;
+    o.seed = seed;
+    lrmlp_net *net = NULL;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    return net;
+}
+
+static lrmlp_optim *adam(lrmlp_net *net, double lr)
+{
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = LRMLP_OPTIM_ADAM;
+    oo.lr = lr;
+    lrmlp_optim *opt = NULL;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, net, &oo), LRMLP_OK);
+    return opt;
+}
+
+START_TEST(test_converges)
+{
+    lrmlp_dataset *ds = clusters(300, 1);
+    lrmlp_net *net = small_net(2);
+    lrmlp_optim *opt = adam(net, 0.01);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.batch_size = 32;
+    lrmlp_eval_result before, after;
+    ck_assert_int_eq(lrmlp_evaluate(net, ds, LRMLP_LOSS_CROSS_ENTROPY, 0, &before), LRMLP_OK);
+    lrmlp_epoch_stats st;
+    for (int e = 0; e < 20; e++)
+        ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, &st), LRMLP_OK);
+    ck_assert_uint_eq(st.samples, 300);
+    ck_assert_uint_eq(st.steps, 10); /* ceil(300 / 32) */
+    ck_assert_uint_eq(lrmlp_net_epochs(net), 20);
+    ck_assert_uint_eq(lrmlp_optim_steps(opt), 200);
+    ck_assert_int_eq(lrmlp_evaluate(net, ds, LRMLP_LOSS_CROSS_ENTROPY, 0, &after), LRMLP_OK);
+    ck_assert_msg(after.accuracy > 0.98, "accuracy %g", after.accuracy);
+    ck_assert(after.loss < 0.2 * before.loss);
+    ck_assert_uint_eq(after.samples, 300);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+static int stop_at_3(void *user, lrmlp_net *net, const lrmlp_step_info *info)
+{
+    (void)net;
+    int *calls = user;
+    (*calls)++;
+    ck_assert_uint_eq(info->step, (uint64_t)*calls);
+    ck_assert(isfinite(info->loss) && info->lr > 0);
+    return info->step == 3;
+}
+
+START_TEST(test_callback_stops)
+{
+    lrmlp_dataset *ds = clusters(300, 1);
+    lrmlp_net *net = small_net(2);
+    lrmlp_optim *opt = adam(net, 0.01);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.batch_size = 32;
+    int calls = 0;
+    to.on_step = stop_at_3;
+    to.on_step_user = &calls;
+    lrmlp_epoch_stats st;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, &st), LRMLP_ERR_STOPPED);
+    ck_assert_int_eq(calls, 3);
+    ck_assert_uint_eq(st.steps, 3);
+    ck_assert_uint_eq(lrmlp_net_epochs(net), 0);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+static int zero_grad(void *user, void *grad, size_t count, lrmlp_dtype dt)
+{
+    ck_assert_int_eq(dt, LRMLP_F32);
+    *(size_t *)user = count;
+    memset(grad, 0, count * sizeof(float));
+    return LRMLP_OK;
+}
+
+static int failing_hook(void *user, void *grad, size_t count, lrmlp_dtype dt)
+{
+    (void)user, (void)grad, (void)count, (void)dt;
+    return LRMLP_ERR_IO;
+}
+
+START_TEST(test_allreduce_hook)
+{
+    lrmlp_dataset *ds = clusters(90, 3);
+    lrmlp_net *net = small_net(4);
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT; /* plain SGD: zero grad, no move */
+    lrmlp_optim *opt;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, net, &oo), LRMLP_OK);
+    size_t P = lrmlp_net_param_count(net), seen = 0;
+    float *before = malloc(P * sizeof *before);
+    memcpy(before, lrmlp_net_params(net), P * sizeof *before);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.allreduce = zero_grad;
+    to.allreduce_user = &seen;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_OK);
+    ck_assert_uint_eq(seen, P);
+    ck_assert(memcmp(before, lrmlp_net_params(net), P * sizeof *before) == 0);
+    to.allreduce = failing_hook;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_ERR_IO);
+    ck_assert(strstr(lrmlp_net_errmsg(net), "all-reduce") != NULL);
+    free(before);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_divergence_keeps_weights)
+{
+    /* Summed squared error with a huge rate blows up; the library stops at
+     * the first non-finite loss or gradient with the last finite weights. */
+    lrmlp_dataset *ds = clusters(300, 5);
+    const size_t w[] = {4, 16, 3};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 2;
+    o.widths = w;
+    o.hidden_activation = LRMLP_ACT_RELU;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.lr = 10.0;
+    lrmlp_optim *opt;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, net, &oo), LRMLP_OK);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.loss = LRMLP_LOSS_SSE;
+    to.batch_size = 0;
+    int rc = LRMLP_OK;
+    for (int e = 0; e < 200 && rc == LRMLP_OK; e++)
+        rc = lrmlp_train_epoch(net, opt, ds, &to, NULL);
+    ck_assert_int_eq(rc, LRMLP_ERR_DIVERGED);
+    const float *p = lrmlp_net_params(net);
+    for (size_t i = 0; i < lrmlp_net_param_count(net); i++)
+        ck_assert(isfinite(p[i]));
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_determinism)
+{
+    lrmlp_dataset *ds = clusters(200, 9);
+    float *res[3];
+    size_t P = 0;
+    for (int r = 0; r < 3; r++) {
+        lrmlp_net *net = small_net(r == 2 ? 8 : 7);
+        lrmlp_optim *opt = adam(net, 0.01);
+        lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+        to.batch_size = 16;
+        for (int e = 0; e < 3; e++)
+            ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_OK);
+        P = lrmlp_net_param_count(net);
+        res[r] = malloc(P * sizeof(float));
+        memcpy(res[r], lrmlp_net_params(net), P * sizeof(float));
+        lrmlp_optim_free(opt);
+        lrmlp_net_free(net);
+    }
+    ck_assert(memcmp(res[0], res[1], P * sizeof(float)) == 0);
+    ck_assert(memcmp(res[0], res[2], P * sizeof(float)) != 0);
+    for (int r = 0; r < 3; r++)
+        free(res[r]);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_full_batch_gd_step)
+{
+    /* One full-batch GD epoch = one step w -= lr * grad(full data). */
+    lrmlp_dataset *ds = clusters(60, 11);
+    lrmlp_net *a = small_net(12), *b;
+    ck_assert_int_eq(lrmlp_net_clone(&b, a), LRMLP_OK);
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = LRMLP_OPTIM_GD;
+    oo.lr = 0.001;
+    lrmlp_optim *opt;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, a, &oo), LRMLP_OK);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.loss = LRMLP_LOSS_SSE;
+    to.batch_size = 0;
+    to.shuffle = 0;
+    ck_assert_int_eq(lrmlp_train_epoch(a, opt, ds, &to, NULL), LRMLP_OK);
+    float X[60 * 4], T[60 * 3];
+    ck_assert_int_eq(lrmlp_dataset_batch_f32(ds, NULL, 0, 60, X, T), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_net_gradient_f32(b, X, T, 60, LRMLP_LOSS_SSE, NULL), LRMLP_OK);
+    size_t P = lrmlp_net_param_count(a);
+    const float *pa = lrmlp_net_params(a), *pb = lrmlp_net_params(b), *g = lrmlp_net_grads(b);
+    for (size_t i = 0; i < P; i++)
+        ck_assert_float_eq_tol(pa[i], pb[i] - 0.001f * g[i], 1e-6f);
+    /* SSE evaluated in batches adds up to the one-batch loss. */
+    lrmlp_eval_result e1, e2;
+    ck_assert_int_eq(lrmlp_evaluate(b, ds, LRMLP_LOSS_SSE, 7, &e1), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_evaluate(b, ds, LRMLP_LOSS_SSE, 0, &e2), LRMLP_OK);
+    ck_assert_double_eq_tol(e1.loss, e2.loss, 1e-4 * e2.loss);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(a);
+    lrmlp_net_free(b);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_shape_mismatch)
+{
+    lrmlp_dataset *ds = clusters(30, 1);
+    const size_t w[] = {5, 3};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 1;
+    o.widths = w;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    lrmlp_optim *opt = adam(net, 0.01);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_ERR_SHAPE);
+    ck_assert(strstr(lrmlp_net_errmsg(net), "features") != NULL);
+    lrmlp_eval_result ev;
+    ck_assert_int_eq(lrmlp_evaluate(net, ds, LRMLP_LOSS_MSE, 0, &ev), LRMLP_ERR_SHAPE);
+    to.version = 42;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_ERR_VERSION);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_converges);
+    tcase_add_test(tc, test_callback_stops);
+    tcase_add_test(tc, test_allreduce_hook);
+    tcase_add_test(tc, test_divergence_keeps_weights);
+    tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_full_batch_gd_step);
+    tcase_add_test(tc, test_shape_mismatch);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
