@@ -6,12 +6,13 @@
  * network's length and is saved in model files, so training resumes exactly.
  *
  * Update rules (g = gradient, w = parameter, lr = scheduled rate at step t):
- *   GD:     w -= lr * g
+ *   GD:     w -= lr * (g + wd * w)   (SGD without momentum)
  *   SGD:    v = mu v + g;  w -= lr * (nesterov ? g + mu v : v)
  *           (PyTorch's form; weight_decay adds wd * w to g first)
  *   ADAM:   g += wd w; m = b1 m + (1-b1) g; s = b2 s + (1-b2) g^2;
  *           w -= lr * (m / (1-b1^t)) / (sqrt(s / (1-b2^t)) + eps)
- *   ADAMW:  as ADAM without adding wd w to g; then w -= lr * wd * w (decoupled)
+ *   ADAMW:  first w *= 1 - lr * wd (decoupled decay, PyTorch's order), then the
+ *           ADAM update without adding wd w to g
  *   MUON:   weight matrices: B = mu B + g; M = nesterov ? g + mu B : B;
  *           w -= lr * (sqrt(max(1, rows/cols)) * NS(M) + wd * w), where NS is
  *           ns_steps quintic Newton-Schulz iterations (coefficients 3.4445,
@@ -19,7 +20,9 @@
  *           orthogonal polar factor U V^T of M. Bias vectors use the SGD rule
  *           with the same momentum.
  * Gradient clipping (clip_norm > 0) scales the whole gradient (all unfrozen
- * layers together) to L2 norm clip_norm when larger, before any rule.
+ * layers together) to L2 norm clip_norm when larger, before any rule. The
+ * scale is applied inside the update; the network's gradient vector is
+ * left as it was.
  *
  * Schedules give lr(t) for step t = 0, 1, ... (the step about to be taken):
  *   warm-up: for t < warmup_steps, lr(t) = lr * (t + 1) / warmup_steps;
@@ -116,6 +119,7 @@ LRMLP_API void lrmlp_optim_reset(lrmlp_optim *opt);
  * Thread-safe. Returns NaN for invalid options. */
 LRMLP_API double lrmlp_schedule_lr(const lrmlp_optim_options *opts, uint64_t t);
 
+/* Short name ("sgd", "adam", ...), or NULL for an unknown kind. */
 LRMLP_API const char *lrmlp_optim_kind_name(lrmlp_optim_kind kind);
 
 #ifdef __cplusplus
