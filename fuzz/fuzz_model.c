@@ -1,0 +1,182 @@
+/* Fuzz target: the model-file reader (lrmlp_model_load_mem).
+ *
+ * Each input is loaded twice: as given, and with every CRC recomputed (when
+ * its section table can be read), so mutations get past the checksums and
+ * reach the field validation. A file that loads must behave: it is written
+ * again, read back and written once more, and the two writes must agree;
+ * its network runs a forward pass and its optimizer a step. */
+#include "fuzz.h"
+
+#include <lrmlp.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+const char fuzz_target_name[] = "model";
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t crc(const uint8_t *p, uint64_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    return (uint32_t)crc32(c, p, (uInt)n);
+}
+
+/* Recomputes the CRCs of every section that lies inside the buffer and the
+ * header CRC (docs/format.md). Returns 0 when the table is unreadable. */
+static int fix_crcs(uint8_t *b, size_t size)
+{
+    if (size < 16)
+        return 0;
+    uint64_t n = rd32(b + 12);
+    if (n < 1 || n > 256 || 16 + 32 * n + 4 > size)
+        return 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t *e = b + 16 + 32 * i;
+        uint64_t off = rd64(e + 8), len = rd64(e + 16);
+        if (off <= size && len <= size - off)
+            wr32(e + 24, crc(b + off, len));
+    }
+    wr32(b + 16 + 32 * n, crc(b, 16 + 32 * n));
+    return 1;
+}
+
+static void check_loaded(lrmlp_net *net, lrmlp_optim *opt)
+{
+    void *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    if (lrmlp_model_save_mem(net, opt, &b1, &l1) != LRMLP_OK)
+        abort();  /* a loaded model must be writable */
+    lrmlp_net *n2 = NULL;
+    lrmlp_optim *o2 = NULL;
+    if (lrmlp_model_load_mem(b1, l1, &n2, &o2) != LRMLP_OK || (opt == NULL) != (o2 == NULL))
+        abort();  /* and what we write must read back */
+    if (lrmlp_model_save_mem(n2, o2, &b2, &l2) != LRMLP_OK || l1 != l2 || memcmp(b1, b2, l1))
+        abort();  /* identically */
+    lrmlp_free(b1);
+    lrmlp_free(b2);
+    lrmlp_optim_free(o2);
+    lrmlp_net_free(n2);
+
+    /* Exercise the loaded handles on one sample (the file bounds the sizes). */
+    size_t in = lrmlp_net_width(net, 0), out = lrmlp_net_width(net, lrmlp_net_n_layers(net));
+    size_t es = lrmlp_net_dtype(net) == LRMLP_F64 ? 8 : 4;
+    if (in <= (1u << 16) && out <= (1u << 16)) {
+        void *x = calloc(in, es), *y = calloc(out, es);
+        if (x && y) {
+            if (es == 4)
+                (void)lrmlp_net_predict_f32(net, x, 1, y);
+            else
+                (void)lrmlp_net_predict_f64(net, x, 1, y);
+            if (opt) {
+                memset(lrmlp_net_grads(net), 0, lrmlp_net_param_count(net) * es);
+                (void)lrmlp_optim_step(opt, net);
+            }
+        }
+        free(x);
+        free(y);
+    }
+}
+
+static void one(const uint8_t *data, size_t size)
+{
+    lrmlp_net *net = NULL;
+    lrmlp_optim *opt = NULL;
+    int rc = lrmlp_model_load_mem(data, size, &net, &opt);
+    if (rc != LRMLP_OK) {
+        if (net || opt || rc >= 0 || lrmlp_last_errmsg()[0] == '\0')
+            abort();  /* errors leave nothing allocated and say why */
+        return;
+    }
+    check_loaded(net, opt);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    one(data, size);
+    if (size >= 20 && size <= ((size_t)1 << 24)) {
+        uint8_t *c = malloc(size);
+        if (c) {
+            memcpy(c, data, size);
+            if (fix_crcs(c, size) && memcmp(c, data, size) != 0)
+                one(c, size);
+            free(c);
+        }
+    }
+    return 0;
+}
+
+static size_t add_model(uint8_t **seeds, size_t *lens, lrmlp_dtype dt, int bias,
+                        lrmlp_optim_kind kind, double momentum, int with_opt)
+{
+    static const size_t w[4] = { 3, 4, 2, 2 };
+    static const lrmlp_activation acts[3] = { LRMLP_ACT_RRELU, LRMLP_ACT_GELU,
+                                              LRMLP_ACT_IDENTITY };
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = dt;
+    o.n_layers = 3;
+    o.widths = w;
+    o.activations = acts;
+    o.bias = bias;
+    lrmlp_net *net = NULL;
+    lrmlp_optim *opt = NULL;
+    if (lrmlp_net_create(&net, &o) != LRMLP_OK)
+        abort();
+    lrmlp_net_set_frozen(net, 1, 1);
+    if (with_opt) {
+        lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+        oo.kind = kind;
+        oo.momentum = momentum;
+        if (lrmlp_optim_create(&opt, net, &oo) != LRMLP_OK)
+            abort();
+        double X[3] = { 0.5, -1, 2 }, T[2] = { 1, 0 };
+        float Xf[3] = { 0.5f, -1, 2 }, Tf[2] = { 1, 0 };
+        for (int k = 0; k < 2; k++) {
+            int rc = dt == LRMLP_F32 ? lrmlp_net_gradient_f32(net, Xf, Tf, 1, LRMLP_LOSS_SSE, NULL)
+                                     : lrmlp_net_gradient_f64(net, X, T, 1, LRMLP_LOSS_SSE, NULL);
+            if (rc != LRMLP_OK || lrmlp_optim_step(opt, net) != LRMLP_OK)
+                abort();
+        }
+    }
+    void *buf = NULL;
+    size_t len = 0;
+    if (lrmlp_model_save_mem(net, opt, &buf, &len) != LRMLP_OK)
+        abort();
+    *seeds = malloc(len);
+    if (!*seeds)
+        abort();
+    memcpy(*seeds, buf, len);
+    *lens = len;
+    lrmlp_free(buf);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    return 1;
+}
+
+size_t fuzz_target_seeds(uint8_t **seeds, size_t *lens, size_t max)
+{
+    size_t n = 0;
+    if (n < max)
+        n += add_model(seeds + n, lens + n, LRMLP_F32, 1, LRMLP_OPTIM_ADAM, 0, 1);
+    if (n < max)
+        n += add_model(seeds + n, lens + n, LRMLP_F64, 0, LRMLP_OPTIM_SGD, 0.9, 1);
+    if (n < max)
+        n += add_model(seeds + n, lens + n, LRMLP_F32, 0, LRMLP_OPTIM_GD, 0, 0);
+    if (n < max)
+        n += add_model(seeds + n, lens + n, LRMLP_F64, 1, LRMLP_OPTIM_MUON, 0.5, 1);
+    return n;
+}

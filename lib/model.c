@@ -1,0 +1,843 @@
+/* Model files: a versioned, little-endian, checksummed container of
+ * sections (docs/format.md is the specification this file implements).
+ *
+ * Writing builds the whole file in memory; saving to a path then writes it
+ * to a temporary file in the target's directory and renames it into place.
+ * Reading validates the container (magic, version, header checksum, section
+ * bounds and checksums) and every field of the known sections before it
+ * allocates the network or the optimizer. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+_Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE-754 binary32/64 expected");
+_Static_assert(CHAR_BIT == 8, "8-bit bytes expected");
+
+/* ---- constants of format version 1 (docs/format.md) ---- */
+static const uint8_t MAGIC[8] = { 0x89, 'L', 'R', 'M', 'L', 'P', 0x0D, 0x0A };
+#define FMT_MAJOR 1u
+#define FMT_MINOR 0u
+#define FMT_VERSION ((FMT_MAJOR << 16) | FMT_MINOR)
+#define HDR_FIXED 16u            /* magic, version, section count */
+#define ENTRY_SIZE 32u           /* one section-table entry */
+#define MAX_SECTIONS 256u
+#define SEC_VERSION_MASK 0xFFFFu
+#define SEC_CRITICAL 0x80000000u
+#define NETW_FIXED 56u           /* NETW bytes before the widths */
+#define OPTM_FIXED 144u          /* OPTM bytes before the state vectors */
+#define LAYER_FROZEN 1u
+#define MAX_PARAM_BYTES ((uint64_t)1 << 34)
+
+#define TAG_NETW "NETW"
+#define TAG_PARM "PARM"
+#define TAG_OPTM "OPTM"
+
+/* ---- little-endian byte access ---- */
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_f64(uint8_t *p, double x)
+{
+    uint64_t v;
+    memcpy(&v, &x, 8);
+    put_u64(p, v);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static double get_f64(const uint8_t *p)
+{
+    uint64_t v = get_u64(p);
+    double x;
+    memcpy(&x, &v, 8);
+    return x;
+}
+
+/* zlib's crc32 takes a uInt length; feed large buffers in pieces. */
+static uint32_t crc32_buf(const uint8_t *p, uint64_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return (uint32_t)c;
+}
+
+static uint64_t align8(uint64_t x) { return (x + 7u) & ~(uint64_t)7u; }
+
+/* ---- vectors in canonical order: per layer W (row-major), then b ---- */
+
+/* Writes the n_params elements of vec (the network's flat layout) at p as
+ * little-endian IEEE-754 values, layer by layer. */
+static void put_vector(uint8_t *p, const lrmlp_net *net, const void *vec)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const lrmlp_layer_ *ly = &net->layers[l];
+        size_t cnt[2] = { ly->out * ly->in, ly->b_off == SIZE_MAX ? 0 : ly->out };
+        size_t off[2] = { ly->w_off, ly->b_off };
+        for (int k = 0; k < 2; k++) {
+            if (net->dtype == LRMLP_F32) {
+                const float *v = (const float *)vec + (cnt[k] ? off[k] : 0);
+                for (size_t i = 0; i < cnt[k]; i++, p += 4) {
+                    uint32_t u;
+                    memcpy(&u, &v[i], 4);
+                    put_u32(p, u);
+                }
+            } else {
+                const double *v = (const double *)vec + (cnt[k] ? off[k] : 0);
+                for (size_t i = 0; i < cnt[k]; i++, p += 8)
+                    put_f64(p, v[i]);
+            }
+        }
+    }
+}
+
+/* Reverse of put_vector. */
+static void get_vector(const uint8_t *p, const lrmlp_net *net, void *vec)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const lrmlp_layer_ *ly = &net->layers[l];
+        size_t cnt[2] = { ly->out * ly->in, ly->b_off == SIZE_MAX ? 0 : ly->out };
+        size_t off[2] = { ly->w_off, ly->b_off };
+        for (int k = 0; k < 2; k++) {
+            if (net->dtype == LRMLP_F32) {
+                float *v = (float *)vec + (cnt[k] ? off[k] : 0);
+                for (size_t i = 0; i < cnt[k]; i++, p += 4) {
+                    uint32_t u = get_u32(p);
+                    memcpy(&v[i], &u, 4);
+                }
+            } else {
+                double *v = (double *)vec + (cnt[k] ? off[k] : 0);
+                for (size_t i = 0; i < cnt[k]; i++, p += 8)
+                    v[i] = get_f64(p);
+            }
+        }
+    }
+}
+
+/* 1 if the n little-endian values at p (4 or 8 bytes each) are all finite:
+ * checked on the bit patterns, so nothing is converted or allocated. */
+static int encoded_finite(const uint8_t *p, size_t n, size_t dsize)
+{
+    if (dsize == 4) {
+        for (size_t i = 0; i < n; i++, p += 4)
+            if ((get_u32(p) & 0x7F800000u) == 0x7F800000u)
+                return 0;
+    } else {
+        for (size_t i = 0; i < n; i++, p += 8)
+            if ((get_u64(p) & 0x7FF0000000000000u) == 0x7FF0000000000000u)
+                return 0;
+    }
+    return 1;
+}
+
+static int vector_finite(const void *vec, size_t n, lrmlp_dtype dt)
+{
+    if (dt == LRMLP_F32) {
+        const float *v = vec;
+        for (size_t i = 0; i < n; i++)
+            if (!(v[i] - v[i] == 0))
+                return 0;
+    } else {
+        const double *v = vec;
+        for (size_t i = 0; i < n; i++)
+            if (!(v[i] - v[i] == 0))
+                return 0;
+    }
+    return 1;
+}
+
+/* ---- writing ---- */
+
+static void put_entry(uint8_t *p, const char *tag, uint32_t flags, uint64_t off, uint64_t len,
+                      uint32_t crc)
+{
+    memcpy(p, tag, 4);
+    put_u32(p + 4, flags);
+    put_u64(p + 8, off);
+    put_u64(p + 16, len);
+    put_u32(p + 24, crc);
+    put_u32(p + 28, 0);
+}
+
+static int optim_matches(const lrmlp_optim *opt, const lrmlp_net *net)
+{
+    if (opt->dtype != net->dtype || opt->n_layers != net->n_layers || opt->bias != net->bias ||
+        opt->n_params != net->n_params || !opt->widths)
+        return 0;
+    for (size_t i = 0; i <= net->n_layers; i++)
+        if (opt->widths[i] != net->widths[i])
+            return 0;
+    return 1;
+}
+
+/* Builds the file in a new buffer; errors go to net->errmsg. */
+static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    const size_t L = net->n_layers;
+    const size_t dsize = lrmlp__dtype_size(net->dtype);
+    size_t n_state = 0;
+
+    if (!vector_finite(net->params, net->n_params, net->dtype))
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE,
+                          "model save: the network's parameters hold NaN or Inf");
+    if (opt) {
+        if (!optim_matches(opt, net))
+            return lrmlp__err(net->errmsg, LRMLP_ERR_SHAPE,
+                              "model save: the optimizer was made for another network shape");
+        n_state = lrmlp__optim_n_state(opt);
+        const void *st[2] = { opt->m, opt->v };
+        for (size_t k = 0; k < n_state; k++)
+            if (!st[k] || !vector_finite(st[k], net->n_params, net->dtype))
+                return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE,
+                                  "model save: the optimizer's state holds NaN or Inf");
+    }
+
+    /* Sizes; the network exists, so its parameter bytes fit in size_t. */
+    const uint32_t n_sec = opt ? 3u : 2u;
+    const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4u;
+    const uint64_t netw_len = NETW_FIXED + 8u * ((uint64_t)L + 1u) + 8u * (uint64_t)L;
+    const uint64_t vec_len = (uint64_t)net->n_params * dsize;
+    const uint64_t optm_len = opt ? OPTM_FIXED + (uint64_t)n_state * vec_len : 0;
+    const uint64_t netw_off = align8(hdr_end);
+    const uint64_t parm_off = align8(netw_off + netw_len);
+    const uint64_t optm_off = align8(parm_off + vec_len);
+    const uint64_t total = opt ? optm_off + optm_len : parm_off + vec_len;
+    if (total > SIZE_MAX)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "model save: file too large");
+
+    uint8_t *b = calloc(1, (size_t)total);
+    if (!b)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM,
+                          "model save: cannot allocate %llu bytes", (unsigned long long)total);
+
+    /* NETW */
+    uint8_t *p = b + netw_off;
+    put_u32(p, (uint32_t)net->dtype);
+    put_u32(p + 4, net->bias ? 1u : 0u);
+    put_u64(p + 8, (uint64_t)L);
+    put_u64(p + 16, net->epochs);
+    for (int i = 0; i < 4; i++)
+        put_u64(p + 24 + 8 * i, net->rng.s[i]);
+    p += NETW_FIXED;
+    for (size_t i = 0; i <= L; i++, p += 8)
+        put_u64(p, (uint64_t)net->widths[i]);
+    for (size_t l = 0; l < L; l++, p += 8) {
+        put_u32(p, (uint32_t)net->layers[l].act);
+        put_u32(p + 4, net->layers[l].frozen ? LAYER_FROZEN : 0u);
+    }
+
+    /* PARM */
+    put_vector(b + parm_off, net, net->params);
+
+    /* OPTM */
+    if (opt) {
+        const lrmlp_optim_options *o = &opt->o;
+        p = b + optm_off;
+        put_u32(p, (uint32_t)o->kind);
+        put_u32(p + 4, o->nesterov ? 1u : 0u);
+        put_u32(p + 8, (uint32_t)o->ns_steps);
+        put_u32(p + 12, (uint32_t)o->schedule);
+        const double f[9] = { o->lr, o->momentum, o->beta1, o->beta2, o->eps,
+                              o->weight_decay, o->clip_norm, o->min_lr, o->gamma };
+        for (int i = 0; i < 9; i++)
+            put_f64(p + 16 + 8 * i, f[i]);
+        put_u64(p + 88, o->total_steps);
+        put_u64(p + 96, o->step_size);
+        put_u64(p + 104, o->warmup_steps);
+        put_u64(p + 112, opt->t);
+        put_f64(p + 120, opt->last_grad_norm);
+        put_u32(p + 128, (uint32_t)opt->dtype);
+        put_u32(p + 132, (uint32_t)n_state);
+        put_u64(p + 136, (uint64_t)opt->n_params);
+        const void *st[2] = { opt->m, opt->v };
+        for (size_t k = 0; k < n_state; k++)
+            put_vector(p + OPTM_FIXED + k * vec_len, net, st[k]);
+    }
+
+    /* header */
+    memcpy(b, MAGIC, 8);
+    put_u32(b + 8, FMT_VERSION);
+    put_u32(b + 12, n_sec);
+    const uint32_t fl = SEC_CRITICAL | 1u;
+    put_entry(b + HDR_FIXED, TAG_NETW, fl, netw_off, netw_len,
+              crc32_buf(b + netw_off, netw_len));
+    put_entry(b + HDR_FIXED + ENTRY_SIZE, TAG_PARM, fl, parm_off, vec_len,
+              crc32_buf(b + parm_off, vec_len));
+    if (opt)
+        put_entry(b + HDR_FIXED + 2 * ENTRY_SIZE, TAG_OPTM, fl, optm_off, optm_len,
+                  crc32_buf(b + optm_off, optm_len));
+    put_u32(b + hdr_end - 4, crc32_buf(b, hdr_end - 4));
+
+    *out = b;
+    *out_len = (size_t)total;
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt, void **buf,
+                                   size_t *len)
+{
+    if (buf)
+        *buf = NULL;
+    if (len)
+        *len = 0;
+    if (!net)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_save_mem: net is NULL");
+    if (!buf || !len)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID,
+                          "lrmlp_model_save_mem: buf and len must not be NULL");
+    uint8_t *b;
+    size_t n;
+    int rc = build_file(net, opt, &b, &n);
+    if (rc != LRMLP_OK)
+        return rc;
+    *buf = b;
+    *len = n;
+    return LRMLP_OK;
+}
+
+static const char *errno_str(int e, char *buf, size_t len)
+{
+    if (strerror_r(e, buf, len) != 0)
+        snprintf(buf, len, "errno %d", e);
+    return buf;
+}
+
+/* Writes data to a new temporary file beside path and renames it over path. */
+static int write_atomic(const char *path, const uint8_t *data, size_t len, char *errbuf)
+{
+    char es[128];
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + sizeof ".tmpXXXXXX");
+    if (!tmp)
+        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "model save: out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
+
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        lrmlp__err(errbuf, LRMLP_ERR_IO, "model save: cannot create a temporary file beside '%s': %s",
+                   path, errno_str(e, es, sizeof es));
+        free(tmp);
+        return LRMLP_ERR_IO;
+    }
+    /* mkstemp creates mode 0600: keep the mode of a file being replaced,
+     * else use 0644 (reading the umask is not thread-safe). */
+    struct stat st;
+    mode_t mode = (stat(path, &st) == 0 && S_ISREG(st.st_mode)) ? (st.st_mode & 07777) : 0644;
+    (void)fchmod(fd, mode);
+
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        lrmlp__err(errbuf, LRMLP_ERR_IO, "model save: cannot open '%s': %s", tmp,
+                   errno_str(e, es, sizeof es));
+        free(tmp);
+        return LRMLP_ERR_IO;
+    }
+    const char *what = NULL;
+    int e = 0;
+    if (fwrite(data, 1, len, f) != len)
+        what = "write", e = errno;
+    else if (fflush(f) != 0)
+        what = "flush", e = errno;
+    else if (fsync(fileno(f)) != 0)
+        what = "fsync", e = errno;
+    if (fclose(f) != 0 && !what)
+        what = "close", e = errno;
+    if (!what && rename(tmp, path) != 0)
+        what = "rename", e = errno;
+    if (what) {
+        unlink(tmp);
+        lrmlp__err(errbuf, LRMLP_ERR_IO, "model save: %s of '%s' failed: %s", what, path,
+                   errno_str(e, es, sizeof es));
+        free(tmp);
+        return LRMLP_ERR_IO;
+    }
+    free(tmp);
+
+    /* Make the rename itself durable: fsync the directory (best effort). */
+    char *dir = strdup(path);
+    if (dir) {
+        char *slash = strrchr(dir, '/');
+        const char *d = ".";
+        if (slash == dir)
+            d = "/";
+        else if (slash) {
+            *slash = '\0';
+            d = dir;
+        }
+        int dfd = open(d, O_RDONLY);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const char *path)
+{
+    if (!net)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_save: net is NULL");
+    if (!path || !*path)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID,
+                          "lrmlp_model_save: path is NULL or empty");
+    uint8_t *b;
+    size_t n;
+    int rc = build_file(net, opt, &b, &n);
+    if (rc != LRMLP_OK)
+        return rc;
+    rc = write_atomic(path, b, n, net->errmsg);
+    free(b);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+typedef struct section_ {
+    char tag[4];
+    uint32_t flags;
+    uint64_t off, len;
+    uint32_t crc;
+} section_;
+
+/* Everything read from NETW, validated, before anything big is allocated. */
+typedef struct netw_ {
+    lrmlp_dtype dtype;
+    int bias;
+    size_t L;
+    uint64_t epochs;
+    uint64_t rng[4];
+    const uint8_t *widths;   /* L + 1 u64 */
+    const uint8_t *layers;   /* L x (u32 activation, u32 flags) */
+    size_t n_params;
+} netw_;
+
+typedef struct optm_ {
+    lrmlp_optim_options o;
+    uint64_t t;
+    double last_grad_norm;
+    uint32_t n_state;
+    const uint8_t *state;
+} optm_;
+
+static void tag_str(const char tag[4], char out[5])
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = (tag[i] >= 0x20 && tag[i] < 0x7F) ? tag[i] : '?';
+    out[4] = '\0';
+}
+
+#define FAIL(status, ...) return lrmlp__last_err(status, "model file: " __VA_ARGS__)
+
+static int parse_netw(const uint8_t *p, uint64_t len, netw_ *nw)
+{
+    if (len < NETW_FIXED)
+        FAIL(LRMLP_ERR_FORMAT, "NETW section too short (%llu bytes)", (unsigned long long)len);
+    uint32_t dt = get_u32(p), bias = get_u32(p + 4);
+    uint64_t L = get_u64(p + 8);
+    if (dt != LRMLP_F32 && dt != LRMLP_F64)
+        FAIL(LRMLP_ERR_FORMAT, "invalid dtype %u", (unsigned)dt);
+    if (bias > 1)
+        FAIL(LRMLP_ERR_FORMAT, "invalid bias flag %u", (unsigned)bias);
+    if (L < 1)
+        FAIL(LRMLP_ERR_FORMAT, "network has no layers");
+    /* Exact length 56 + 8 (L + 1) + 8 L = 64 + 16 L, without overflow. */
+    if (L > (len - NETW_FIXED) / 16 || len != NETW_FIXED + 8 + 16 * L)
+        FAIL(LRMLP_ERR_FORMAT, "NETW section length %llu does not match %llu layers",
+             (unsigned long long)len, (unsigned long long)L);
+    nw->dtype = (lrmlp_dtype)dt;
+    nw->bias = (int)bias;
+    nw->L = (size_t)L;
+    nw->epochs = get_u64(p + 16);
+    uint64_t any = 0;
+    for (int i = 0; i < 4; i++)
+        any |= nw->rng[i] = get_u64(p + 24 + 8 * i);
+    if (!any)
+        FAIL(LRMLP_ERR_FORMAT, "generator state is all zero");
+    nw->widths = p + NETW_FIXED;
+    nw->layers = nw->widths + 8 * (L + 1);
+
+    const size_t dsize = lrmlp__dtype_size(nw->dtype);
+    const uint64_t cap = MAX_PARAM_BYTES / dsize;
+    uint64_t total = 0;
+    for (uint64_t i = 0; i <= L; i++) {
+        uint64_t w = get_u64(nw->widths + 8 * i);
+        if (w < 1 || w > cap)
+            FAIL(LRMLP_ERR_FORMAT, "width %llu of layer boundary %llu is out of range",
+                 (unsigned long long)w, (unsigned long long)i);
+    }
+    for (uint64_t l = 0; l < L; l++) {
+        uint64_t in = get_u64(nw->widths + 8 * l), out = get_u64(nw->widths + 8 * (l + 1));
+        uint64_t room = cap - total;
+        if (in > room / out || (bias && out > room - in * out))
+            FAIL(LRMLP_ERR_FORMAT, "more parameters than the limit of %llu bytes",
+                 (unsigned long long)MAX_PARAM_BYTES);
+        total += in * out + (bias ? out : 0);
+        uint32_t act = get_u32(nw->layers + 8 * l), fl = get_u32(nw->layers + 8 * l + 4);
+        if (act >= (uint32_t)LRMLP_ACT_COUNT_)
+            FAIL(LRMLP_ERR_FORMAT, "invalid activation %u in layer %llu", (unsigned)act,
+                 (unsigned long long)l);
+        if (fl & ~LAYER_FROZEN)
+            FAIL(LRMLP_ERR_FORMAT, "unknown flags 0x%x in layer %llu", (unsigned)fl,
+                 (unsigned long long)l);
+    }
+    size_t bytes;
+    if (total > SIZE_MAX || !lrmlp__mul_ok((size_t)total, dsize, &bytes))
+        FAIL(LRMLP_ERR_FORMAT, "network too large for this platform");
+    nw->n_params = (size_t)total;
+    return LRMLP_OK;
+}
+
+static int parse_optm(const uint8_t *p, uint64_t len, const netw_ *nw, optm_ *om)
+{
+    if (len < OPTM_FIXED)
+        FAIL(LRMLP_ERR_FORMAT, "OPTM section too short (%llu bytes)", (unsigned long long)len);
+    lrmlp_optim_options *o = &om->o;
+    lrmlp_optim_options_init(o, LRMLP_OPTIM_OPTIONS_VERSION);
+    uint32_t kind = get_u32(p), nest = get_u32(p + 4), sched = get_u32(p + 12);
+    int32_t ns;
+    {
+        uint32_t u = get_u32(p + 8);
+        ns = u <= INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    }
+    if (kind >= (uint32_t)LRMLP_OPTIM_COUNT_)
+        FAIL(LRMLP_ERR_FORMAT, "invalid optimizer kind %u", (unsigned)kind);
+    if (nest > 1)
+        FAIL(LRMLP_ERR_FORMAT, "invalid nesterov flag %u", (unsigned)nest);
+    if (sched >= (uint32_t)LRMLP_SCHEDULE_COUNT_)
+        FAIL(LRMLP_ERR_FORMAT, "invalid schedule %u", (unsigned)sched);
+    o->kind = (lrmlp_optim_kind)kind;
+    o->nesterov = (int)nest;
+    o->ns_steps = (int)ns;
+    o->schedule = (lrmlp_schedule)sched;
+    double *f[9] = { &o->lr, &o->momentum, &o->beta1, &o->beta2, &o->eps,
+                     &o->weight_decay, &o->clip_norm, &o->min_lr, &o->gamma };
+    for (int i = 0; i < 9; i++)
+        *f[i] = get_f64(p + 16 + 8 * i);
+    o->total_steps = get_u64(p + 88);
+    o->step_size = get_u64(p + 96);
+    o->warmup_steps = get_u64(p + 104);
+    om->t = get_u64(p + 112);
+    om->last_grad_norm = get_f64(p + 120);
+    uint32_t dt = get_u32(p + 128);
+    om->n_state = get_u32(p + 132);
+    uint64_t np = get_u64(p + 136);
+    if (dt != (uint32_t)nw->dtype)
+        FAIL(LRMLP_ERR_FORMAT, "optimizer dtype %u differs from the network's", (unsigned)dt);
+    if (np != (uint64_t)nw->n_params)
+        FAIL(LRMLP_ERR_FORMAT, "optimizer is for %llu parameters, the network has %llu",
+             (unsigned long long)np, (unsigned long long)nw->n_params);
+    if (om->n_state > 2)
+        FAIL(LRMLP_ERR_FORMAT, "invalid number of optimizer state vectors %u",
+             (unsigned)om->n_state);
+    const size_t dsize = lrmlp__dtype_size(nw->dtype);
+    const uint64_t vec = (uint64_t)nw->n_params * dsize;  /* <= 2^34 */
+    if (len != OPTM_FIXED + om->n_state * vec)
+        FAIL(LRMLP_ERR_FORMAT, "OPTM section length %llu does not match its contents",
+             (unsigned long long)len);
+    om->state = p + OPTM_FIXED;
+    if (!encoded_finite(om->state, (size_t)om->n_state * nw->n_params, dsize))
+        FAIL(LRMLP_ERR_FORMAT, "optimizer state holds NaN or Inf");
+    return LRMLP_OK;
+}
+
+/* Reads the container: header, section table, checksums. Fills the known
+ * sections (NULL when absent). */
+static int parse_container(const uint8_t *b, size_t len, const section_ **netw,
+                           const section_ **parm, const section_ **optm, section_ *sec,
+                           uint32_t *n_sec_out)
+{
+    if (len < 8 || memcmp(b, MAGIC, 8) != 0) {
+        if (len < 8 && memcmp(b, MAGIC, len) == 0)
+            FAIL(LRMLP_ERR_FORMAT, "truncated (%zu bytes)", len);
+        FAIL(LRMLP_ERR_FORMAT, "bad magic: not an lrmlp model file, or altered by a "
+                               "text-mode transfer");
+    }
+    if (len < 12)
+        FAIL(LRMLP_ERR_FORMAT, "truncated header (%zu bytes)", len);
+    uint32_t ver = get_u32(b + 8);
+    if ((ver >> 16) > FMT_MAJOR)
+        FAIL(LRMLP_ERR_VERSION, "format version %u.%u is newer than this library reads "
+                                "(%u.x)", (unsigned)(ver >> 16), (unsigned)(ver & 0xFFFF),
+             FMT_MAJOR);
+    if ((ver >> 16) == 0)
+        FAIL(LRMLP_ERR_FORMAT, "invalid format version %u.%u", (unsigned)(ver >> 16),
+             (unsigned)(ver & 0xFFFF));
+    if (len < HDR_FIXED)
+        FAIL(LRMLP_ERR_FORMAT, "truncated header (%zu bytes)", len);
+    uint32_t n_sec = get_u32(b + 12);
+    if (n_sec < 1 || n_sec > MAX_SECTIONS)
+        FAIL(LRMLP_ERR_FORMAT, "invalid section count %u", (unsigned)n_sec);
+    const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4;
+    if (len < hdr_end)
+        FAIL(LRMLP_ERR_FORMAT, "truncated section table (%zu of %llu bytes)", len,
+             (unsigned long long)hdr_end);
+    if (crc32_buf(b, hdr_end - 4) != get_u32(b + hdr_end - 4))
+        FAIL(LRMLP_ERR_CHECKSUM, "header checksum mismatch");
+
+    /* Entries, bounds. */
+    for (uint32_t i = 0; i < n_sec; i++) {
+        const uint8_t *e = b + HDR_FIXED + (size_t)ENTRY_SIZE * i;
+        section_ *s = &sec[i];
+        memcpy(s->tag, e, 4);
+        s->flags = get_u32(e + 4);
+        s->off = get_u64(e + 8);
+        s->len = get_u64(e + 16);
+        s->crc = get_u32(e + 24);
+        char t[5];
+        tag_str(s->tag, t);
+        if (s->off < hdr_end || s->off > len || s->len > len - s->off)
+            FAIL(LRMLP_ERR_FORMAT, "section '%s' (offset %llu, %llu bytes) lies outside the "
+                                   "%zu-byte file (truncated?)", t,
+                 (unsigned long long)s->off, (unsigned long long)s->len, len);
+    }
+    /* No overlaps; every byte outside the header and the sections is zero.
+     * Sort the (at most 256) sections by offset. */
+    uint16_t order[MAX_SECTIONS];
+    for (uint32_t i = 0; i < n_sec; i++) {
+        uint32_t j = i;
+        while (j > 0 && sec[order[j - 1]].off > sec[i].off) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = (uint16_t)i;
+    }
+    uint64_t pos = hdr_end;
+    for (uint32_t k = 0; k <= n_sec; k++) {
+        uint64_t next = k < n_sec ? sec[order[k]].off : len;
+        if (next < pos)
+            FAIL(LRMLP_ERR_FORMAT, "sections overlap");
+        for (uint64_t q = pos; q < next; q++)
+            if (b[q] != 0)
+                FAIL(LRMLP_ERR_FORMAT, "nonzero byte at offset %llu outside every section",
+                     (unsigned long long)q);
+        if (k < n_sec)
+            pos = next + sec[order[k]].len;
+    }
+
+    /* Checksums, known and critical sections. */
+    *netw = *parm = *optm = NULL;
+    for (uint32_t i = 0; i < n_sec; i++) {
+        const section_ *s = &sec[i];
+        char t[5];
+        tag_str(s->tag, t);
+        if (crc32_buf(b + s->off, s->len) != s->crc)
+            FAIL(LRMLP_ERR_CHECKSUM, "checksum mismatch in section '%s'", t);
+        const section_ **slot = !memcmp(s->tag, TAG_NETW, 4)   ? netw
+                                : !memcmp(s->tag, TAG_PARM, 4) ? parm
+                                : !memcmp(s->tag, TAG_OPTM, 4) ? optm
+                                                               : NULL;
+        if (!slot) {
+            if (s->flags & SEC_CRITICAL)
+                FAIL(LRMLP_ERR_VERSION, "unknown critical section '%s' (written by a newer "
+                                        "library)", t);
+            continue;
+        }
+        if (*slot)
+            FAIL(LRMLP_ERR_FORMAT, "duplicate section '%s'", t);
+        if ((s->flags & SEC_VERSION_MASK) != 1)
+            FAIL(LRMLP_ERR_VERSION, "section '%s' has version %u, this library reads 1", t,
+                 (unsigned)(s->flags & SEC_VERSION_MASK));
+        *slot = s;
+    }
+    if (!*netw)
+        FAIL(LRMLP_ERR_FORMAT, "no NETW section");
+    if (!*parm)
+        FAIL(LRMLP_ERR_FORMAT, "no PARM section");
+    *n_sec_out = n_sec;
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
+                                   lrmlp_optim **opt)
+{
+    if (net)
+        *net = NULL;
+    if (opt)
+        *opt = NULL;
+    if (!net)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_mem: net is NULL");
+    if (!buf && len)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_mem: buf is NULL");
+    static const uint8_t empty[1] = { 0 };
+    const uint8_t *b = buf ? (const uint8_t *)buf : empty;
+
+    section_ sec[MAX_SECTIONS];
+    const section_ *s_netw, *s_parm, *s_optm;
+    uint32_t n_sec;
+    int rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
+    if (rc != LRMLP_OK)
+        return rc;
+
+    netw_ nw;
+    rc = parse_netw(b + s_netw->off, s_netw->len, &nw);
+    if (rc != LRMLP_OK)
+        return rc;
+    const size_t dsize = lrmlp__dtype_size(nw.dtype);
+    if (s_parm->len != (uint64_t)nw.n_params * dsize)
+        FAIL(LRMLP_ERR_FORMAT, "PARM section has %llu bytes, the network needs %llu",
+             (unsigned long long)s_parm->len, (unsigned long long)nw.n_params * dsize);
+    const uint8_t *pp = b + s_parm->off;
+    if (!encoded_finite(pp, nw.n_params, dsize))
+        FAIL(LRMLP_ERR_FORMAT, "parameters hold NaN or Inf");
+    optm_ om;
+    memset(&om, 0, sizeof om);
+    if (s_optm) {
+        rc = parse_optm(b + s_optm->off, s_optm->len, &nw, &om);
+        if (rc != LRMLP_OK)
+            return rc;
+    }
+
+    /* Everything is validated: build the handles. */
+    char errbuf[LRMLP_ERRMSG_LEN];
+    size_t *widths = malloc((nw.L + 1) * sizeof *widths);
+    lrmlp_activation *acts = malloc(nw.L * sizeof *acts);
+    if (!widths || !acts) {
+        free(widths);
+        free(acts);
+        FAIL(LRMLP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i <= nw.L; i++)
+        widths[i] = (size_t)get_u64(nw.widths + 8 * i);
+    for (size_t l = 0; l < nw.L; l++)
+        acts[l] = (lrmlp_activation)get_u32(nw.layers + 8 * l);
+    lrmlp_net *n = NULL;
+    errbuf[0] = '\0';
+    rc = lrmlp__net_alloc(&n, nw.dtype, nw.L, widths, acts, nw.bias, 1, errbuf);
+    free(widths);
+    free(acts);
+    if (rc != LRMLP_OK)
+        return lrmlp__last_err(rc == LRMLP_ERR_NOMEM ? rc : LRMLP_ERR_FORMAT,
+                               "model file: cannot create the network: %.200s", errbuf);
+    if (n->n_params != nw.n_params) {
+        lrmlp_net_free(n);
+        FAIL(LRMLP_ERR_FORMAT, "parameter count mismatch (internal)");
+    }
+    get_vector(pp, n, n->params);
+    memset(n->grads, 0, nw.n_params * dsize);
+    memcpy(n->rng.s, nw.rng, sizeof n->rng.s);
+    n->epochs = nw.epochs;
+    for (size_t l = 0; l < nw.L; l++)
+        n->layers[l].frozen = (get_u32(nw.layers + 8 * l + 4) & LAYER_FROZEN) ? 1 : 0;
+
+    lrmlp_optim *o = NULL;
+    if (s_optm) {
+        errbuf[0] = '\0';
+        rc = lrmlp__optim_alloc(&o, n, &om.o, errbuf);
+        if (rc != LRMLP_OK) {
+            lrmlp_net_free(n);
+            return lrmlp__last_err(rc == LRMLP_ERR_NOMEM ? rc : LRMLP_ERR_FORMAT,
+                                   "model file: invalid optimizer: %.200s", errbuf);
+        }
+        if (lrmlp__optim_n_state(o) != om.n_state) {
+            unsigned want = (unsigned)lrmlp__optim_n_state(o);
+            lrmlp_optim_free(o);
+            lrmlp_net_free(n);
+            FAIL(LRMLP_ERR_FORMAT, "optimizer has %u state vectors, its kind keeps %u",
+                 (unsigned)om.n_state, want);
+        }
+        o->t = om.t;
+        o->last_grad_norm = om.last_grad_norm;
+        void *st[2] = { o->m, o->v };
+        for (uint32_t k = 0; k < om.n_state; k++)
+            get_vector(om.state + (size_t)k * nw.n_params * dsize, n, st[k]);
+    }
+    *net = n;
+    if (opt)
+        *opt = o;
+    else
+        lrmlp_optim_free(o);
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt)
+{
+    if (net)
+        *net = NULL;
+    if (opt)
+        *opt = NULL;
+    if (!net)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: net is NULL");
+    if (!path)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
+    char es[128];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lrmlp__last_err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
+                               errno_str(errno, es, sizeof es));
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *b = malloc(cap);
+    int rc = LRMLP_OK;
+    if (!b)
+        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "model file: out of memory");
+    while (rc == LRMLP_OK) {
+        if (len == cap) {
+            size_t ncap;
+            uint8_t *nb = NULL;
+            if (lrmlp__mul_ok(cap, 2, &ncap))
+                nb = realloc(b, ncap);
+            if (!nb) {
+                rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
+                                     path);
+                break;
+            }
+            b = nb;
+            cap = ncap;
+        }
+        size_t got = fread(b + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = lrmlp__last_err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
+                                     errno_str(errno, es, sizeof es));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == LRMLP_OK)
+        rc = lrmlp_model_load_mem(b, len, net, opt);
+    free(b);
+    return rc;
+}
