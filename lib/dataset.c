@@ -501,7 +501,7 @@ static int idx_check_len(const idx_hdr *h, size_t len, const char *what)
 static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_len,
                      const unsigned char *lab, size_t lab_len, unsigned char **adopt)
 {
-    idx_hdr hi, hl;
+    idx_hdr hi = {0}, hl = {0};
     int rc = idx_header(img, img_len, 0, "images", &hi);
     if (rc == LRMLP_OK)
         rc = idx_check_len(&hi, img_len, "images");

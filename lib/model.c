@@ -711,7 +711,7 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     if (rc != LRMLP_OK)
         return rc;
 
-    netw_ nw;
+    netw_ nw = {0};
     rc = parse_netw(b + s_netw->off, s_netw->len, &nw);
     if (rc != LRMLP_OK)
         return rc;

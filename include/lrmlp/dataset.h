@@ -11,8 +11,9 @@
  * Batches are copied out as float or double rows (n x d, row-major) with the
  * targets as one-hot rows (classification) or target rows (regression).
  *
- * Threads: const functions may run concurrently on one handle; the others
- * need exclusive use. Errors: LRMLP_OK or a negative status with a message
+ * Threads: const functions may run concurrently on one handle (if several
+ * of them fail at once, their messages in the handle may interleave); the
+ * others need exclusive use. Errors: LRMLP_OK or a negative status with a message
  * in lrmlp_dataset_errmsg; creators report through lrmlp_last_errmsg(). A
  * failed call leaves the dataset as it was. */
 #ifndef LRMLP_DATASET_H
@@ -85,11 +86,13 @@ typedef enum lrmlp_standardize_mode {
     LRMLP_STANDARDIZE_FEATURE = 1    /* each feature its own mean and std */
 } lrmlp_standardize_mode;
 
-/* Makes features zero-mean and unit-variance using the statistics of
- * reference's features as they are at the time of the call (or of ds itself
- * when reference is NULL). To standardize a test set like its training set,
- * standardize the test set with the training set as reference first, then
- * the training set itself. Constant features get std 1. Composes with
+/* Makes features zero-mean and unit-variance (population variance) using
+ * the statistics of ds itself (reference NULL) or of reference. A dataset
+ * remembers the last standardization it fitted on itself: when reference
+ * has one of the same mode, exactly that transform is applied, so
+ * standardize(train, NULL) then standardize(test, train) and the reverse
+ * order give the same result. Otherwise the statistics of reference's
+ * current features are used. Constant features get std 1. Composes with
  * earlier transforms. */
 LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mode mode,
                                         const lrmlp_dataset *reference);
@@ -111,7 +114,9 @@ typedef struct lrmlp_whiten_options {
 #define LRMLP_WHITEN_OPTIONS_INIT { LRMLP_WHITEN_OPTIONS_VERSION, LRMLP_WHITEN_ZCA, 0.0, 1, 0 }
 LRMLP_API int lrmlp_whiten_options_init(lrmlp_whiten_options *opts, unsigned int version);
 
-/* Whitens the features with the second moments of reference (ds when NULL),
+/* Whitens the features with the second moments of reference (ds when NULL;
+ * as for standardization, a reference that whitened itself with the same
+ * options passes on exactly its fitted transform),
  * through an eigendecomposition (LAPACKE). Needs n > d for an exact whitening
  * with eps = 0; a singular covariance gives LRMLP_ERR_LINALG unless eps > 0.
  * Features become dense float/double storage. */
