@@ -74,6 +74,11 @@ struct lrmlp_net {
     void **h;                /* h[l], l = 1..L: output of layer l-1 (n x widths[l]) */
     void **dact;             /* dact[l]: phi'(z) of layer l, NULL for identity */
     void *delta[2];          /* back-propagated errors, n x max width */
+    /* Low-rank networks (lowrank.c) are chains of plain layers; these say
+     * which: lr_rank is r (0 for a dense network), lr_layers the L of the
+     * paper's network it stands for. */
+    size_t lr_rank;
+    size_t lr_layers;
     char errmsg[LRMLP_ERRMSG_LEN];
 };
 
@@ -85,6 +90,11 @@ LRMLP_INTERNAL int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n
                                     int bias, uint64_t seed, char *errbuf);
 /* 1 if both networks have the same dtype, widths and bias flag. */
 LRMLP_INTERNAL int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b);
+/* lrmlp_net_gradient_* without the NaN/Inf scan of X and T, for batches
+ * copied out of a dataset (whose contents were checked when it was made).
+ * X and T are in the network's dtype. */
+LRMLP_INTERNAL int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T,
+                                               size_t n, lrmlp_loss loss, double *loss_out);
 /* Output of the last forward pass (n x widths[L]) in the workspace. */
 LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
 

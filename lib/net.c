@@ -315,6 +315,8 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
         net->layers[l].frozen = src->layers[l].frozen;
     net->rng = src->rng;
     net->epochs = src->epochs;
+    net->lr_rank = src->lr_rank;
+    net->lr_layers = src->lr_layers;
     *out = net;
     return LRMLP_OK;
 }
@@ -473,7 +475,7 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         return LRMLP_OK;                                                                       \
     }                                                                                          \
     static int loss_common_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,    \
-                                  lrmlp_loss loss, int training, double *out)                  \
+                                  lrmlp_loss loss, int training, int trusted, double *out)     \
     {                                                                                          \
         int rc = check_batch(net, DT_, X, n);                                                  \
         if (rc)                                                                                \
@@ -483,9 +485,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)                                        \
             return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);   \
         size_t k = net->widths[net->n_layers];                                                 \
-        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
+        if (!trusted && !all_finite_##SFX_(X, n * net->widths[0]))                             \
             return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
-        if (!all_finite_##SFX_(T, n * k))                                                      \
+        if (!trusted && !all_finite_##SFX_(T, n * k))                                          \
             return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
         forward_##SFX_(net, X, n, training);                                                   \
         double v = loss_##SFX_(loss, (const REAL_ *)net->h[net->n_layers], T, n, k,            \
@@ -499,23 +501,35 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
     LRMLP_API int lrmlp_net_loss_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,        \
                                         size_t n, lrmlp_loss loss, double *loss_out, REAL_ *Y) \
     {                                                                                          \
-        int rc = loss_common_##SFX_(net, X, T, n, loss, 0, loss_out);                          \
+        int rc = loss_common_##SFX_(net, X, T, n, loss, 0, 0, loss_out);                       \
         if (rc == LRMLP_OK && Y)                                                               \
             memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));  \
         return rc;                                                                             \
     }                                                                                          \
-    LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
-                                            size_t n, lrmlp_loss loss, double *loss_out)       \
+    static int gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,       \
+                               lrmlp_loss loss, int trusted, double *loss_out)                 \
     {                                                                                          \
-        int rc = loss_common_##SFX_(net, X, T, n, loss, 1, loss_out);                          \
+        int rc = loss_common_##SFX_(net, X, T, n, loss, 1, trusted, loss_out);                 \
         if (rc)                                                                                \
             return rc;                                                                         \
         backward_##SFX_(net, X, n);                                                            \
         return LRMLP_OK;                                                                       \
+    }                                                                                          \
+    LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
+                                            size_t n, lrmlp_loss loss, double *loss_out)       \
+    {                                                                                          \
+        return gradient_##SFX_(net, X, T, n, loss, 0, loss_out);                               \
     }
 
 DEFINE_BATCH_API(f32, float, LRMLP_F32)
 DEFINE_BATCH_API(f64, double, LRMLP_F64)
+
+int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T, size_t n,
+                                lrmlp_loss loss, double *loss_out)
+{
+    return net->dtype == LRMLP_F32 ? gradient_f32(net, X, T, n, loss, 1, loss_out)
+                                   : gradient_f64(net, X, T, n, loss, 1, loss_out);
+}
 
 /* ---- copy-in / copy-out ---- */
 

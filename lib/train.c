@@ -124,9 +124,7 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         if (rc)
             break;
         double loss = 0;
-        rc = net->dtype == LRMLP_F32
-                 ? lrmlp_net_gradient_f32(net, X, T, cnt, opts->loss, &loss)
-                 : lrmlp_net_gradient_f64(net, X, T, cnt, opts->loss, &loss);
+        rc = lrmlp__net_gradient_trusted(net, X, T, cnt, opts->loss, &loss);
         if (rc)
             break;
         if (classify) {
