@@ -10,5 +10,6 @@
 #include "lrmlp/dataset.h"
 #include "lrmlp/train.h"
 #include "lrmlp/model.h"
+#include "lrmlp/subspace.h"
 
 #endif
