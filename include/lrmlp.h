@@ -10,6 +10,7 @@
 #include "lrmlp/dataset.h"
 #include "lrmlp/train.h"
 #include "lrmlp/model.h"
+#include "lrmlp/lowrank.h"
 #include "lrmlp/subspace.h"
 
 #endif

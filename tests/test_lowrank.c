@@ -1,0 +1,358 @@
+/* Low-rank networks: factor gradients against finite differences, the
+ * initializations against their definitions, and the conversions to and
+ * from dense networks against the functions they must compute. */
+#include "testutil.h"
+
+#include <lrmlp.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lrmlp_net *make_lowrank(size_t L, size_t d, size_t m, size_t K, size_t r,
+                               lrmlp_activation act, uint64_t seed)
+{
+    lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = L;
+    o.input_dim = d;
+    o.width = m;
+    o.output_dim = K;
+    o.rank = r;
+    o.hidden_activation = act;
+    o.seed = seed;
+    lrmlp_net *net = NULL;
+    ck_assert_int_eq(lrmlp_lowrank_create(&net, &o), LRMLP_OK);
+    return net;
+}
+
+static lrmlp_net *make_dense(size_t L, size_t d, size_t m, size_t K, lrmlp_activation act,
+                             double eps, uint64_t seed)
+{
+    size_t w[16];
+    w[0] = d;
+    for (size_t i = 1; i < L; i++)
+        w[i] = m;
+    w[L] = K;
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = L;
+    o.widths = w;
+    o.hidden_activation = act;
+    o.init = LRMLP_INIT_ORTHOGONAL;
+    o.init_scale = eps;
+    o.seed = seed;
+    lrmlp_net *net = NULL;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    return net;
+}
+
+/* A d x r row-major matrix with orthonormal columns, from an orthogonal init. */
+static void orthonormal_basis(size_t d, size_t r, uint64_t seed, double *B)
+{
+    size_t w[] = {r, d};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 1;
+    o.widths = w;
+    o.init = LRMLP_INIT_ORTHOGONAL;
+    o.seed = seed;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_net_get_weights_f64(net, 0, B), LRMLP_OK); /* d x r */
+    lrmlp_net_free(net);
+}
+
+START_TEST(test_fd_factors)
+{
+    lrmlp_net *net = make_lowrank(4, 6, 7, 3, 2, LRMLP_ACT_GELU, 3);
+    ck_assert_uint_eq(lrmlp_net_n_layers(net), 6);
+    size_t P = lrmlp_net_param_count(net);
+    ck_assert_uint_eq(P, 2 * 6 + 3 * 4 + 7 * 2 + 3 * 7);
+    double X[5 * 6], T[5 * 3];
+    uint64_t s = 9;
+    for (int i = 0; i < 30; i++)
+        X[i] = tu_rand(&s);
+    for (int i = 0; i < 15; i++)
+        T[i] = tu_rand(&s);
+    /* Larger weights than the eps-scaled init so every factor matters. */
+    double *p = lrmlp_net_params(net);
+    for (size_t i = 0; i < P; i++)
+        p[i] = 0.8 * tu_rand(&s);
+    double loss;
+    ck_assert_int_eq(lrmlp_net_gradient_f64(net, X, T, 5, LRMLP_LOSS_SSE, &loss), LRMLP_OK);
+    double *g = malloc(P * sizeof *g);
+    memcpy(g, lrmlp_net_grads(net), P * sizeof *g);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < P; i++) {
+        double keep = p[i], lp, lm;
+        p[i] = keep + 1e-6;
+        lrmlp_net_loss_f64(net, X, T, 5, LRMLP_LOSS_SSE, &lp, NULL);
+        p[i] = keep - 1e-6;
+        lrmlp_net_loss_f64(net, X, T, 5, LRMLP_LOSS_SSE, &lm, NULL);
+        p[i] = keep;
+        double fd = (lp - lm) / 2e-6;
+        num += (fd - g[i]) * (fd - g[i]);
+        den += fd * fd;
+        ck_assert_msg(fabs(fd - g[i]) < 1e-6 * (1 + fabs(fd)), "param %zu: fd %g grad %g", i, fd,
+                      g[i]);
+    }
+    ck_assert(sqrt(num / den) < 1e-6);
+    free(g);
+    lrmlp_net_free(net);
+}
+END_TEST
+
+START_TEST(test_param_count_paper)
+{
+    /* theory.md: the Fashion-MNIST low-rank net has 40,400 weights. */
+    lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
+    o.n_layers = 4;
+    o.input_dim = 784;
+    o.width = 784;
+    o.output_dim = 10;
+    o.rank = 20;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_lowrank_create(&net, &o), LRMLP_OK);
+    ck_assert_uint_eq(lrmlp_net_param_count(net), 40400);
+    ck_assert_uint_eq(lrmlp_lowrank_rank(net), 20);
+    size_t l;
+    ck_assert_int_eq(lrmlp_lowrank_layer(net, LRMLP_FACTOR_V, 0, &l), LRMLP_OK);
+    ck_assert_uint_eq(l, 0);
+    ck_assert_uint_eq(lrmlp_net_width(net, 1), 20);
+    ck_assert_int_eq(lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, 3, &l), LRMLP_OK);
+    ck_assert_uint_eq(l, 3);
+    ck_assert_int_eq(lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, 4, &l), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_lowrank_layer(net, LRMLP_FACTOR_U, 0, &l), LRMLP_OK);
+    ck_assert_uint_eq(lrmlp_net_width(net, l + 1), 784);
+    ck_assert_int_eq(lrmlp_lowrank_layer(net, LRMLP_FACTOR_OUT, 0, &l), LRMLP_OK);
+    ck_assert_uint_eq(l, 5);
+    ck_assert_int_eq(lrmlp_net_activation(net, 0), LRMLP_ACT_IDENTITY);
+    ck_assert_int_eq(lrmlp_net_activation(net, 1), LRMLP_ACT_GELU);
+    ck_assert_int_eq(lrmlp_net_activation(net, 3), LRMLP_ACT_IDENTITY);
+    ck_assert_int_eq(lrmlp_net_activation(net, 4), LRMLP_ACT_GELU);
+    lrmlp_net_free(net);
+    o.rank = 785;
+    ck_assert_int_eq(lrmlp_lowrank_create(&net, &o), LRMLP_ERR_INVALID);
+    o.rank = 20;
+    o.n_layers = 1;
+    ck_assert_int_eq(lrmlp_lowrank_create(&net, &o), LRMLP_ERR_INVALID);
+    /* A dense network is not low-rank. */
+    lrmlp_net *dense = make_dense(2, 3, 3, 2, LRMLP_ACT_TANH, 0.1, 1);
+    ck_assert_uint_eq(lrmlp_lowrank_rank(dense), 0);
+    ck_assert_int_eq(lrmlp_lowrank_layer(dense, LRMLP_FACTOR_V, 0, &l), LRMLP_ERR_STATE);
+    lrmlp_net_free(dense);
+}
+END_TEST
+
+START_TEST(test_init_from_dense)
+{
+    const size_t L = 4, d = 8, m = 10, K = 2, r = 3;
+    const double eps = 0.1;
+    lrmlp_net *dense = make_dense(L, d, m, K, LRMLP_ACT_SILU, eps, 5);
+    lrmlp_net *lr = make_lowrank(L, d, m, K, r, LRMLP_ACT_SILU, 6);
+    double Vb[8 * 3];
+    orthonormal_basis(d, r, 7, Vb);
+    ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, Vb, eps), LRMLP_OK);
+    double Vt[3 * 8], U[10 * 3], W1[10 * 8], W2[100], W3[100], A[9];
+    size_t l;
+    lrmlp_lowrank_layer(lr, LRMLP_FACTOR_V, 0, &l);
+    lrmlp_net_get_weights_f64(lr, l, Vt);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < r; j++)
+            ck_assert(Vt[j * d + i] == Vb[i * r + j]);
+    /* U = W3 W2 W1 Vb / eps^3, computed here with plain loops. */
+    lrmlp_net_get_weights_f64(dense, 0, W1);
+    lrmlp_net_get_weights_f64(dense, 1, W2);
+    lrmlp_net_get_weights_f64(dense, 2, W3);
+    double M1[10 * 3], M2[10 * 3], M3[10 * 3];
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < r; j++) {
+            double a = 0;
+            for (size_t k = 0; k < d; k++)
+                a += W1[i * d + k] * Vb[k * r + j];
+            M1[i * r + j] = a / eps;
+        }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < r; j++) {
+            double a = 0, b = 0;
+            for (size_t k = 0; k < m; k++)
+                a += W2[i * m + k] * M1[k * r + j];
+            M2[i * r + j] = a / eps;
+            (void)b;
+        }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < r; j++) {
+            double a = 0;
+            for (size_t k = 0; k < m; k++)
+                a += W3[i * m + k] * M2[k * r + j];
+            M3[i * r + j] = a / eps;
+        }
+    lrmlp_lowrank_layer(lr, LRMLP_FACTOR_U, 0, &l);
+    lrmlp_net_get_weights_f64(lr, l, U);
+    for (size_t i = 0; i < m * r; i++)
+        ck_assert_double_eq_tol(U[i], M3[i], 1e-12);
+    /* eps-orthogonal dense weights make U orthonormal. */
+    for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) {
+            double dot = 0;
+            for (size_t i = 0; i < m; i++)
+                dot += U[i * r + a] * U[i * r + b];
+            ck_assert_double_eq_tol(dot, a == b, 1e-12);
+        }
+    /* Cores eps-orthogonal; the head is the dense head. */
+    lrmlp_lowrank_layer(lr, LRMLP_FACTOR_A, 2, &l);
+    lrmlp_net_get_weights_f64(lr, l, A);
+    for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) {
+            double dot = 0;
+            for (size_t i = 0; i < r; i++)
+                dot += A[i * r + a] * A[i * r + b];
+            ck_assert_double_eq_tol(dot, a == b ? eps * eps : 0.0, 1e-14);
+        }
+    double H1[20], H2[20];
+    lrmlp_lowrank_layer(lr, LRMLP_FACTOR_OUT, 0, &l);
+    lrmlp_net_get_weights_f64(lr, l, H1);
+    lrmlp_net_get_weights_f64(dense, L - 1, H2);
+    ck_assert(memcmp(H1, H2, sizeof H1) == 0);
+    /* Not orthonormal, NaN, wrong shape. */
+    double bad[8 * 3];
+    memcpy(bad, Vb, sizeof bad);
+    bad[0] += 0.01;
+    ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, bad, eps), LRMLP_ERR_INVALID);
+    bad[0] = NAN;
+    ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, bad, eps), LRMLP_ERR_NONFINITE);
+    lrmlp_net *other = make_dense(3, d, m, K, LRMLP_ACT_SILU, eps, 5);
+    ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, other, Vb, eps), LRMLP_ERR_SHAPE);
+    ck_assert(strlen(lrmlp_net_errmsg(lr)) > 0);
+    /* The random baseline: orthonormal V and U that differ from S_big's. */
+    ck_assert_int_eq(lrmlp_lowrank_init_random(lr, dense, eps), LRMLP_OK);
+    lrmlp_lowrank_layer(lr, LRMLP_FACTOR_U, 0, &l);
+    lrmlp_net_get_weights_f64(lr, l, U);
+    double diff = 0;
+    for (size_t i = 0; i < m * r; i++)
+        diff += fabs(U[i] - M3[i]);
+    ck_assert(diff > 0.1);
+    lrmlp_net_free(other);
+    lrmlp_net_free(lr);
+    lrmlp_net_free(dense);
+}
+END_TEST
+
+START_TEST(test_rotate)
+{
+    /* psi = 0 gives the basis itself; psi = 90 degrees is orthogonal to it;
+     * any psi stays orthonormal. */
+    const size_t n = 9, r = 2;
+    double Q[9 * 4], B[9 * 2], P[9 * 2], O[9 * 2];
+    orthonormal_basis(n, 4, 3, Q);
+    for (size_t i = 0; i < n; i++) {
+        B[i * r] = Q[i * 4], B[i * r + 1] = Q[i * 4 + 1];
+        P[i * r] = Q[i * 4 + 2], P[i * r + 1] = Q[i * 4 + 3];
+    }
+    ck_assert_int_eq(lrmlp_basis_rotate(B, P, n, r, 0.0, O), LRMLP_OK);
+    ck_assert(memcmp(O, B, sizeof O) == 0);
+    ck_assert_int_eq(lrmlp_basis_rotate(B, P, n, r, 1.5707963267948966, O), LRMLP_OK);
+    for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) {
+            double dot = 0;
+            for (size_t i = 0; i < n; i++)
+                dot += O[i * r + a] * B[i * r + b];
+            ck_assert_double_eq_tol(dot, 0.0, 1e-15);
+        }
+    ck_assert_int_eq(lrmlp_basis_rotate(B, P, n, r, 0.7, O), LRMLP_OK);
+    for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) {
+            double dot = 0, cb = 0;
+            for (size_t i = 0; i < n; i++)
+                dot += O[i * r + a] * O[i * r + b], cb += O[i * r + a] * B[i * r + b];
+            ck_assert_double_eq_tol(dot, a == b, 1e-14);
+            ck_assert_double_eq_tol(cb, a == b ? cos(0.7) : 0.0, 1e-14);
+        }
+    ck_assert_int_eq(lrmlp_basis_rotate(NULL, P, n, r, 0.1, O), LRMLP_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_expand_same_function)
+{
+    size_t L = (size_t)_i + 2; /* 2, 3, 4 */
+    const size_t d = 7, m = 9, K = 4, r = 3, n = 6;
+    lrmlp_net *lr = make_lowrank(L, d, m, K, r, LRMLP_ACT_ELU, 10 + L);
+    size_t P = lrmlp_net_param_count(lr);
+    double *p = lrmlp_net_params(lr);
+    uint64_t s = 77;
+    for (size_t i = 0; i < P; i++)
+        p[i] = tu_rand(&s);
+    lrmlp_net *dense = NULL;
+    ck_assert_int_eq(lrmlp_lowrank_expand(&dense, lr), LRMLP_OK);
+    ck_assert_uint_eq(lrmlp_net_n_layers(dense), L);
+    ck_assert_uint_eq(lrmlp_net_width(dense, 1), m);
+    double X[6 * 7], Y1[6 * 4], Y2[6 * 4];
+    for (size_t i = 0; i < n * d; i++)
+        X[i] = tu_rand(&s);
+    ck_assert_int_eq(lrmlp_net_predict_f64(lr, X, n, Y1), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_net_predict_f64(dense, X, n, Y2), LRMLP_OK);
+    for (size_t i = 0; i < n * K; i++)
+        ck_assert_double_eq_tol(Y1[i], Y2[i], 1e-12 * (1 + fabs(Y1[i])));
+    lrmlp_net_free(dense);
+    lrmlp_net_free(lr);
+}
+END_TEST
+
+START_TEST(test_factorize)
+{
+    const size_t w[] = {6, 8, 5, 3};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 3;
+    o.widths = w;
+    o.bias = 1;
+    o.hidden_activation = LRMLP_ACT_TANH;
+    o.seed = 4;
+    lrmlp_net *dense;
+    ck_assert_int_eq(lrmlp_net_create(&dense, &o), LRMLP_OK);
+    double X[4 * 6], Y0[4 * 3], Y1[4 * 3];
+    uint64_t s = 5;
+    for (int i = 0; i < 24; i++)
+        X[i] = tu_rand(&s);
+    lrmlp_net_predict_f64(dense, X, 4, Y0);
+    /* Full rank (and beyond) reproduces the dense network. */
+    size_t full[] = {6, 100, 0};
+    lrmlp_net *f;
+    ck_assert_int_eq(lrmlp_net_factorize(&f, dense, full), LRMLP_OK);
+    ck_assert_uint_eq(lrmlp_net_n_layers(f), 5);
+    ck_assert_int_eq(lrmlp_net_predict_f64(f, X, 4, Y1), LRMLP_OK);
+    for (int i = 0; i < 12; i++)
+        ck_assert_double_eq_tol(Y1[i], Y0[i], 1e-12);
+    lrmlp_net_free(f);
+    /* Lower ranks approximate it, the error shrinking with the rank. */
+    double prev = INFINITY;
+    for (size_t k = 1; k <= 6; k++) { /* 6: full rank for both layers */
+        size_t ranks[] = {k, k, 0};
+        ck_assert_int_eq(lrmlp_net_factorize(&f, dense, ranks), LRMLP_OK);
+        ck_assert_uint_eq(lrmlp_net_width(f, 1), k < 6 ? k : 6);
+        lrmlp_net_predict_f64(f, X, 4, Y1);
+        double err = 0;
+        for (int i = 0; i < 12; i++)
+            err += (Y1[i] - Y0[i]) * (Y1[i] - Y0[i]);
+        ck_assert(err <= prev + 1e-20);
+        prev = err;
+        lrmlp_net_free(f);
+    }
+    ck_assert(prev < 1e-20);
+    lrmlp_net_free(dense);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("lowrank");
+    TCase *tc = tcase_create("lowrank");
+    tcase_add_test(tc, test_fd_factors);
+    tcase_add_test(tc, test_param_count_paper);
+    tcase_add_test(tc, test_init_from_dense);
+    tcase_add_test(tc, test_rotate);
+    tcase_add_loop_test(tc, test_expand_same_function, 0, 3);
+    tcase_add_test(tc, test_factorize);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
