@@ -370,9 +370,9 @@ static double train_gd(lrmlp_net *net, const double *X, const double *T, size_t 
 START_TEST(test_sbig_beats_random)
 {
     /* Linear-teacher classification, d = m = 24, K = 3, r = 2K = 6, L = 3,
-     * (measured: S_big 2.02 vs random 5.60 after 400 steps; initial 14.4)
      * GELU, eps = 0.1: after the same GD steps from the same dense init, the
-     * S_big start reaches a clearly lower loss than random bases. */
+     * S_big start reaches a clearly lower loss than random bases (measured:
+     * 2.02 vs 5.60 after 400 steps). */
     const size_t L = 3, d = 24, m = 24, K = 3, r = 6, n = 96;
     const double eps = 0.1;
     double *X = malloc(n * d * sizeof *X), *T = calloc(n * K, sizeof *T), A[3 * 24];
