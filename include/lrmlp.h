@@ -12,5 +12,6 @@
 #include "lrmlp/model.h"
 #include "lrmlp/lowrank.h"
 #include "lrmlp/subspace.h"
+#include "lrmlp/track.h"
 
 #endif
