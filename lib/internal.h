@@ -114,6 +114,7 @@ struct lrmlp_optim {
     void *v;
     void *ws;                /* scratch (Muon Newton-Schulz), not state */
     size_t ws_size;
+    double *lr_scale;        /* n_layers learning-rate multipliers, all 1 at creation */
     char errmsg[LRMLP_ERRMSG_LEN];
 };
 

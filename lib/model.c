@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static const uint8_t MAGIC[8] = { 0x89, 'L', 'R', 'M', 'L', 'P', 0x0D, 0x0A };
 #define TAG_NETW "NETW"
 #define TAG_PARM "PARM"
 #define TAG_OPTM "OPTM"
+#define TAG_LRNK "LRNK"          /* optional: low-rank network metadata */
+#define TAG_OLRS "OLRS"          /* optional: per-layer learning-rate multipliers */
 
 /* ---- little-endian byte access ---- */
 static void put_u32(uint8_t *p, uint32_t v)
@@ -229,8 +232,13 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
                                   "model save: the optimizer's state holds NaN or Inf");
     }
 
+    /* Optional sections: low-rank metadata, non-default learning-rate scales. */
+    int has_lrnk = net->lr_rank != 0, has_olrs = 0;
+    for (size_t l = 0; opt && l < L; l++)
+        has_olrs |= opt->lr_scale[l] != 1.0;
+
     /* Sizes; the network exists, so its parameter bytes fit in size_t. */
-    const uint32_t n_sec = opt ? 3u : 2u;
+    const uint32_t n_sec = (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs;
     const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4u;
     const uint64_t netw_len = NETW_FIXED + 8u * ((uint64_t)L + 1u) + 8u * (uint64_t)L;
     const uint64_t vec_len = (uint64_t)net->n_params * dsize;
@@ -238,7 +246,12 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
     const uint64_t netw_off = align8(hdr_end);
     const uint64_t parm_off = align8(netw_off + netw_len);
     const uint64_t optm_off = align8(parm_off + vec_len);
-    const uint64_t total = opt ? optm_off + optm_len : parm_off + vec_len;
+    const uint64_t main_end = opt ? optm_off + optm_len : parm_off + vec_len;
+    const uint64_t lrnk_len = 16, olrs_len = 8u * (uint64_t)L;
+    const uint64_t lrnk_off = align8(main_end);
+    const uint64_t olrs_off = align8(has_lrnk ? lrnk_off + lrnk_len : main_end);
+    const uint64_t total = has_olrs ? olrs_off + olrs_len
+                           : has_lrnk ? lrnk_off + lrnk_len : main_end;
     if (total > SIZE_MAX)
         return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "model save: file too large");
 
@@ -293,16 +306,34 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
 
     /* header */
     memcpy(b, MAGIC, 8);
-    put_u32(b + 8, FMT_VERSION);
+    /* 1.0 files stay byte-identical to what 1.0 writers produced; files with
+     * the optional sections added in 1.1 say so. */
+    put_u32(b + 8, (has_lrnk || has_olrs) ? ((FMT_MAJOR << 16) | 1u) : FMT_VERSION);
     put_u32(b + 12, n_sec);
     const uint32_t fl = SEC_CRITICAL | 1u;
     put_entry(b + HDR_FIXED, TAG_NETW, fl, netw_off, netw_len,
               crc32_buf(b + netw_off, netw_len));
     put_entry(b + HDR_FIXED + ENTRY_SIZE, TAG_PARM, fl, parm_off, vec_len,
               crc32_buf(b + parm_off, vec_len));
+    uint32_t e = 2;
     if (opt)
-        put_entry(b + HDR_FIXED + 2 * ENTRY_SIZE, TAG_OPTM, fl, optm_off, optm_len,
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_OPTM, fl, optm_off, optm_len,
                   crc32_buf(b + optm_off, optm_len));
+    /* The optional sections are not critical: a reader that skips LRNK still
+     * gets the same function (the chain of layers), one that skips OLRS
+     * trains all layers at the base rate. */
+    if (has_lrnk) {
+        put_u64(b + lrnk_off, (uint64_t)net->lr_rank);
+        put_u64(b + lrnk_off + 8, (uint64_t)net->lr_layers);
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_LRNK, 1u, lrnk_off, lrnk_len,
+                  crc32_buf(b + lrnk_off, lrnk_len));
+    }
+    if (has_olrs) {
+        for (size_t l = 0; l < L; l++)
+            put_f64(b + olrs_off + 8 * l, opt->lr_scale[l]);
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_OLRS, 1u, olrs_off, olrs_len,
+                  crc32_buf(b + olrs_off, olrs_len));
+    }
     put_u32(b + hdr_end - 4, crc32_buf(b, hdr_end - 4));
 
     *out = b;
@@ -690,6 +721,41 @@ static int parse_container(const uint8_t *b, size_t len, const section_ **netw,
     return LRMLP_OK;
 }
 
+/* Applies the optional LRNK and OLRS sections (already checksummed by
+ * parse_container) to freshly built handles. */
+static int read_optional(const uint8_t *b, const section_ *sec, uint32_t n_sec, lrmlp_net *n,
+                         lrmlp_optim *o)
+{
+    for (uint32_t i = 0; i < n_sec; i++) {
+        const section_ *s = &sec[i];
+        const uint8_t *p = b + s->off;
+        if (!memcmp(s->tag, TAG_LRNK, 4)) {
+            if ((s->flags & SEC_VERSION_MASK) != 1 || s->len != 16)
+                FAIL(LRMLP_ERR_FORMAT, "malformed LRNK section");
+            uint64_t r = get_u64(p), L = get_u64(p + 8);
+            /* The chain must be V^T, A_1..A_{L-1}, U, W_L with inner width r. */
+            int ok = L >= 2 && L + 2 == n->n_layers && r >= 1 && !n->bias;
+            for (uint64_t l = 1; ok && l <= L; l++)
+                ok = n->widths[l] == r;
+            if (!ok)
+                FAIL(LRMLP_ERR_FORMAT, "LRNK section does not match the network's layers");
+            n->lr_rank = (size_t)r;
+            n->lr_layers = (size_t)L;
+        } else if (!memcmp(s->tag, TAG_OLRS, 4)) {
+            if ((s->flags & SEC_VERSION_MASK) != 1 || s->len != 8u * n->n_layers)
+                FAIL(LRMLP_ERR_FORMAT, "malformed OLRS section");
+            for (size_t l = 0; l < n->n_layers; l++) {
+                double v = get_f64(p + 8 * l);
+                if (!isfinite(v) || v < 0)
+                    FAIL(LRMLP_ERR_FORMAT, "OLRS section holds an invalid scale");
+                if (o)
+                    o->lr_scale[l] = v;
+            }
+        }
+    }
+    return LRMLP_OK;
+}
+
 LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
                                    lrmlp_optim **opt)
 {
@@ -706,7 +772,7 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
 
     section_ sec[MAX_SECTIONS];
     const section_ *s_netw, *s_parm, *s_optm;
-    uint32_t n_sec;
+    uint32_t n_sec = 0;
     int rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
     if (rc != LRMLP_OK)
         return rc;
@@ -783,6 +849,12 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
         void *st[2] = { o->m, o->v };
         for (uint32_t k = 0; k < om.n_state; k++)
             get_vector(om.state + (size_t)k * nw.n_params * dsize, n, st[k]);
+    }
+    rc = read_optional(b, sec, n_sec, n, o);
+    if (rc != LRMLP_OK) {
+        lrmlp_optim_free(o);
+        lrmlp_net_free(n);
+        return rc;
     }
     *net = n;
     if (opt)

@@ -5,10 +5,8 @@
  * network's layer table; frozen layers are skipped entirely. Its state
  * vectors (m, v) have the parameter vector's layout.
  *
- * Precision: the per-element kernels are written once, in the first part of
- * this file, and instantiated for float and double (the BLAS s/d pattern):
- * the second part defines REAL, SFX, GEMM and SQRT and includes this file
- * again with LRMLP_OPTIM_KERNELS defined, once per precision.
+ * Precision: the per-element kernels are written once, in optim_impl.h,
+ * and instantiated here for float and double (the BLAS s/d pattern).
  *
  * Choices the public header leaves open, made here:
  * - Clipping does not write the gradient vector: the kernels read the
@@ -21,265 +19,6 @@
  * - State: GD keeps none, SGD and Muon one vector (m) when momentum > 0,
  *   Adam(W) two (m, v). */
 
-#ifdef LRMLP_OPTIM_KERNELS
-/* ------------------------------------------------------------------------
- * Kernels for one precision. Expects REAL (float or double), SFX(name)
- * (name_f32 / name_f64), GEMM (cblas_sgemm / cblas_dgemm) and SQRT. */
-
-/* Sum of squares of x[0..n), accumulated in double. */
-static double SFX(sumsq)(const REAL *x, size_t n)
-{
-    /* Eight independent partial sums: the compiler may vectorize them
-     * without reassociating, so the result stays deterministic. */
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += (double)x[i + k] * (double)x[i + k];
-    for (; i < n; i++)
-        acc[0] += (double)x[i] * (double)x[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* 1 if every x[i] is finite. */
-static int SFX(all_finite)(const REAL *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return 0;
-    return 1;
-}
-
-static double SFX(max_abs)(const REAL *x, size_t n)
-{
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double a = fabs((double)x[i]);
-        if (a > m)
-            m = a;
-    }
-    return m;
-}
-
-/* Sum of squares of x / scale (scale > 0), for gradients whose plain sum of
- * squares overflows. */
-static double SFX(sumsq_scaled)(const REAL *x, size_t n, double scale)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double a = (double)x[i] / scale;
-        s += a * a;
-    }
-    return s;
-}
-
-/* GD/SGD on one contiguous range: d = gs*g + wd*w; without state w -= lr*d;
- * with state m = mu*m + d, w -= lr*(nesterov ? d + mu*m : m). */
-static void SFX(sgd)(REAL *restrict w, const REAL *restrict g, REAL *restrict m, size_t n,
-                     const step_args *a)
-{
-    const REAL lr = (REAL)a->lr, wd = (REAL)a->wd, gs = (REAL)a->gs, mu = (REAL)a->mu;
-    if (!m) {
-        for (size_t i = 0; i < n; i++)
-            w[i] -= lr * (gs * g[i] + wd * w[i]);
-    } else if (a->nesterov) {
-        for (size_t i = 0; i < n; i++) {
-            REAL d = gs * g[i] + wd * w[i];
-            REAL b = mu * m[i] + d;
-            m[i] = b;
-            w[i] -= lr * (d + mu * b);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            REAL b = mu * m[i] + (gs * g[i] + wd * w[i]);
-            m[i] = b;
-            w[i] -= lr * b;
-        }
-    }
-}
-
-/* Adam (decoupled = 0) or AdamW (decoupled = 1) on one contiguous range. */
-static void SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m,
-                      REAL *restrict v, size_t n, const step_args *a, int decoupled)
-{
-    const REAL gs = (REAL)a->gs, b1 = (REAL)a->b1, b2 = (REAL)a->b2, eps = (REAL)a->eps;
-    const REAL c1 = (REAL)(1.0 - a->b1), c2 = (REAL)(1.0 - a->b2);
-    const REAL step = (REAL)(a->lr / a->bc1);          /* lr / (1 - b1^t) */
-    const REAL bc2s = (REAL)sqrt(a->bc2);              /* sqrt(1 - b2^t) */
-    const REAL wdc = decoupled ? (REAL)0 : (REAL)a->wd; /* coupled decay */
-    const REAL keep = decoupled ? (REAL)(1.0 - a->lr * a->wd) : (REAL)1;
-    for (size_t i = 0; i < n; i++) {
-        REAL gi = gs * g[i] + wdc * w[i];
-        REAL mi = b1 * m[i] + c1 * gi;
-        REAL vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = keep * w[i] - step * mi / (SQRT(vi) / bc2s + eps);
-    }
-}
-
-/* Muon on one rows x cols weight matrix (row-major). ws holds
- * 2*rows*cols + 2*r*r elements, r = min(rows, cols). */
-static void SFX(muon)(REAL *restrict w, const REAL *restrict g, REAL *restrict m,
-                      size_t rows, size_t cols, const step_args *a, REAL *ws)
-{
-    const int trans = rows > cols;
-    const size_t r = trans ? cols : rows, c = trans ? rows : cols, n = rows * cols;
-    const REAL gs = (REAL)a->gs, mu = (REAL)a->mu;
-    REAL *X = ws, *Y = ws + n, *A = ws + 2 * n, *B = A + r * r;
-
-    /* M = momentum-filtered gradient, rows x cols, into Y. */
-    if (!m) {
-        for (size_t i = 0; i < n; i++)
-            Y[i] = gs * g[i];
-    } else if (a->nesterov) {
-        for (size_t i = 0; i < n; i++) {
-            REAL gi = gs * g[i];
-            REAL b = mu * m[i] + gi;
-            m[i] = b;
-            Y[i] = gi + mu * b;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            REAL b = mu * m[i] + gs * g[i];
-            m[i] = b;
-            Y[i] = b;
-        }
-    }
-
-    /* X = M / (||M||_F + 1e-7), as r x c with r <= c (M^T when rows > cols). */
-    const REAL s = (REAL)(1.0 / (sqrt(SFX(sumsq)(Y, n)) + 1e-7));
-    if (!trans) {
-        for (size_t i = 0; i < n; i++)
-            X[i] = s * Y[i];
-    } else {
-        for (size_t i = 0; i < rows; i++)
-            for (size_t j = 0; j < cols; j++)
-                X[j * rows + i] = s * Y[i * cols + j];
-    }
-
-    /* Quintic Newton-Schulz: A = X X^T; B = nb*A + nc*A*A; X = na*X + B*X. */
-    const REAL na = (REAL)3.4445, nb = (REAL)-4.7750, nc = (REAL)2.0315;
-    const int ir = (int)r, ic = (int)c;
-    for (int k = 0; k < a->ns_steps; k++) {
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, ir, ir, ic, (REAL)1, X, ic, X, ic,
-             (REAL)0, A, ir);
-        for (size_t i = 0; i < r * r; i++)
-            B[i] = nb * A[i];
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, ir, ir, ir, nc, A, ir, A, ir,
-             (REAL)1, B, ir);
-        for (size_t i = 0; i < n; i++)
-            Y[i] = na * X[i];
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, ir, ic, ir, (REAL)1, B, ir, X, ic,
-             (REAL)1, Y, ic);
-        REAL *t = X;
-        X = Y;
-        Y = t;
-    }
-    if (trans) {
-        for (size_t i = 0; i < rows; i++)
-            for (size_t j = 0; j < cols; j++)
-                Y[i * cols + j] = X[j * rows + i];
-        X = Y;
-    }
-
-    /* w -= lr * (sqrt(max(1, rows/cols)) * X + wd * w) */
-    const double ratio = (double)rows / (double)cols;
-    const REAL scale = (REAL)(ratio > 1.0 ? sqrt(ratio) : 1.0);
-    const REAL lr = (REAL)a->lr, wd = (REAL)a->wd;
-    for (size_t i = 0; i < n; i++)
-        w[i] -= lr * (scale * X[i] + wd * w[i]);
-}
-
-/* L2 norm of the gradient over unfrozen layers, in double. Returns 0 and
- * sets *bad to the first layer holding NaN/Inf; otherwise returns 1 with the
- * norm in *norm (finite: squares that overflow are rescaled). */
-static int SFX(grad_norm)(const lrmlp_net *net, double *norm, size_t *bad)
-{
-    const REAL *g = (const REAL *)net->grads;
-    double s = 0.0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const lrmlp_layer_ *L = &net->layers[l];
-        if (L->frozen)
-            continue;
-        s += SFX(sumsq)(g + L->w_off, L->out * L->in);
-        if (L->b_off != SIZE_MAX)
-            s += SFX(sumsq)(g + L->b_off, L->out);
-    }
-    if (isfinite(s)) {
-        *norm = sqrt(s);
-        return 1;
-    }
-    /* Either a non-finite entry or an overflow of the squares (doubles only). */
-    double mx = 0.0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const lrmlp_layer_ *L = &net->layers[l];
-        if (L->frozen)
-            continue;
-        size_t nb = L->b_off != SIZE_MAX ? L->out : 0;
-        if (!SFX(all_finite)(g + L->w_off, L->out * L->in) ||
-            (nb && !SFX(all_finite)(g + L->b_off, nb))) {
-            *bad = l;
-            return 0;
-        }
-        double a = SFX(max_abs)(g + L->w_off, L->out * L->in);
-        double b = nb ? SFX(max_abs)(g + L->b_off, nb) : 0.0;
-        if (a > mx)
-            mx = a;
-        if (b > mx)
-            mx = b;
-    }
-    s = 0.0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const lrmlp_layer_ *L = &net->layers[l];
-        if (L->frozen)
-            continue;
-        s += SFX(sumsq_scaled)(g + L->w_off, L->out * L->in, mx);
-        if (L->b_off != SIZE_MAX)
-            s += SFX(sumsq_scaled)(g + L->b_off, L->out, mx);
-    }
-    *norm = sqrt(s) * mx;
-    return 1;
-}
-
-/* One update of every unfrozen layer. */
-static void SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a)
-{
-    REAL *w = (REAL *)net->params;
-    const REAL *g = (const REAL *)net->grads;
-    REAL *m = (REAL *)opt->m, *v = (REAL *)opt->v;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const lrmlp_layer_ *L = &net->layers[l];
-        if (L->frozen)
-            continue;
-        const size_t nw = L->out * L->in, wo = L->w_off, bo = L->b_off;
-        const int has_b = bo != SIZE_MAX;
-        switch (opt->o.kind) {
-        case LRMLP_OPTIM_ADAM:
-        case LRMLP_OPTIM_ADAMW: {
-            int dec = opt->o.kind == LRMLP_OPTIM_ADAMW;
-            SFX(adam)(w + wo, g + wo, m + wo, v + wo, nw, a, dec);
-            if (has_b)
-                SFX(adam)(w + bo, g + bo, m + bo, v + bo, L->out, a, dec);
-            break;
-        }
-        case LRMLP_OPTIM_MUON:
-            SFX(muon)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a, (REAL *)opt->ws);
-            if (has_b)
-                SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a);
-            break;
-        default: /* GD, SGD */
-            SFX(sgd)(w + wo, g + wo, m ? m + wo : NULL, nw, a);
-            if (has_b)
-                SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a);
-            break;
-        }
-    }
-}
-
-#else /* !LRMLP_OPTIM_KERNELS */
-/* ------------------------------------------------------------------------
- * The module. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -297,12 +36,11 @@ typedef struct step_args {
     int ns_steps;
 } step_args;
 
-#define LRMLP_OPTIM_KERNELS 1
 #define REAL float
 #define SFX(name) name##_f32
 #define GEMM cblas_sgemm
 #define SQRT sqrtf
-#include "optim.c"
+#include "optim_impl.h"
 #undef REAL
 #undef SFX
 #undef GEMM
@@ -311,12 +49,11 @@ typedef struct step_args {
 #define SFX(name) name##_f64
 #define GEMM cblas_dgemm
 #define SQRT sqrt
-#include "optim.c"
+#include "optim_impl.h"
 #undef REAL
 #undef SFX
 #undef GEMM
 #undef SQRT
-#undef LRMLP_OPTIM_KERNELS
 
 static const double lrmlp_pi = 3.14159265358979323846;
 
@@ -476,6 +213,7 @@ LRMLP_API void lrmlp_optim_free(lrmlp_optim *opt)
     free(opt->m);
     free(opt->v);
     free(opt->ws);
+    free(opt->lr_scale);
     free(opt);
 }
 
@@ -514,8 +252,9 @@ int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
     o->bias = net->bias;
     o->n_params = net->n_params;
     o->widths = malloc((net->n_layers + 1) * sizeof *o->widths);
+    o->lr_scale = malloc(net->n_layers * sizeof *o->lr_scale);
     const size_t ns = n_state_for(opts);
-    int ok = o->widths != NULL;
+    int ok = o->widths != NULL && o->lr_scale != NULL;
     if (ok && ns >= 1)
         ok = (o->m = calloc(state_bytes ? state_bytes : 1, 1)) != NULL;
     if (ok && ns >= 2)
@@ -527,6 +266,8 @@ int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
         return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory allocating optimizer state");
     }
     memcpy(o->widths, net->widths, (net->n_layers + 1) * sizeof *o->widths);
+    for (size_t l = 0; l < net->n_layers; l++)
+        o->lr_scale[l] = 1.0;
     o->ws_size = ws_bytes;
     *out = o;
     return LRMLP_OK;
@@ -660,4 +401,22 @@ LRMLP_API const char *lrmlp_optim_kind_name(lrmlp_optim_kind kind)
     }
 }
 
-#endif /* LRMLP_OPTIM_KERNELS */
+
+LRMLP_API int lrmlp_optim_set_layer_lr_scale(lrmlp_optim *opt, size_t layer, double scale)
+{
+    if (!opt)
+        return LRMLP_ERR_INVALID;
+    if (layer >= opt->n_layers)
+        return lrmlp__err(opt->errmsg, LRMLP_ERR_INVALID,
+                          "layer %zu out of range (the optimizer has %zu)", layer, opt->n_layers);
+    if (!isfinite(scale) || scale < 0)
+        return lrmlp__err(opt->errmsg, LRMLP_ERR_INVALID,
+                          "learning-rate scale must be finite and >= 0 (got %g)", scale);
+    opt->lr_scale[layer] = scale;
+    return LRMLP_OK;
+}
+
+LRMLP_API double lrmlp_optim_layer_lr_scale(const lrmlp_optim *opt, size_t layer)
+{
+    return opt && layer < opt->n_layers ? opt->lr_scale[layer] : NAN;
+}

@@ -115,6 +115,15 @@ LRMLP_API double lrmlp_optim_last_grad_norm(const lrmlp_optim *opt);
 /* Clears the state (moments, step count) as if newly created. */
 LRMLP_API void lrmlp_optim_reset(lrmlp_optim *opt);
 
+/* Per-layer learning-rate multiplier (default 1): the layer's parameters
+ * are updated with lr(t) * scale (decoupled weight decay too). With a
+ * low-rank network, lrmlp_lowrank_layer() gives the layer of each factor.
+ * scale must be finite and >= 0 (0 behaves like a frozen layer, but keeps
+ * its state). Saved in model files. lrmlp_optim_reset keeps the scales. */
+LRMLP_API int lrmlp_optim_set_layer_lr_scale(lrmlp_optim *opt, size_t layer, double scale);
+/* The multiplier of a layer, NaN when out of range. */
+LRMLP_API double lrmlp_optim_layer_lr_scale(const lrmlp_optim *opt, size_t layer);
+
 /* The schedule as a pure function: lr at step t for these options.
  * Thread-safe. Returns NaN for invalid options. */
 LRMLP_API double lrmlp_schedule_lr(const lrmlp_optim_options *opts, uint64_t t);
