@@ -1,0 +1,840 @@
+/* liblrmlp_mpi: data-parallel training over MPI (see lrmlp_mpi.h). */
+#include "lrmlp_mpi.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct lrmlp_mpi {
+    MPI_Comm comm;
+    int rank, size;
+    int average;
+    uint64_t calls, bytes;
+    size_t last_bytes;
+    double seconds;
+    char errmsg[512];
+};
+
+static _Thread_local char last_errmsg[512];
+
+#define CHUNK ((size_t)1 << 30) /* elements (or bytes) per MPI call: below INT_MAX */
+
+LRMLP_MPI_API int lrmlp_mpi_version_number(void) { return LRMLP_MPI_VERSION_NUMBER; }
+LRMLP_MPI_API const char *lrmlp_mpi_last_errmsg(void) { return last_errmsg; }
+
+static int fail(lrmlp_mpi *h, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Maps an MPI error to LRMLP_ERR_IO with MPI's message. */
+static int mpi_fail(lrmlp_mpi *h, int mrc, const char *what)
+{
+    char s[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(mrc, s, &len) != MPI_SUCCESS)
+        snprintf(s, sizeof s, "MPI error %d", mrc);
+    return fail(h, LRMLP_ERR_IO, "%s failed: %s", what, s);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- handle ---- */
+
+LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm)
+{
+    if (!out) {
+        snprintf(last_errmsg, sizeof last_errmsg, "out pointer is NULL");
+        return LRMLP_ERR_INVALID;
+    }
+    *out = NULL;
+    int inited = 0, finalized = 0;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&finalized);
+    if (!inited || finalized) {
+        snprintf(last_errmsg, sizeof last_errmsg,
+                 "MPI is not initialized (or already finalized); call MPI_Init first");
+        return LRMLP_ERR_STATE;
+    }
+    if (comm == MPI_COMM_NULL) {
+        snprintf(last_errmsg, sizeof last_errmsg, "communicator is MPI_COMM_NULL");
+        return LRMLP_ERR_INVALID;
+    }
+    lrmlp_mpi *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(last_errmsg, sizeof last_errmsg, "out of memory");
+        return LRMLP_ERR_NOMEM;
+    }
+    int mrc = MPI_Comm_dup(comm, &h->comm);
+    if (mrc != MPI_SUCCESS) {
+        mpi_fail(h, mrc, "MPI_Comm_dup");
+        snprintf(last_errmsg, sizeof last_errmsg, "%s", h->errmsg);
+        free(h);
+        return LRMLP_ERR_IO;
+    }
+    MPI_Comm_set_errhandler(h->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(h->comm, &h->rank);
+    MPI_Comm_size(h->comm, &h->size);
+    last_errmsg[0] = '\0';
+    *out = h;
+    return LRMLP_OK;
+}
+
+LRMLP_MPI_API void lrmlp_mpi_free(lrmlp_mpi *h)
+{
+    if (!h)
+        return;
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized)
+        MPI_Comm_free(&h->comm);
+    free(h);
+}
+
+LRMLP_MPI_API const char *lrmlp_mpi_errmsg(const lrmlp_mpi *h)
+{
+    return h ? h->errmsg : "handle is NULL";
+}
+LRMLP_MPI_API int lrmlp_mpi_rank(const lrmlp_mpi *h) { return h ? h->rank : -1; }
+LRMLP_MPI_API int lrmlp_mpi_size(const lrmlp_mpi *h) { return h ? h->size : 0; }
+LRMLP_MPI_API MPI_Comm lrmlp_mpi_comm(const lrmlp_mpi *h) { return h ? h->comm : MPI_COMM_NULL; }
+
+LRMLP_MPI_API int lrmlp_mpi_set_average(lrmlp_mpi *h, int average)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    h->average = average != 0;
+    return LRMLP_OK;
+}
+LRMLP_MPI_API int lrmlp_mpi_get_average(const lrmlp_mpi *h) { return h ? h->average : 0; }
+
+LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_calls(const lrmlp_mpi *h) { return h ? h->calls : 0; }
+LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_bytes(const lrmlp_mpi *h) { return h ? h->bytes : 0; }
+LRMLP_MPI_API size_t lrmlp_mpi_last_step_bytes(const lrmlp_mpi *h) { return h ? h->last_bytes : 0; }
+LRMLP_MPI_API double lrmlp_mpi_allreduce_seconds(const lrmlp_mpi *h) { return h ? h->seconds : 0; }
+LRMLP_MPI_API void lrmlp_mpi_reset_counters(lrmlp_mpi *h)
+{
+    if (!h)
+        return;
+    h->calls = h->bytes = 0;
+    h->last_bytes = 0;
+    h->seconds = 0;
+}
+
+/* ---- hashing and agreement ---- */
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static uint64_t hadd(uint64_t h, uint64_t v) { return mix64(h ^ mix64(v + 0x9e3779b97f4a7c15ULL)); }
+
+/* Keeps hashes away from the neutral values of the agreement (0, UINT64_MAX). */
+static uint64_t hfinal(uint64_t h) { return h == 0 || h == UINT64_MAX ? 1 : h; }
+
+LRMLP_MPI_API uint64_t lrmlp_mpi_shape_hash(const lrmlp_net *net)
+{
+    if (!net)
+        return 0;
+    size_t L = lrmlp_net_n_layers(net);
+    uint64_t h = hadd(0x6c726d6c70ULL, (uint64_t)lrmlp_net_dtype(net));
+    h = hadd(h, L);
+    for (size_t i = 0; i <= L; i++)
+        h = hadd(h, lrmlp_net_width(net, i));
+    for (size_t l = 0; l < L; l++)
+        h = hadd(h, (uint64_t)lrmlp_net_activation(net, l));
+    h = hadd(h, (uint64_t)(lrmlp_net_has_bias(net) != 0));
+    h = hadd(h, lrmlp_lowrank_rank(net));
+    h = hadd(h, lrmlp_net_param_count(net));
+    return hfinal(h);
+}
+
+/* Optimizer fingerprint: kind, options and step count, which must agree for
+ * replicas to take identical steps. */
+static uint64_t optim_hash(const lrmlp_optim *opt)
+{
+    lrmlp_optim_options o;
+    if (!opt || lrmlp_optim_get_options(opt, &o))
+        return 1;
+    uint64_t h = hadd(0x6f7074ULL, (uint64_t)o.kind);
+    double d[] = {o.lr, o.momentum, o.beta1, o.beta2, o.eps, o.weight_decay, o.clip_norm,
+                  o.min_lr, o.gamma};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        uint64_t b;
+        memcpy(&b, &d[i], sizeof b);
+        h = hadd(h, b);
+    }
+    h = hadd(h, (uint64_t)o.nesterov);
+    h = hadd(h, (uint64_t)o.ns_steps);
+    h = hadd(h, (uint64_t)o.schedule);
+    h = hadd(h, o.total_steps);
+    h = hadd(h, o.step_size);
+    h = hadd(h, o.warmup_steps);
+    h = hadd(h, lrmlp_optim_steps(opt));
+    return hfinal(h);
+}
+
+/* Agreement: one MPI_Allreduce(MIN) over every rank's status and keys.
+ * Statuses: the most negative wins. Key i matches when every rank that
+ * takes part (keys[i] != 0) passed the same value; a rank passing 0 is
+ * neutral. On return *rc_all is the agreed status and mismatch[i] says
+ * whether key i differed. Returns LRMLP_OK or LRMLP_ERR_IO (MPI failed). */
+#define MAX_KEYS 3
+static int agree(lrmlp_mpi *h, int rc, const uint64_t *keys, size_t nkeys, int *rc_all,
+                 int *mismatch)
+{
+    uint64_t v[1 + 2 * MAX_KEYS];
+    v[0] = (uint64_t)(1000 + (rc < -999 ? -999 : rc > 0 ? 0 : rc));
+    for (size_t i = 0; i < nkeys; i++) {
+        v[1 + 2 * i] = keys[i] ? keys[i] : UINT64_MAX;
+        v[2 + 2 * i] = keys[i] ? ~keys[i] : UINT64_MAX;
+    }
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, v, (int)(1 + 2 * nkeys), MPI_UINT64_T, MPI_MIN,
+                            h->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(h, mrc, "MPI_Allreduce (agreement)");
+    *rc_all = (int)v[0] - 1000;
+    for (size_t i = 0; i < nkeys; i++)
+        mismatch[i] = v[1 + 2 * i] != UINT64_MAX && v[1 + 2 * i] != ~v[2 + 2 * i];
+    return LRMLP_OK;
+}
+
+/* ---- the gradient all-reduce ---- */
+
+static int reduce_sum(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
+{
+    MPI_Datatype type = dt == LRMLP_F32 ? MPI_FLOAT : MPI_DOUBLE;
+    size_t es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double);
+    double t0 = now_seconds();
+    for (size_t off = 0; off < count; off += CHUNK) {
+        size_t c = count - off < CHUNK ? count - off : CHUNK;
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * es, (int)c, type, MPI_SUM,
+                                h->comm);
+        if (mrc != MPI_SUCCESS)
+            return mpi_fail(h, mrc, "MPI_Allreduce (gradient)");
+    }
+    h->seconds += now_seconds() - t0;
+    h->calls++;
+    h->last_bytes = count * es;
+    h->bytes += (uint64_t)(count * es);
+    return LRMLP_OK;
+}
+
+static void scale(void *buf, size_t count, lrmlp_dtype dt, double s)
+{
+    if (dt == LRMLP_F32) {
+        float *g = buf, f = (float)s;
+        for (size_t i = 0; i < count; i++)
+            g[i] *= f;
+    } else {
+        double *g = buf;
+        for (size_t i = 0; i < count; i++)
+            g[i] *= s;
+    }
+}
+
+static void fill_nan(void *buf, size_t count, lrmlp_dtype dt)
+{
+    if (dt == LRMLP_F32) {
+        float *g = buf;
+        for (size_t i = 0; i < count; i++)
+            g[i] = NAN;
+    } else {
+        double *g = buf;
+        for (size_t i = 0; i < count; i++)
+            g[i] = NAN;
+    }
+}
+
+LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrmlp_dtype dtype)
+{
+    lrmlp_mpi *h = user;
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    if (dtype != LRMLP_F32 && dtype != LRMLP_F64)
+        return fail(h, LRMLP_ERR_DTYPE, "unknown dtype %d", (int)dtype);
+    if (count && !grad)
+        return fail(h, LRMLP_ERR_INVALID, "gradient is NULL");
+    int rc = reduce_sum(h, grad, count, dtype);
+    if (rc)
+        return rc;
+    if (h->average && h->size > 1)
+        scale(grad, count, dtype, 1.0 / (double)h->size);
+    return LRMLP_OK;
+}
+
+/* ---- model broadcast ---- */
+
+static int bcast_bytes(lrmlp_mpi *h, void *buf, size_t len, int root)
+{
+    for (size_t off = 0; off < len; off += CHUNK) {
+        size_t c = len - off < CHUNK ? len - off : CHUNK;
+        int mrc = MPI_Bcast((char *)buf + off, (int)c, MPI_BYTE, root, h->comm);
+        if (mrc != MPI_SUCCESS)
+            return mpi_fail(h, mrc, "MPI_Bcast (model)");
+    }
+    return LRMLP_OK;
+}
+
+/* Broadcast of root's src_net/src_opt. pre_rc: a local error found before
+ * (folded into the first agreement). On success non-root ranks get new
+ * handles in *new_net / *new_opt (root: NULL). */
+static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_optim *src_opt,
+                          const lrmlp_net *mine, lrmlp_net **new_net, lrmlp_optim **new_opt,
+                          int want_opt, int root)
+{
+    *new_net = NULL;
+    *new_opt = NULL;
+    int is_root = h->rank == root;
+    uint64_t key = is_root ? lrmlp_mpi_shape_hash(src_net) : lrmlp_mpi_shape_hash(mine);
+    int rc_all = 0, mism = 0;
+    int rc = agree(h, pre_rc, &key, 1, &rc_all, &mism);
+    if (rc)
+        return rc;
+    if (rc_all)
+        return pre_rc ? pre_rc
+                      : fail(h, rc_all, "another rank failed before the broadcast: %s",
+                             lrmlp_strerror(rc_all));
+    if (mism)
+        return fail(h, LRMLP_ERR_SHAPE,
+                    "network shapes differ across ranks (this rank: %zu parameters, hash %016llx)",
+                    is_root ? lrmlp_net_param_count(src_net) : lrmlp_net_param_count(mine),
+                    (unsigned long long)key);
+
+    void *buf = NULL;
+    size_t len = 0;
+    uint64_t hdr[2] = {0, 0}; /* length (0: root failed), status */
+    if (is_root) {
+        int src = lrmlp_model_save_mem(src_net, src_opt, &buf, &len);
+        if (src) {
+            fail(h, src, "saving the model: %s", lrmlp_net_errmsg(src_net));
+            hdr[1] = (uint64_t)(-src);
+        } else {
+            hdr[0] = len;
+        }
+    }
+    int mrc = MPI_Bcast(hdr, 2, MPI_UINT64_T, root, h->comm);
+    if (mrc != MPI_SUCCESS) {
+        lrmlp_free(buf);
+        return mpi_fail(h, mrc, "MPI_Bcast (model length)");
+    }
+    if (hdr[0] == 0) {
+        lrmlp_free(buf);
+        int code = hdr[1] ? -(int)hdr[1] : LRMLP_ERR_FORMAT;
+        return is_root ? code : fail(h, code, "root could not serialize the model: %s",
+                                     lrmlp_strerror(code));
+    }
+    len = (size_t)hdr[0];
+    int local = LRMLP_OK;
+    if (!is_root) {
+        buf = malloc(len);
+        if (!buf)
+            local = fail(h, LRMLP_ERR_NOMEM, "out of memory for a %zu-byte model", len);
+    }
+    /* Every rank takes part in the byte broadcast; a rank that could not
+     * allocate receives into a scratch chunk so the collectives still match. */
+    if (buf) {
+        rc = bcast_bytes(h, buf, len, root);
+    } else {
+        char scratch[4096];
+        rc = LRMLP_OK;
+        for (size_t off = 0; off < len && rc == LRMLP_OK; off += sizeof scratch) {
+            size_t c = len - off < sizeof scratch ? len - off : sizeof scratch;
+            mrc = MPI_Bcast(scratch, (int)c, MPI_BYTE, root, h->comm);
+            if (mrc != MPI_SUCCESS)
+                rc = mpi_fail(h, mrc, "MPI_Bcast (model)");
+        }
+    }
+    if (rc) {
+        if (is_root)
+            lrmlp_free(buf);
+        else
+            free(buf);
+        return rc;
+    }
+    lrmlp_net *nn = NULL;
+    lrmlp_optim *no = NULL;
+    if (!is_root && local == LRMLP_OK) {
+        local = lrmlp_model_load_mem(buf, len, &nn, want_opt ? &no : NULL);
+        if (local)
+            fail(h, local, "loading the broadcast model: %s", lrmlp_last_errmsg());
+    }
+    if (is_root)
+        lrmlp_free(buf);
+    else
+        free(buf);
+    rc = agree(h, local, NULL, 0, &rc_all, NULL);
+    if (rc == LRMLP_OK && rc_all)
+        rc = local ? local
+                   : fail(h, rc_all, "another rank failed to receive the model: %s",
+                          lrmlp_strerror(rc_all));
+    if (rc) {
+        lrmlp_net_free(nn);
+        lrmlp_optim_free(no);
+        return rc;
+    }
+    *new_net = nn;
+    *new_opt = no;
+    return LRMLP_OK;
+}
+
+LRMLP_MPI_API int lrmlp_mpi_broadcast_model(lrmlp_mpi *h, lrmlp_net **net, lrmlp_optim **opt,
+                                            int root)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    if (root < 0 || root >= h->size) /* same on every rank: no collective needed */
+        return fail(h, LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
+    int is_root = h->rank == root, pre = LRMLP_OK;
+    if (!net)
+        pre = fail(h, LRMLP_ERR_INVALID, "net pointer is NULL");
+    else if (is_root && !*net)
+        pre = fail(h, LRMLP_ERR_INVALID, "root's network is NULL");
+    lrmlp_net *src = net && is_root ? *net : NULL;
+    lrmlp_optim *srco = is_root && opt ? *opt : NULL;
+    lrmlp_net *nn;
+    lrmlp_optim *no;
+    int rc = broadcast_core(h, pre, src, srco, net && !is_root ? *net : NULL, &nn, &no,
+                            opt != NULL, root);
+    if (rc || is_root)
+        return rc;
+    lrmlp_net_free(*net);
+    *net = nn;
+    if (opt && no) {
+        lrmlp_optim_free(*opt);
+        *opt = no;
+    } else {
+        lrmlp_optim_free(no);
+    }
+    h->errmsg[0] = '\0';
+    return LRMLP_OK;
+}
+
+/* ---- checkpoints ---- */
+
+LRMLP_MPI_API int lrmlp_mpi_checkpoint_save(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_optim *opt,
+                                            const char *path, int root)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    if (root < 0 || root >= h->size)
+        return fail(h, LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
+    int code = 0;
+    if (h->rank == root) {
+        if (!net || !path)
+            code = fail(h, LRMLP_ERR_INVALID, "network or path is NULL");
+        else if ((code = lrmlp_model_save(net, opt, path)) != 0)
+            fail(h, code, "saving %s: %s", path, lrmlp_net_errmsg(net));
+    }
+    int mrc = MPI_Bcast(&code, 1, MPI_INT, root, h->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(h, mrc, "MPI_Bcast (checkpoint status)");
+    if (code && h->rank != root)
+        fail(h, code, "root failed to save the checkpoint: %s", lrmlp_strerror(code));
+    return code;
+}
+
+LRMLP_MPI_API int lrmlp_mpi_checkpoint_load(lrmlp_mpi *h, lrmlp_net **net, lrmlp_optim **opt,
+                                            const char *path, int root)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    if (root < 0 || root >= h->size)
+        return fail(h, LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
+    int is_root = h->rank == root, pre = LRMLP_OK;
+    lrmlp_net *ln = NULL;
+    lrmlp_optim *lo = NULL;
+    if (!net)
+        pre = fail(h, LRMLP_ERR_INVALID, "net pointer is NULL");
+    else if (is_root) {
+        if (!path)
+            pre = fail(h, LRMLP_ERR_INVALID, "path is NULL");
+        else if ((pre = lrmlp_model_load(path, &ln, opt ? &lo : NULL)) != 0)
+            fail(h, pre, "loading %s: %s", path, lrmlp_last_errmsg());
+    }
+    lrmlp_net *nn;
+    lrmlp_optim *no;
+    int rc = broadcast_core(h, pre, ln, lo, net && !is_root ? *net : NULL, &nn, &no,
+                            opt != NULL, root);
+    if (rc) {
+        lrmlp_net_free(ln);
+        lrmlp_optim_free(lo);
+        return rc;
+    }
+    if (is_root) {
+        nn = ln;
+        no = lo;
+    }
+    lrmlp_net_free(*net);
+    *net = nn;
+    if (opt) {
+        if (is_root || no) {
+            lrmlp_optim_free(*opt);
+            *opt = no;
+        }
+    } else {
+        lrmlp_optim_free(no);
+    }
+    h->errmsg[0] = '\0';
+    return LRMLP_OK;
+}
+
+/* ---- sharded epochs ---- */
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    return mix64(z);
+}
+
+/* Uniform in [0, n) by rejection (no modulo bias). */
+static uint64_t below(uint64_t *s, uint64_t n)
+{
+    uint64_t lim = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do
+        x = splitmix64(s);
+    while (x >= lim);
+    return x % n;
+}
+
+static void permutation(size_t *idx, size_t n, uint64_t seed, uint64_t epoch)
+{
+    uint64_t s = mix64(seed ^ 0x6c726d6c702d6d70ULL) ^ mix64(epoch + 0x2545f4914f6cdd1dULL);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)below(&s, (uint64_t)i + 1);
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+static size_t argmax(const void *row, size_t k, lrmlp_dtype dt)
+{
+    size_t best = 0;
+    if (dt == LRMLP_F32) {
+        const float *r = row;
+        for (size_t j = 1; j < k; j++)
+            if (r[j] > r[best])
+                best = j;
+    } else {
+        const double *r = row;
+        for (size_t j = 1; j < k; j++)
+            if (r[j] > r[best])
+                best = j;
+    }
+    return best;
+}
+
+static size_t count_correct(const void *Y, const void *T, size_t m, size_t k, lrmlp_dtype dt)
+{
+    size_t es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double), c = 0;
+    for (size_t i = 0; i < m; i++)
+        c += argmax((const char *)Y + i * k * es, k, dt) ==
+             argmax((const char *)T + i * k * es, k, dt);
+    return c;
+}
+
+static uint64_t dataset_hash(const lrmlp_dataset *ds)
+{
+    if (!ds)
+        return 1;
+    uint64_t h = hadd(0x6473ULL, lrmlp_dataset_size(ds));
+    h = hadd(h, lrmlp_dataset_dim(ds));
+    h = hadd(h, lrmlp_dataset_target_dim(ds));
+    h = hadd(h, lrmlp_dataset_n_classes(ds));
+    return hfinal(h);
+}
+
+/* Local checks shared by train and evaluate. */
+static int check_local(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_dataset *ds)
+{
+    if (!net || !ds)
+        return fail(h, LRMLP_ERR_INVALID, "network or dataset is NULL");
+    size_t L = lrmlp_net_n_layers(net);
+    if (lrmlp_dataset_dim(ds) != lrmlp_net_width(net, 0))
+        return fail(h, LRMLP_ERR_SHAPE, "dataset has %zu features, network input width is %zu",
+                    lrmlp_dataset_dim(ds), lrmlp_net_width(net, 0));
+    if (lrmlp_dataset_target_dim(ds) != lrmlp_net_width(net, L))
+        return fail(h, LRMLP_ERR_SHAPE,
+                    "dataset targets have width %zu, network output width is %zu",
+                    lrmlp_dataset_target_dim(ds), lrmlp_net_width(net, L));
+    if (lrmlp_dataset_size(ds) == 0)
+        return fail(h, LRMLP_ERR_INVALID, "dataset is empty");
+    return LRMLP_OK;
+}
+
+/* Agreement on a collective call's inputs: local status, shape key
+ * (network + dataset), options key. */
+static int agree_inputs(lrmlp_mpi *h, int local, uint64_t shape_key, uint64_t opt_key)
+{
+    uint64_t keys[2] = {shape_key, opt_key};
+    int rc_all = 0, mism[2] = {0, 0};
+    int rc = agree(h, local, keys, 2, &rc_all, mism);
+    if (rc)
+        return rc;
+    if (rc_all)
+        return local ? local
+                     : fail(h, rc_all, "another rank rejected the call: %s",
+                            lrmlp_strerror(rc_all));
+    if (mism[0])
+        return fail(h, LRMLP_ERR_SHAPE, "network or dataset shapes differ across ranks");
+    if (mism[1])
+        return fail(h, LRMLP_ERR_INVALID,
+                    "options (batch, loss, seed, epoch, optimizer state) differ across ranks");
+    return LRMLP_OK;
+}
+
+typedef int (*batch_fn)(const lrmlp_dataset *, const size_t *, size_t, size_t, void *, void *);
+static int batch_f32(const lrmlp_dataset *ds, const size_t *idx, size_t start, size_t count,
+                     void *X, void *T)
+{
+    return lrmlp_dataset_batch_f32(ds, idx, start, count, X, T);
+}
+static int batch_f64(const lrmlp_dataset *ds, const size_t *idx, size_t start, size_t count,
+                     void *X, void *T)
+{
+    return lrmlp_dataset_batch_f64(ds, idx, start, count, X, T);
+}
+
+LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_optim *opt,
+                                        const lrmlp_dataset *ds, const lrmlp_train_options *o,
+                                        uint64_t seed, uint64_t epoch, lrmlp_epoch_stats *stats)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    double t0 = now_seconds();
+    int local = check_local(h, net, ds);
+    if (!local && (!opt || !o))
+        local = fail(h, LRMLP_ERR_INVALID, "optimizer or options are NULL");
+    if (!local && o->version != LRMLP_TRAIN_OPTIONS_VERSION)
+        local = fail(h, LRMLP_ERR_VERSION, "unknown lrmlp_train_options version %u", o->version);
+    if (!local && ((int)o->loss < 0 || o->loss >= LRMLP_LOSS_COUNT_))
+        local = fail(h, LRMLP_ERR_INVALID, "unknown loss %d", (int)o->loss);
+    if (!local && lrmlp_net_dtype(net) != LRMLP_F32 && lrmlp_net_dtype(net) != LRMLP_F64)
+        local = fail(h, LRMLP_ERR_DTYPE, "unknown network dtype");
+
+    size_t P = (size_t)h->size, r = (size_t)h->rank;
+    size_t n = 0, d = 0, k = 0, G = 0, cap = 0, np = 0, es = 0;
+    lrmlp_dtype dt = LRMLP_F32;
+    size_t *idx = NULL;
+    void *X = NULL, *T = NULL;
+    if (!local) {
+        n = lrmlp_dataset_size(ds);
+        d = lrmlp_dataset_dim(ds);
+        k = lrmlp_dataset_target_dim(ds);
+        dt = lrmlp_net_dtype(net);
+        es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double);
+        np = lrmlp_net_param_count(net);
+        G = o->batch_size == 0 || o->batch_size >= (n + P - 1) / P ? n : o->batch_size * P;
+        cap = (G + P - 1) / P;
+        if (o->shuffle)
+            idx = malloc(n * sizeof *idx);
+        X = malloc(cap * d * es);
+        T = malloc(cap * k * es);
+        if ((o->shuffle && !idx) || !X || !T)
+            local = fail(h, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+    }
+    uint64_t shape_key = local ? 0 : hadd(lrmlp_mpi_shape_hash(net), dataset_hash(ds));
+    uint64_t opt_key = 0;
+    if (!local) {
+        opt_key = hadd(optim_hash(opt), o->batch_size);
+        opt_key = hadd(opt_key, (uint64_t)o->loss);
+        opt_key = hadd(opt_key, (uint64_t)(o->shuffle != 0));
+        opt_key = hadd(opt_key, (uint64_t)(o->on_step != NULL));
+        opt_key = hadd(opt_key, seed);
+        opt_key = hfinal(hadd(opt_key, epoch));
+    }
+    int rc = agree_inputs(h, local, shape_key, opt_key);
+    if (rc) {
+        free(idx);
+        free(X);
+        free(T);
+        if (stats)
+            memset(stats, 0, sizeof *stats), stats->loss = stats->accuracy = NAN;
+        return rc;
+    }
+    if (idx)
+        permutation(idx, n, seed, epoch);
+
+    batch_fn fetch = dt == LRMLP_F32 ? batch_f32 : batch_f64;
+    int mean = o->loss != LRMLP_LOSS_SSE;
+    void *grads = lrmlp_net_grads(net);
+    double acc = 0; /* weighted loss */
+    size_t steps = 0, seen = 0, batch = 0;
+    for (size_t start = 0; start < n; start += G, batch++) {
+        size_t cnt = n - start < G ? n - start : G;
+        size_t lo = start + cnt * r / P, hi = start + cnt * (r + 1) / P, m = hi - lo;
+        double loss = 0;
+        local = LRMLP_OK;
+        if (m > 0) {
+            local = fetch(ds, idx ? idx + lo : NULL, idx ? 0 : lo, m, X, T);
+            if (local)
+                fail(h, local, "dataset: %s", lrmlp_dataset_errmsg(ds));
+            else if ((local = dt == LRMLP_F32
+                                  ? lrmlp_net_gradient_f32(net, X, T, m, o->loss, &loss)
+                                  : lrmlp_net_gradient_f64(net, X, T, m, o->loss, &loss)) != 0)
+                fail(h, local, "gradient: %s", lrmlp_net_errmsg(net));
+        }
+        if (local)
+            fill_nan(grads, np, dt);
+        else if (m == 0)
+            memset(grads, 0, np * es);
+        else if (mean && m != cnt)
+            scale(grads, np, dt, (double)m / (double)cnt);
+        rc = reduce_sum(h, grads, np, dt);
+        if (rc)
+            break;
+        rc = lrmlp_optim_step(opt, net);
+        if (rc) {
+            /* The reduced gradient is the same on every rank, so every rank
+             * fails here together: agree on the original cause. */
+            if (!local)
+                fail(h, rc, "optimizer: %s", lrmlp_optim_errmsg(opt));
+            int rc_all = 0;
+            if (agree(h, local ? local : rc, NULL, 0, &rc_all, NULL) == LRMLP_OK && !local &&
+                rc_all != rc && rc_all != 0)
+                fail(h, rc, "optimizer: non-finite gradient (another rank failed: %s)",
+                     lrmlp_strerror(rc_all));
+            if (local)
+                rc = local;
+            break;
+        }
+        acc += mean ? loss * (double)m / (double)cnt : loss;
+        seen += cnt;
+        steps++;
+        if (o->on_step) {
+            lrmlp_step_info info = {lrmlp_optim_steps(opt), epoch, batch, cnt, loss,
+                                    lrmlp_optim_current_lr(opt)};
+            int stop = o->on_step(o->on_step_user, net, &info) != 0;
+            int mrc = MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, h->comm);
+            if (mrc != MPI_SUCCESS) {
+                rc = mpi_fail(h, mrc, "MPI_Allreduce (stop flag)");
+                break;
+            }
+            if (stop) {
+                rc = fail(h, LRMLP_ERR_STOPPED, "stopped by a step callback");
+                break;
+            }
+        }
+    }
+    free(idx);
+    free(X);
+    free(T);
+    if (stats) {
+        /* Every rank reaches this point after the same number of steps. */
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, &acc, 1, MPI_DOUBLE, MPI_SUM, h->comm);
+        if (mrc != MPI_SUCCESS && rc == LRMLP_OK)
+            rc = mpi_fail(h, mrc, "MPI_Allreduce (epoch statistics)");
+        stats->loss = steps ? acc / (double)steps : NAN;
+        stats->accuracy = NAN; /* the training pass's outputs are not public */
+        stats->samples = seen;
+        stats->steps = steps;
+        stats->seconds = now_seconds() - t0;
+    }
+    return rc;
+}
+
+/* ---- evaluation ---- */
+
+LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_dataset *ds,
+                                     lrmlp_loss loss, size_t batch_size, lrmlp_eval_result *out)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    int local = check_local(h, net, ds);
+    if (!local && !out)
+        local = fail(h, LRMLP_ERR_INVALID, "result pointer is NULL");
+    if (!local && ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_))
+        local = fail(h, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
+    size_t P = (size_t)h->size, r = (size_t)h->rank;
+    size_t n = 0, d = 0, k = 0, es = 0, lo = 0, hi = 0, bs = 0;
+    lrmlp_dtype dt = LRMLP_F32;
+    void *X = NULL, *T = NULL, *Y = NULL;
+    if (!local) {
+        n = lrmlp_dataset_size(ds);
+        d = lrmlp_dataset_dim(ds);
+        k = lrmlp_dataset_target_dim(ds);
+        dt = lrmlp_net_dtype(net);
+        es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double);
+        lo = n * r / P;
+        hi = n * (r + 1) / P;
+        bs = batch_size == 0 ? 1024 : batch_size;
+        if (bs > hi - lo)
+            bs = hi - lo;
+        if (bs > 0) {
+            X = malloc(bs * d * es);
+            T = malloc(bs * k * es);
+            Y = malloc(bs * k * es);
+            if (!X || !T || !Y)
+                local = fail(h, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+        }
+    }
+    uint64_t shape_key = local ? 0 : hadd(lrmlp_mpi_shape_hash(net), dataset_hash(ds));
+    uint64_t opt_key = local ? 0 : hfinal(hadd(0x6576ULL, (uint64_t)loss));
+    int rc = agree_inputs(h, local, shape_key, opt_key);
+    if (rc) {
+        free(X);
+        free(T);
+        free(Y);
+        return rc;
+    }
+    batch_fn fetch = dt == LRMLP_F32 ? batch_f32 : batch_f64;
+    int classify = lrmlp_dataset_n_classes(ds) > 0;
+    double acc[2] = {0, 0};
+    for (size_t start = lo; start < hi && local == LRMLP_OK; start += bs) {
+        size_t cnt = hi - start < bs ? hi - start : bs;
+        local = fetch(ds, NULL, start, cnt, X, T);
+        if (local) {
+            fail(h, local, "dataset: %s", lrmlp_dataset_errmsg(ds));
+            break;
+        }
+        double l = 0;
+        local = dt == LRMLP_F32 ? lrmlp_net_loss_f32(net, X, T, cnt, loss, &l, Y)
+                                : lrmlp_net_loss_f64(net, X, T, cnt, loss, &l, Y);
+        if (local == LRMLP_ERR_DIVERGED)
+            local = LRMLP_OK; /* a non-finite loss is a result here */
+        if (local) {
+            fail(h, local, "loss: %s", lrmlp_net_errmsg(net));
+            break;
+        }
+        acc[0] += loss == LRMLP_LOSS_SSE ? l : l * (double)cnt;
+        if (classify)
+            acc[1] += (double)count_correct(Y, T, cnt, k, dt);
+    }
+    free(X);
+    free(T);
+    free(Y);
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, acc, 2, MPI_DOUBLE, MPI_SUM, h->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(h, mrc, "MPI_Allreduce (evaluation)");
+    int rc_all = 0;
+    rc = agree(h, local, NULL, 0, &rc_all, NULL);
+    if (rc)
+        return rc;
+    if (rc_all)
+        return local ? local
+                     : fail(h, rc_all, "another rank failed to evaluate: %s",
+                            lrmlp_strerror(rc_all));
+    out->loss = loss == LRMLP_LOSS_SSE ? acc[0] : acc[0] / (double)n;
+    out->accuracy = classify ? acc[1] / (double)n : NAN;
+    out->samples = n;
+    return LRMLP_OK;
+}

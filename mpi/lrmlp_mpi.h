@@ -1,0 +1,185 @@
+/* liblrmlp_mpi: data-parallel training of liblrmlp networks over MPI.
+ *
+ * An add-on library (liblrmlp_mpi.so.1, pkg-config lrmlp-mpi); the core
+ * liblrmlp knows nothing of MPI. The add-on never calls MPI_Init or
+ * MPI_Finalize: the program initializes MPI (any thread level; the handle is
+ * used by one thread at a time) and creates a handle on a communicator.
+ *
+ * Data parallelism: every rank holds a replica of the network and optimizer
+ * and the whole dataset (or an identical copy). Each optimizer step sums the
+ * ranks' gradients with MPI_Allreduce, so all replicas take the same step and
+ * stay bit-identical. Low-rank networks (lowrank.h) are ordinary networks with
+ * fewer parameters, so they communicate fewer bytes per step automatically.
+ *
+ * Collectives: every function below marked "collective" must be called by all
+ * ranks of the handle's communicator in the same order. They take part in the
+ * same MPI calls whatever happens locally: when one rank fails (bad argument,
+ * mismatched shape, out of memory, non-finite gradient) every rank returns an
+ * error (the same code where the failure is detected collectively) instead of
+ * hanging.
+ *
+ * Errors: LRMLP_OK or a negative lrmlp_status; the handle keeps a message
+ * (lrmlp_mpi_errmsg). lrmlp_mpi_create reports through lrmlp_mpi_last_errmsg().
+ * Threads: one thread at a time per handle; distinct handles (on distinct
+ * communicators) may be used from distinct threads if MPI was initialized
+ * with MPI_THREAD_MULTIPLE. */
+#ifndef LRMLP_MPI_H
+#define LRMLP_MPI_H
+
+#include <mpi.h>
+#include <lrmlp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LRMLP_MPI_BUILDING) && defined(__GNUC__)
+#define LRMLP_MPI_API __attribute__((visibility("default")))
+#else
+#define LRMLP_MPI_API
+#endif
+
+/* Compile-time version of the add-on (its ABI follows docs/abi.md, soversion 1). */
+#define LRMLP_MPI_VERSION_NUMBER 100
+#define LRMLP_MPI_VERSION_STRING "0.1.0"
+/* Run-time version of the add-on actually loaded. */
+LRMLP_MPI_API int lrmlp_mpi_version_number(void);
+
+typedef struct lrmlp_mpi lrmlp_mpi;
+
+/* Creates a handle on a duplicate of comm (MPI_Comm_dup, so the add-on's
+ * messages never mix with the caller's). Collective over comm. MPI must be
+ * initialized and not finalized (else LRMLP_ERR_STATE). On error *out is NULL
+ * and lrmlp_mpi_last_errmsg() says why. The handle starts in sum mode. The
+ * duplicated communicator uses MPI_ERRORS_RETURN, so a failed MPI call becomes
+ * LRMLP_ERR_IO with MPI's message instead of aborting the program. */
+LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm);
+
+/* Frees the handle and its communicator (MPI_Comm_free, collective over the
+ * communicator). Call before MPI_Finalize. NULL is a no-op. */
+LRMLP_MPI_API void lrmlp_mpi_free(lrmlp_mpi *h);
+
+/* Message of the last failed lrmlp_mpi_create in this thread (thread-local). */
+LRMLP_MPI_API const char *lrmlp_mpi_last_errmsg(void);
+
+/* Message of the last error on this handle ("" if none). */
+LRMLP_MPI_API const char *lrmlp_mpi_errmsg(const lrmlp_mpi *h);
+
+/* Rank and size of the handle's communicator; its duplicated communicator
+ * (owned by the handle: do not free). */
+LRMLP_MPI_API int lrmlp_mpi_rank(const lrmlp_mpi *h);
+LRMLP_MPI_API int lrmlp_mpi_size(const lrmlp_mpi *h);
+LRMLP_MPI_API MPI_Comm lrmlp_mpi_comm(const lrmlp_mpi *h);
+
+/* Sum mode (average = 0, the default) or mean mode (average != 0) of
+ * lrmlp_mpi_allreduce. Use mean mode with lrmlp_train_epoch and the mean
+ * losses (LRMLP_LOSS_MSE, LRMLP_LOSS_CROSS_ENTROPY), whose per-rank gradients
+ * are means over equally sized batches; sum mode with LRMLP_LOSS_SSE.
+ * lrmlp_mpi_train_epoch ignores the mode (it weights by the true counts). */
+LRMLP_MPI_API int lrmlp_mpi_set_average(lrmlp_mpi *h, int average);
+LRMLP_MPI_API int lrmlp_mpi_get_average(const lrmlp_mpi *h);
+
+/* The all-reduce hook (lrmlp_allreduce_fn) for lrmlp_train_options.allreduce
+ * with allreduce_user = the handle: MPI_Allreduce(MPI_SUM) in place on the
+ * gradient (MPI_FLOAT or MPI_DOUBLE), then a scale by 1/P in mean mode.
+ * Collective; count and dtype must agree on all ranks. Counts the call, its
+ * payload bytes (count * element size) and its wall time. */
+LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrmlp_dtype dtype);
+
+/* ---- communication counters (local, not collective) ----
+ * Every gradient all-reduce (the hook and lrmlp_mpi_train_epoch's steps)
+ * adds to them; the small control collectives do not count. "Bytes" are the
+ * payload of the reduced vector per rank and step (param_count * element
+ * size); a ring all-reduce moves about 2 (P-1)/P times that per rank. */
+LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_calls(const lrmlp_mpi *h);
+LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_bytes(const lrmlp_mpi *h);   /* cumulative */
+LRMLP_MPI_API size_t lrmlp_mpi_last_step_bytes(const lrmlp_mpi *h);     /* last call */
+LRMLP_MPI_API double lrmlp_mpi_allreduce_seconds(const lrmlp_mpi *h);   /* cumulative */
+LRMLP_MPI_API void lrmlp_mpi_reset_counters(lrmlp_mpi *h);
+
+/* Shape fingerprint of a network: dtype, layer widths, activations, biases,
+ * low-rank rank and parameter count hashed to 64 bits (0 for NULL).
+ * Thread-safe on a handle nobody modifies. */
+LRMLP_MPI_API uint64_t lrmlp_mpi_shape_hash(const lrmlp_net *net);
+
+/* Makes every rank's network (and optimizer) a bit-identical copy of root's:
+ * weights, generator state, frozen flags, epoch count, optimizer state. Collective.
+ *
+ * First all ranks compare shape fingerprints (MPI_Allreduce MIN/MAX): if a
+ * rank's *net differs from the others', every rank returns LRMLP_ERR_SHAPE
+ * and nothing changes. A non-root rank may pass *net == NULL to receive the
+ * network without the check. Then root serializes with lrmlp_model_save_mem
+ * and broadcasts the length and the bytes; the other ranks load them and, only
+ * when every rank succeeded, free their old handles and store the new ones in
+ * *net and *opt (so those pointers change on non-root ranks; root's stay).
+ * The optimizer travels when root passes opt != NULL and *opt != NULL; a
+ * non-root rank that passes opt == NULL drops it, and one whose *opt is
+ * replaced gets an optimizer for the received network. On error nothing
+ * changes on any rank. */
+LRMLP_MPI_API int lrmlp_mpi_broadcast_model(lrmlp_mpi *h, lrmlp_net **net, lrmlp_optim **opt,
+                                            int root);
+
+/* One data-parallel epoch. Collective.
+ *
+ * The sample order is a permutation of 0..n-1 drawn from (seed, epoch) by the
+ * add-on's own generator (SplitMix64 + Fisher-Yates; identity order when
+ * o->shuffle is 0), identical on every rank; the network's generator is not
+ * used for it. The order is cut into global batches of P * o->batch_size
+ * samples (o->batch_size 0: the whole dataset is one global batch); rank r
+ * takes the r-th of P near-equal contiguous slices of each global batch,
+ * computes its gradient, and the gradients are combined with one all-reduce
+ * to the gradient of the whole global batch (the sum for LRMLP_LOSS_SSE;
+ * for the mean losses each rank weights its mean by its share of the
+ * global batch, so a short last batch is exact too). Then every rank takes
+ * the same lrmlp_optim_step. Hence P ranks with batch b follow the same
+ * trajectory as one process with batch P*b, up to float round-off of the
+ * summation order.
+ *
+ * epoch is the caller's epoch index (lrmlp_net_epochs is advanced only by
+ * lrmlp_train_epoch, not here); a run restarted from a checkpoint passes the
+ * index it would have reached, e.g. lrmlp_optim_steps(opt) divided by the
+ * steps per epoch, ceil(n / (P * batch)).
+ *
+ * o->allreduce is ignored. o->on_step, when set, is called on every rank
+ * after each step with the rank's own slice loss and the global batch size;
+ * the ranks then agree on stopping (one extra tiny all-reduce per step, only
+ * when a callback is set): if any rank's callback asks to stop, every rank
+ * returns LRMLP_ERR_STOPPED. stats (may be NULL) gets global figures: loss
+ * is the mean over steps of the global batch loss, samples counts all ranks;
+ * accuracy is NaN (the training pass's outputs are not public and a second
+ * forward pass would cost a third of a step: use lrmlp_mpi_evaluate).
+ *
+ * Errors: dataset or network mismatch on any rank gives the same error on
+ * all ranks before any step. A non-finite gradient on any rank (or a local
+ * failure during a step) makes every rank's reduced gradient NaN, so every
+ * rank stops without touching its weights; the failing rank returns its own
+ * code, the others LRMLP_ERR_DIVERGED. RReLU draws slopes from each replica's
+ * generator, which then differ across ranks (replicas stay identical in
+ * weights but not bit-identical to a single process). */
+LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_optim *opt,
+                                        const lrmlp_dataset *ds, const lrmlp_train_options *o,
+                                        uint64_t seed, uint64_t epoch, lrmlp_epoch_stats *stats);
+
+/* Evaluation with the work split: rank r evaluates the r-th contiguous
+ * shard of ds (in batches of batch_size, 0: 1024) and the sums of the loss
+ * and of the correct predictions are all-reduced, so every rank receives the
+ * global result, equal to lrmlp_evaluate on the whole dataset up to
+ * round-off. Collective. */
+LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_dataset *ds,
+                                     lrmlp_loss loss, size_t batch_size, lrmlp_eval_result *out);
+
+/* Checkpointing. Collective. save: root writes net and opt (opt may be NULL)
+ * with lrmlp_model_save (atomic: the old file or the new one survives a
+ * crash); every rank returns root's status. load: root reads path, replaces
+ * its *net and *opt with the file's content, then lrmlp_mpi_broadcast_model
+ * gives every rank the same handles (non-root ranks may pass *net == NULL).
+ * On error nothing changes on any rank. */
+LRMLP_MPI_API int lrmlp_mpi_checkpoint_save(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_optim *opt,
+                                            const char *path, int root);
+LRMLP_MPI_API int lrmlp_mpi_checkpoint_load(lrmlp_mpi *h, lrmlp_net **net, lrmlp_optim **opt,
+                                            const char *path, int root);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
