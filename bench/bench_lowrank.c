@@ -1,0 +1,189 @@
+/* Benchmark of low-rank MLPs (docs/lowrank.md). Prints one JSON line.
+ *
+ *   bench_lowrank --model dense|lowrank [--epochs N] [--rank 20] [--act gelu]
+ *   bench_lowrank --minibatch [--rank 32] [--epochs N] [--threads N]
+ *
+ * --model: full-batch GD epochs in the paper's Fashion-MNIST setting (50,000
+ * standardized images, L = 4, 784 wide, bias-free, SSE, lr 1e-5); one model
+ * per process so that peak_rss_mb is that model's. Reports the mean and the
+ * fastest epoch.
+ * --minibatch: one epoch (default) of the 60k set, batch 128, SGD lr 0.1,
+ * cross-entropy, of 784-512-512-10 tanh with bias whose middle layer is
+ * factorized at rank 32 by lrmlp_net_factorize: the job of
+ * `bench/torch_mlp.py --rank 32`.
+ * --threads calls openblas_set_num_threads (the library never does). */
+#include <lrmlp.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+void openblas_set_num_threads(int);
+
+static double rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static int load(const char *dir, const char *prefix, lrmlp_dataset **out)
+{
+    char img[4096], lab[4096];
+    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+    int rc = lrmlp_dataset_load_idx(out, img, lab);
+    if (rc)
+        fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = "/usr/share/datasets/fashion-mnist", *model = NULL, *act_name = "gelu";
+    int minibatch = 0, threads = 0;
+    long epochs = -1;
+    size_t rank = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--minibatch")) {
+            minibatch = 1;
+            continue;
+        }
+        if (!strcmp(a, "--help")) {
+            puts("bench_lowrank --model dense|lowrank [--epochs 3] [--rank 20] [--act gelu]\n"
+                 "bench_lowrank --minibatch [--rank 32] [--epochs 1] [--threads N]");
+            return 0;
+        }
+        i++;
+        if (!strcmp(a, "--model"))
+            model = v;
+        else if (!strcmp(a, "--epochs"))
+            epochs = atol(v);
+        else if (!strcmp(a, "--rank"))
+            rank = (size_t)atol(v);
+        else if (!strcmp(a, "--act"))
+            act_name = v;
+        else if (!strcmp(a, "--threads"))
+            threads = atoi(v);
+        else if (!strcmp(a, "--data"))
+            dir = v;
+        else {
+            fprintf(stderr, "bench_lowrank: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    if (!minibatch && (!model || (strcmp(model, "dense") && strcmp(model, "lowrank")))) {
+        fprintf(stderr, "bench_lowrank: need --model dense|lowrank or --minibatch\n");
+        return 2;
+    }
+    if (threads > 0)
+        openblas_set_num_threads(threads);
+    lrmlp_activation act;
+    if (lrmlp_activation_from_name(minibatch ? "tanh" : act_name, &act))
+        return 2;
+    lrmlp_dataset *all = NULL, *ds = NULL;
+    if (load(dir, "train", &all))
+        return 1;
+    if (minibatch)
+        ds = all, all = NULL;
+    else if (lrmlp_dataset_split(all, 50000, &ds, NULL)) {
+        fprintf(stderr, "bench_lowrank: split: %s\n", lrmlp_dataset_errmsg(all));
+        return 1;
+    }
+    lrmlp_dataset_free(all);
+    if (lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL)) {
+        fprintf(stderr, "bench_lowrank: %s\n", lrmlp_dataset_errmsg(ds));
+        return 1;
+    }
+    lrmlp_net *net = NULL;
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    if (minibatch) {
+        if (rank == 0)
+            rank = 32;
+        if (epochs < 0)
+            epochs = 1;
+        size_t widths[4] = {784, 512, 512, 10}, ranks[3] = {0, rank, 0};
+        lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+        no.n_layers = 3;
+        no.widths = widths;
+        no.hidden_activation = LRMLP_ACT_TANH;
+        no.bias = 1;
+        lrmlp_net *dense = NULL;
+        if (lrmlp_net_create(&dense, &no) || lrmlp_net_factorize(&net, dense, ranks)) {
+            fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
+            return 1;
+        }
+        lrmlp_net_free(dense);
+        oo.kind = LRMLP_OPTIM_SGD;
+        oo.lr = 0.1;
+        to.loss = LRMLP_LOSS_CROSS_ENTROPY;
+        to.batch_size = 128;
+    } else {
+        if (epochs < 0)
+            epochs = 3;
+        size_t widths[5] = {784, 784, 784, 784, 10};
+        if (!strcmp(model, "dense")) {
+            lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+            no.n_layers = 4;
+            no.widths = widths;
+            no.hidden_activation = act;
+            no.init = LRMLP_INIT_ORTHOGONAL;
+            no.init_scale = 0.1;
+            if (lrmlp_net_create(&net, &no)) {
+                fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
+                return 1;
+            }
+        } else {
+            lrmlp_lowrank_options lo = LRMLP_LOWRANK_OPTIONS_INIT;
+            lo.n_layers = 4;
+            lo.input_dim = lo.width = 784;
+            lo.output_dim = 10;
+            lo.rank = rank ? rank : 20;
+            lo.hidden_activation = act;
+            if (lrmlp_lowrank_create(&net, &lo)) {
+                fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
+                return 1;
+            }
+        }
+        oo.kind = LRMLP_OPTIM_GD;
+        oo.lr = 1e-5;
+        to.loss = LRMLP_LOSS_SSE;
+        to.batch_size = 0;
+        to.shuffle = 0;
+    }
+    lrmlp_optim *opt = NULL;
+    if (lrmlp_optim_create(&opt, net, &oo)) {
+        fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
+        return 1;
+    }
+    double secs = 0, best = 1e300, loss = 0;
+    size_t samples = 0;
+    for (long e = 0; e < epochs; e++) {
+        lrmlp_epoch_stats st;
+        if (lrmlp_train_epoch(net, opt, ds, &to, &st)) {
+            fprintf(stderr, "bench_lowrank: %s\n", lrmlp_net_errmsg(net));
+            return 1;
+        }
+        secs += st.seconds;
+        samples += st.samples;
+        loss = st.loss;
+        if (st.seconds < best)
+            best = st.seconds;
+    }
+    printf("{\"impl\": \"liblrmlp\", \"job\": \"%s\", \"model\": \"%s\", \"rank\": %zu, "
+           "\"threads\": %d, \"blas_core\": \"%s\", \"epochs\": %ld, \"seconds\": %.3f, "
+           "\"seconds_per_epoch\": %.3f, \"best_epoch_seconds\": %.3f, "
+           "\"samples_per_second\": %.0f, \"peak_rss_mb\": %.1f, \"final_loss\": %.6g, "
+           "\"params\": %zu}\n",
+           minibatch ? "minibatch" : "fullbatch-gd", minibatch ? "factorized" : model,
+           minibatch ? rank : lrmlp_lowrank_rank(net), lrmlp_blas_threads(), lrmlp_blas_core(),
+           epochs, secs, secs / (double)epochs, best, (double)samples / secs, rss_mb(), loss,
+           lrmlp_net_param_count(net));
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    lrmlp_dataset_free(ds);
+    return 0;
+}
