@@ -3,6 +3,7 @@
  *   mpirun -np P mpi_fashion [--data DIR] [--model dense|lowrank|both]
  *       [--epochs N] [--batch B] [--rank R] [--optim sgd|adam] [--lr X]
  *       [--seed N] [--limit N] [--checkpoint FILE] [--every N] [--resume]
+ *       [--profile]
  *
  * Every rank loads the whole training set; each global batch of P * B
  * samples is split across the ranks and the gradients are all-reduced.
@@ -17,7 +18,8 @@
  * FILE.lowrank with --model both). --resume loads it on rank 0, broadcasts it
  * to every rank and continues at epoch = optimizer steps / steps per epoch,
  * so the run ends with the same weights as an uninterrupted one (same P and
- * B). BLAS threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS per rank). */
+ * B). --profile puts a barrier before each all-reduce so that waiting for the
+ * slower rank ("wait") is timed apart from the transfer. BLAS threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS per rank). */
 #include <lrmlp_mpi.h>
 
 #include <math.h>
@@ -28,7 +30,7 @@
 
 typedef struct cfg {
     const char *data, *model, *checkpoint, *optim;
-    int epochs, every, resume;
+    int epochs, every, resume, profile;
     size_t batch, rank, limit;
     double lr;
     uint64_t seed;
@@ -143,12 +145,12 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
                lrmlp_blas_core(), lrmlp_blas_threads(), resumed ? ", resumed" : "");
     lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
     to.batch_size = c->batch;
-    double total_s = 0, total_ar = 0;
+    double total_s = 0, total_ar = 0, total_wait = 0;
     lrmlp_eval_result ev = {NAN, NAN, 0};
     int done = 0;
     for (uint64_t e = first; e < (uint64_t)c->epochs; e++) {
         lrmlp_epoch_stats st;
-        double ar0 = lrmlp_mpi_allreduce_seconds(h);
+        double ar0 = lrmlp_mpi_allreduce_seconds(h), w0 = lrmlp_mpi_wait_seconds(h);
         uint64_t b0 = lrmlp_mpi_allreduce_bytes(h), c0 = lrmlp_mpi_allreduce_calls(h);
         rc = lrmlp_mpi_train_epoch(h, net, opt, train_ds, &to, c->seed, e, &st);
         if (rc) {
@@ -160,18 +162,19 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
         uint64_t calls = lrmlp_mpi_allreduce_calls(h) - c0;
         uint64_t bytes = lrmlp_mpi_allreduce_bytes(h) - b0;
         /* Slowest rank's times. */
-        double tm[2] = {st.seconds, ar};
-        MPI_Allreduce(MPI_IN_PLACE, tm, 2, MPI_DOUBLE, MPI_MAX, lrmlp_mpi_comm(h));
+        double tm[3] = {st.seconds, ar, lrmlp_mpi_wait_seconds(h) - w0};
+        MPI_Allreduce(MPI_IN_PLACE, tm, 3, MPI_DOUBLE, MPI_MAX, lrmlp_mpi_comm(h));
         total_s += tm[0];
         total_ar += tm[1];
+        total_wait += tm[2];
         rc = lrmlp_mpi_evaluate(h, net, test_ds, LRMLP_LOSS_CROSS_ENTROPY, 0, &ev);
         if (rc)
             goto out;
         if (rank == 0)
             printf("%s epoch %llu: loss %.4f test acc %.4f  %.3f s  allreduce %.3f s (%.1f%%)  "
-                   "%llu bytes/step x %llu steps\n",
+                   "wait %.3f s  %llu bytes/step x %llu steps\n",
                    name, (unsigned long long)e + 1, st.loss, ev.accuracy, tm[0], tm[1],
-                   100.0 * tm[1] / tm[0], (unsigned long long)(calls ? bytes / calls : 0),
+                   100.0 * tm[1] / tm[0], tm[2], (unsigned long long)(calls ? bytes / calls : 0),
                    (unsigned long long)calls);
         fflush(stdout);
         done++;
@@ -188,10 +191,12 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
         printf("{\"model\": \"%s\", \"ranks\": %d, \"batch_per_rank\": %zu, \"params\": %zu, "
                "\"bytes_per_step\": %zu, \"epochs_run\": %d, \"seconds_per_epoch\": %.4f, "
                "\"allreduce_seconds_per_epoch\": %.4f, \"allreduce_share\": %.4f, "
+               "\"wait_seconds_per_epoch\": %.4f, \"profile\": %d, "
                "\"test_accuracy\": %.4f, \"test_loss\": %.4f, \"blas_core\": \"%s\"}\n",
                name, P, c->batch, params, params * sizeof(float), done,
                done ? total_s / done : NAN, done ? total_ar / done : NAN,
-               total_s > 0 ? total_ar / total_s : NAN, ev.accuracy, ev.loss, lrmlp_blas_core());
+               total_s > 0 ? total_ar / total_s : NAN, done ? total_wait / done : NAN,
+               c->profile, ev.accuracy, ev.loss, lrmlp_blas_core());
 out:
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
@@ -201,13 +206,13 @@ out:
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    cfg c = {"/usr/share/datasets/fashion-mnist", "both", NULL, "sgd", 3, 1, 0, 128, 32, 0,
+    cfg c = {"/usr/share/datasets/fashion-mnist", "both", NULL, "sgd", 3, 1, 0, 0, 128, 32, 0,
              0.0, 1};
     int bad = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--resume")) {
-            c.resume = 1;
+        if (!strcmp(a, "--resume") || !strcmp(a, "--profile")) {
+            *(a[2] == 'r' ? &c.resume : &c.profile) = 1;
             continue;
         }
         if (!v) {
@@ -234,12 +239,15 @@ int main(int argc, char **argv)
     lrmlp_mpi *h = NULL;
     int rc = bad ? LRMLP_ERR_INVALID : lrmlp_mpi_create(&h, MPI_COMM_WORLD);
     int rank = h ? lrmlp_mpi_rank(h) : 0;
+    if (h)
+        lrmlp_mpi_set_profile(h, c.profile);
     if (bad) {
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
         if (rank == 0)
             fprintf(stderr, "usage: mpi_fashion [--data DIR] [--model dense|lowrank|both] "
                             "[--epochs N] [--batch B] [--rank R] [--optim sgd|adam] [--lr X] "
-                            "[--seed N] [--limit N] [--checkpoint FILE] [--every N] [--resume]\n");
+                            "[--seed N] [--limit N] [--checkpoint FILE] [--every N] [--resume] "
+                            "[--profile]\n");
     }
     lrmlp_dataset *tr = NULL, *te = NULL;
     if (!rc) {

@@ -12,10 +12,10 @@
 struct lrmlp_mpi {
     MPI_Comm comm;
     int rank, size;
-    int average;
+    int average, profile;
     uint64_t calls, bytes;
     size_t last_bytes;
-    double seconds;
+    double seconds, wait_seconds;
     char errmsg[512];
 };
 
@@ -125,13 +125,22 @@ LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_calls(const lrmlp_mpi *h) { return h 
 LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_bytes(const lrmlp_mpi *h) { return h ? h->bytes : 0; }
 LRMLP_MPI_API size_t lrmlp_mpi_last_step_bytes(const lrmlp_mpi *h) { return h ? h->last_bytes : 0; }
 LRMLP_MPI_API double lrmlp_mpi_allreduce_seconds(const lrmlp_mpi *h) { return h ? h->seconds : 0; }
+LRMLP_MPI_API double lrmlp_mpi_wait_seconds(const lrmlp_mpi *h) { return h ? h->wait_seconds : 0; }
 LRMLP_MPI_API void lrmlp_mpi_reset_counters(lrmlp_mpi *h)
 {
     if (!h)
         return;
     h->calls = h->bytes = 0;
     h->last_bytes = 0;
-    h->seconds = 0;
+    h->seconds = h->wait_seconds = 0;
+}
+
+LRMLP_MPI_API int lrmlp_mpi_set_profile(lrmlp_mpi *h, int profile)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    h->profile = profile != 0;
+    return LRMLP_OK;
 }
 
 /* ---- hashing and agreement ---- */
@@ -220,6 +229,13 @@ static int reduce_sum(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
 {
     MPI_Datatype type = dt == LRMLP_F32 ? MPI_FLOAT : MPI_DOUBLE;
     size_t es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double);
+    if (h->profile) {
+        double tw = now_seconds();
+        int mrc = MPI_Barrier(h->comm);
+        if (mrc != MPI_SUCCESS)
+            return mpi_fail(h, mrc, "MPI_Barrier (profile)");
+        h->wait_seconds += now_seconds() - tw;
+    }
     double t0 = now_seconds();
     for (size_t off = 0; off < count; off += CHUNK) {
         size_t c = count - off < CHUNK ? count - off : CHUNK;

@@ -95,6 +95,13 @@ LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_calls(const lrmlp_mpi *h);
 LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_bytes(const lrmlp_mpi *h);   /* cumulative */
 LRMLP_MPI_API size_t lrmlp_mpi_last_step_bytes(const lrmlp_mpi *h);     /* last call */
 LRMLP_MPI_API double lrmlp_mpi_allreduce_seconds(const lrmlp_mpi *h);   /* cumulative */
+/* Profile mode (off by default; same setting on every rank): each gradient
+ * all-reduce is preceded by an MPI_Barrier whose time goes to
+ * lrmlp_mpi_wait_seconds, so lrmlp_mpi_allreduce_seconds measures the
+ * transfer alone instead of transfer plus waiting for the slowest rank.
+ * Costs one barrier per step. */
+LRMLP_MPI_API int lrmlp_mpi_set_profile(lrmlp_mpi *h, int profile);
+LRMLP_MPI_API double lrmlp_mpi_wait_seconds(const lrmlp_mpi *h);        /* cumulative */
 LRMLP_MPI_API void lrmlp_mpi_reset_counters(lrmlp_mpi *h);
 
 /* Shape fingerprint of a network: dtype, layer widths, activations, biases,

@@ -113,6 +113,28 @@ int main(int argc, char **argv)
     lrmlp_dataset_free(ds);
     still_in_step(h, "dataset/options mismatch");
 
+    /* Divergence: a huge learning rate overflows the weights; every rank
+     * stops at the same step with LRMLP_ERR_DIVERGED and identical weights. */
+    {
+        lrmlp_net *dn = t_net(0, 6, LRMLP_F32, 4);
+        lrmlp_optim *dop = t_optim_lr(dn, LRMLP_OPTIM_SGD, 1e30);
+        lrmlp_dataset *dd = t_dataset(40, 6, LRMLP_F32, 2);
+        lrmlp_train_options so = LRMLP_TRAIN_OPTIONS_INIT;
+        so.loss = LRMLP_LOSS_SSE;
+        so.batch_size = 4;
+        int drc = 0;
+        for (uint64_t e = 0; e < 20 && drc == 0; e++)
+            drc = lrmlp_mpi_train_epoch(h, dn, dop, dd, &so, 1, e, NULL);
+        CHECK(drc == LRMLP_ERR_DIVERGED, "diverged: %d (%s)", drc, lrmlp_mpi_errmsg(h));
+        CHECK(t_all_same((uint64_t)drc, MPI_COMM_WORLD), "same status");
+        CHECK(t_all_same(lrmlp_optim_steps(dop), MPI_COMM_WORLD), "same step");
+        CHECK(t_all_same(t_model_hash(dn, dop), MPI_COMM_WORLD), "same weights");
+        lrmlp_optim_free(dop);
+        lrmlp_net_free(dn);
+        lrmlp_dataset_free(dd);
+        still_in_step(h, "divergence");
+    }
+
     lrmlp_mpi_free(h);
     return t_finish();
 }
