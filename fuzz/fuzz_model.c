@@ -103,6 +103,20 @@ static void one(const uint8_t *data, size_t size)
     check_loaded(net, opt);
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
+    /* The file is valid: its optional subspace estimate must decode or be
+     * refused cleanly. */
+    lrmlp_subspace *sub = NULL;
+    rc = lrmlp_model_load_subspace_mem(data, size, &sub);
+    if (rc != LRMLP_OK && (sub || rc >= 0 || lrmlp_last_errmsg()[0] == '\0'))
+        abort();
+    if (sub) {
+        size_t in, out, p;
+        int has_u;
+        for (size_t l = 0; l < lrmlp_subspace_n_layers(sub); l++)
+            if (lrmlp_subspace_layer_dims(sub, l, &in, &out, &p, &has_u) != LRMLP_OK)
+                abort();
+        lrmlp_subspace_free(sub);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -167,9 +181,57 @@ static size_t add_model(uint8_t **seeds, size_t *lens, lrmlp_dtype dt, int bias,
     return 1;
 }
 
+/* A low-rank network with learning-rate scales and a subspace estimate of
+ * a dense network: a file with every optional section. */
+static size_t add_optional_sections(uint8_t **seeds, size_t *lens)
+{
+    static const size_t w[4] = { 6, 6, 6, 2 };
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 3;
+    o.widths = w;
+    o.init = LRMLP_INIT_ORTHOGONAL;
+    o.init_scale = 0.1;
+    lrmlp_net *dense = NULL, *lr = NULL;
+    lrmlp_subspace *sub = NULL;
+    lrmlp_optim *opt = NULL;
+    double X[12] = { 1, -1, 0.5, 2, 0, 1, -0.5, 1, 1, 0, -2, 0.25 }, T[4] = { 1, 0, 0, 1 };
+    lrmlp_lowrank_options lo = LRMLP_LOWRANK_OPTIONS_INIT;
+    lo.dtype = LRMLP_F64;
+    lo.n_layers = 3;
+    lo.input_dim = 6;
+    lo.width = 6;
+    lo.output_dim = 2;
+    lo.rank = 2;
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    if (lrmlp_net_create(&dense, &o) != LRMLP_OK ||
+        lrmlp_subspace_estimate_f64(&sub, dense, X, T, 2, LRMLP_LOSS_SSE, NULL) != LRMLP_OK ||
+        lrmlp_lowrank_create(&lr, &lo) != LRMLP_OK ||
+        lrmlp_optim_create(&opt, lr, &oo) != LRMLP_OK ||
+        lrmlp_optim_set_layer_lr_scale(opt, 1, 0.5) != LRMLP_OK)
+        abort();
+    void *buf = NULL;
+    size_t len = 0;
+    if (lrmlp_model_save_subspace_mem(lr, opt, sub, &buf, &len) != LRMLP_OK)
+        abort();
+    *seeds = malloc(len);
+    if (!*seeds)
+        abort();
+    memcpy(*seeds, buf, len);
+    *lens = len;
+    lrmlp_free(buf);
+    lrmlp_optim_free(opt);
+    lrmlp_subspace_free(sub);
+    lrmlp_net_free(lr);
+    lrmlp_net_free(dense);
+    return 1;
+}
+
 size_t fuzz_target_seeds(uint8_t **seeds, size_t *lens, size_t max)
 {
     size_t n = 0;
+    if (n < max)
+        n += add_optional_sections(seeds + n, lens + n);
     if (n < max)
         n += add_model(seeds + n, lens + n, LRMLP_F32, 1, LRMLP_OPTIM_ADAM, 0, 1);
     if (n < max)

@@ -125,4 +125,10 @@ LRMLP_INTERNAL int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
 /* Number of state vectors (0, 1 or 2) the optimizer keeps, and them. */
 LRMLP_INTERNAL size_t lrmlp__optim_n_state(const lrmlp_optim *opt);
 
+/* ---- subspace estimates in model files (subspace.c; docs/format.md) ---- */
+LRMLP_INTERNAL size_t lrmlp__subspace_encoded_size(const lrmlp_subspace *s);
+LRMLP_INTERNAL void lrmlp__subspace_encode(const lrmlp_subspace *s, uint8_t *p);
+/* Validates and decodes a SUBS payload; errors via lrmlp_last_errmsg. */
+LRMLP_INTERNAL int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out);
+
 #endif

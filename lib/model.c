@@ -7,6 +7,7 @@
  * bounds and checksums) and every field of the known sections before it
  * allocates the network or the optimizer. */
 #include "internal.h"
+#include "le.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,51 +43,9 @@ static const uint8_t MAGIC[8] = { 0x89, 'L', 'R', 'M', 'L', 'P', 0x0D, 0x0A };
 #define TAG_OPTM "OPTM"
 #define TAG_LRNK "LRNK"          /* optional: low-rank network metadata */
 #define TAG_OLRS "OLRS"          /* optional: per-layer learning-rate multipliers */
+#define TAG_SUBS "SUBS"          /* optional: a subspace estimate */
 
 /* ---- little-endian byte access ---- */
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_f64(uint8_t *p, double x)
-{
-    uint64_t v;
-    memcpy(&v, &x, 8);
-    put_u64(p, v);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static double get_f64(const uint8_t *p)
-{
-    uint64_t v = get_u64(p);
-    double x;
-    memcpy(&x, &v, 8);
-    return x;
-}
-
 /* zlib's crc32 takes a uInt length; feed large buffers in pieces. */
 static uint32_t crc32_buf(const uint8_t *p, uint64_t n)
 {
@@ -209,7 +168,8 @@ static int optim_matches(const lrmlp_optim *opt, const lrmlp_net *net)
 }
 
 /* Builds the file in a new buffer; errors go to net->errmsg. */
-static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, size_t *out_len)
+static int build_file(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+                      uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
@@ -238,7 +198,9 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
         has_olrs |= opt->lr_scale[l] != 1.0;
 
     /* Sizes; the network exists, so its parameter bytes fit in size_t. */
-    const uint32_t n_sec = (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs;
+    const int has_subs = sub != NULL;
+    const uint32_t n_sec =
+        (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs + (uint32_t)has_subs;
     const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4u;
     const uint64_t netw_len = NETW_FIXED + 8u * ((uint64_t)L + 1u) + 8u * (uint64_t)L;
     const uint64_t vec_len = (uint64_t)net->n_params * dsize;
@@ -250,8 +212,11 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
     const uint64_t lrnk_len = 16, olrs_len = 8u * (uint64_t)L;
     const uint64_t lrnk_off = align8(main_end);
     const uint64_t olrs_off = align8(has_lrnk ? lrnk_off + lrnk_len : main_end);
-    const uint64_t total = has_olrs ? olrs_off + olrs_len
-                           : has_lrnk ? lrnk_off + lrnk_len : main_end;
+    const uint64_t opt_end = has_olrs ? olrs_off + olrs_len
+                             : has_lrnk ? lrnk_off + lrnk_len : main_end;
+    const uint64_t subs_len = has_subs ? (uint64_t)lrmlp__subspace_encoded_size(sub) : 0;
+    const uint64_t subs_off = align8(opt_end);
+    const uint64_t total = has_subs ? subs_off + subs_len : opt_end;
     if (total > SIZE_MAX)
         return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "model save: file too large");
 
@@ -308,7 +273,7 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
     memcpy(b, MAGIC, 8);
     /* 1.0 files stay byte-identical to what 1.0 writers produced; files with
      * the optional sections added in 1.1 say so. */
-    put_u32(b + 8, (has_lrnk || has_olrs) ? ((FMT_MAJOR << 16) | 1u) : FMT_VERSION);
+    put_u32(b + 8, (has_lrnk || has_olrs || has_subs) ? ((FMT_MAJOR << 16) | 1u) : FMT_VERSION);
     put_u32(b + 12, n_sec);
     const uint32_t fl = SEC_CRITICAL | 1u;
     put_entry(b + HDR_FIXED, TAG_NETW, fl, netw_off, netw_len,
@@ -334,6 +299,11 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
         put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_OLRS, 1u, olrs_off, olrs_len,
                   crc32_buf(b + olrs_off, olrs_len));
     }
+    if (has_subs) {
+        lrmlp__subspace_encode(sub, b + subs_off);
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_SUBS, 1u, subs_off, subs_len,
+                  crc32_buf(b + subs_off, subs_len));
+    }
     put_u32(b + hdr_end - 4, crc32_buf(b, hdr_end - 4));
 
     *out = b;
@@ -341,8 +311,8 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, uint8_t **out, siz
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt, void **buf,
-                                   size_t *len)
+static int save_mem(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+                    void **buf, size_t *len)
 {
     if (buf)
         *buf = NULL;
@@ -355,12 +325,26 @@ LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt, void 
                           "lrmlp_model_save_mem: buf and len must not be NULL");
     uint8_t *b;
     size_t n;
-    int rc = build_file(net, opt, &b, &n);
+    int rc = build_file(net, opt, sub, &b, &n);
     if (rc != LRMLP_OK)
         return rc;
     *buf = b;
     *len = n;
     return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt, void **buf,
+                                   size_t *len)
+{
+    return save_mem(net, opt, NULL, buf, len);
+}
+
+LRMLP_API int lrmlp_model_save_subspace_mem(lrmlp_net *net, const lrmlp_optim *opt,
+                                            const lrmlp_subspace *sub, void **buf, size_t *len)
+{
+    if (net && !sub)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "subspace estimate is NULL");
+    return save_mem(net, opt, sub, buf, len);
 }
 
 static const char *errno_str(int e, char *buf, size_t len)
@@ -447,7 +431,8 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len, char 
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const char *path)
+static int save_path(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+                     const char *path)
 {
     if (!net)
         return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_save: net is NULL");
@@ -456,12 +441,25 @@ LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const cha
                           "lrmlp_model_save: path is NULL or empty");
     uint8_t *b;
     size_t n;
-    int rc = build_file(net, opt, &b, &n);
+    int rc = build_file(net, opt, sub, &b, &n);
     if (rc != LRMLP_OK)
         return rc;
     rc = write_atomic(path, b, n, net->errmsg);
     free(b);
     return rc;
+}
+
+LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const char *path)
+{
+    return save_path(net, opt, NULL, path);
+}
+
+LRMLP_API int lrmlp_model_save_subspace(lrmlp_net *net, const lrmlp_optim *opt,
+                                        const lrmlp_subspace *sub, const char *path)
+{
+    if (net && !sub)
+        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "subspace estimate is NULL");
+    return save_path(net, opt, sub, path);
 }
 
 /* ---- reading ---- */
@@ -864,16 +862,9 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt)
+/* Reads a whole file into a new buffer. */
+static int read_file(const char *path, uint8_t **out, size_t *out_len)
 {
-    if (net)
-        *net = NULL;
-    if (opt)
-        *opt = NULL;
-    if (!net)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: net is NULL");
-    if (!path)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
     char es[128];
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -908,8 +899,74 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
         }
     }
     fclose(f);
-    if (rc == LRMLP_OK)
+    if (rc != LRMLP_OK) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    *out_len = len;
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt)
+{
+    if (net)
+        *net = NULL;
+    if (opt)
+        *opt = NULL;
+    if (!net)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: net is NULL");
+    if (!path)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
+    uint8_t *b;
+    size_t len;
+    int rc = read_file(path, &b, &len);
+    if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_mem(b, len, net, opt);
-    free(b);
+        free(b);
+    }
+    return rc;
+}
+
+LRMLP_API int lrmlp_model_load_subspace_mem(const void *buf, size_t len, lrmlp_subspace **sub)
+{
+    if (!sub)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
+    *sub = NULL;
+    if (!buf && len)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: buf is NULL");
+    static const uint8_t empty[1] = { 0 };
+    const uint8_t *b = buf ? (const uint8_t *)buf : empty;
+    section_ sec[MAX_SECTIONS];
+    const section_ *s_netw, *s_parm, *s_optm;
+    uint32_t n_sec = 0;
+    int rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
+    if (rc != LRMLP_OK)
+        return rc;
+    for (uint32_t i = 0; i < n_sec; i++) {
+        if (memcmp(sec[i].tag, TAG_SUBS, 4))
+            continue;
+        if ((sec[i].flags & SEC_VERSION_MASK) != 1)
+            FAIL(LRMLP_ERR_VERSION, "section 'SUBS' has version %u, this library reads 1",
+                 (unsigned)(sec[i].flags & SEC_VERSION_MASK));
+        return lrmlp__subspace_decode(b + sec[i].off, sec[i].len, sub);
+    }
+    return LRMLP_OK; /* no estimate in this file */
+}
+
+LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
+{
+    if (!sub)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
+    *sub = NULL;
+    if (!path)
+        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
+    uint8_t *b;
+    size_t len;
+    int rc = read_file(path, &b, &len);
+    if (rc == LRMLP_OK) {
+        rc = lrmlp_model_load_subspace_mem(b, len, sub);
+        free(b);
+    }
     return rc;
 }

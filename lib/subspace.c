@@ -2,6 +2,7 @@
  * triplets of G_1, S_big / S_small, the U/V bases of every analysed layer,
  * block fractions and principal angles. Everything is computed in double. */
 #include "internal.h"
+#include "le.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -783,4 +784,151 @@ done:
     free(sc);
     free(ss);
     return res;
+}
+
+/* ---- encoding for model files (docs/format.md, section SUBS) ---- */
+
+#define SUBS_HEAD 40u  /* k, m, d, eps, n_layers */
+#define SUBS_LAYER 40u /* in, out, p, has_u, reserved, u2_dev */
+
+size_t lrmlp__subspace_encoded_size(const lrmlp_subspace *s)
+{
+    size_t n = SUBS_HEAD + 8 * ((s->k + 1) + s->m * s->k + s->d * s->k);
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const sub_layer_ *ly = &s->layers[l];
+        n += SUBS_LAYER + 8 * ly->in * ly->in + (ly->has_u ? 8 * ly->out * ly->out : 0);
+    }
+    return n;
+}
+
+static uint8_t *put_doubles(uint8_t *p, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 8)
+        put_f64(p, x[i]);
+    return p;
+}
+
+void lrmlp__subspace_encode(const lrmlp_subspace *s, uint8_t *p)
+{
+    put_u64(p, s->k);
+    put_u64(p + 8, s->m);
+    put_u64(p + 16, s->d);
+    put_f64(p + 24, s->eps);
+    put_u64(p + 32, s->n_layers);
+    p += SUBS_HEAD;
+    p = put_doubles(p, s->sv, s->k + 1);
+    p = put_doubles(p, s->L11, s->m * s->k);
+    p = put_doubles(p, s->R11, s->d * s->k);
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const sub_layer_ *ly = &s->layers[l];
+        put_u64(p, ly->in);
+        put_u64(p + 8, ly->out);
+        put_u64(p + 16, ly->p);
+        put_u32(p + 24, ly->has_u ? 1u : 0u);
+        put_u32(p + 28, 0u);
+        put_f64(p + 32, ly->u2_dev);
+        p += SUBS_LAYER;
+        p = put_doubles(p, ly->V, ly->in * ly->in);
+        if (ly->has_u)
+            p = put_doubles(p, ly->U, ly->out * ly->out);
+    }
+}
+
+/* Reads n doubles at *p within [*p, end), advancing *p; 0 if short or NaN/Inf. */
+static int take_doubles(const uint8_t **p, const uint8_t *end, double *x, size_t n)
+{
+    if ((size_t)(end - *p) / 8 < n)
+        return 0;
+    for (size_t i = 0; i < n; i++, *p += 8) {
+        x[i] = get_f64(*p);
+        if (!isfinite(x[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
+{
+    *out = NULL;
+    const uint8_t *end = p + len;
+    if (len < SUBS_HEAD)
+        return lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS section too short");
+    uint64_t k = get_u64(p), m = get_u64(p + 8), d = get_u64(p + 16), nl = get_u64(p + 32);
+    double eps = get_f64(p + 24);
+    const uint64_t lim = (uint64_t)1 << 30;
+    /* Every size is bounded by the section length before anything is allocated. */
+    if (k < 1 || m < 1 || d < 1 || m > lim || d > lim || k > m || k > d || 2 * k > d ||
+        nl < 1 || nl > 4096 || !isfinite(eps) || eps <= 0 ||
+        (len - SUBS_HEAD) / 8 / (m + d + 1) < k)
+        return lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS header is invalid");
+    lrmlp_subspace *s = calloc(1, sizeof *s);
+    if (!s)
+        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+    s->k = (size_t)k;
+    s->m = (size_t)m;
+    s->d = (size_t)d;
+    s->eps = eps;
+    s->sv = dalloc(k + 1, 1);
+    s->L11 = dalloc(m, k);
+    s->R11 = dalloc(d, k);
+    s->layers = calloc((size_t)nl, sizeof *s->layers);
+    s->n_alloc = (size_t)nl;
+    int rc = LRMLP_OK;
+    p += SUBS_HEAD;
+    if (!s->sv || !s->L11 || !s->R11 || !s->layers)
+        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+    else if (!take_doubles(&p, end, s->sv, k + 1) || !take_doubles(&p, end, s->L11, m * k) ||
+             !take_doubles(&p, end, s->R11, d * k))
+        rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS singular data is invalid");
+    uint64_t prev_out = 0, prev_p = 0;
+    for (uint64_t l = 0; rc == LRMLP_OK && l < nl; l++) {
+        sub_layer_ *ly = &s->layers[l];
+        if ((uint64_t)(end - p) < SUBS_LAYER) {
+            rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu truncated",
+                                 (unsigned long long)l);
+            break;
+        }
+        uint64_t in = get_u64(p), o = get_u64(p + 8), pp = get_u64(p + 16);
+        uint32_t hu = get_u32(p + 24), reserved = get_u32(p + 28);
+        double dev = get_f64(p + 32);
+        p += SUBS_LAYER;
+        int ok = in >= 1 && in <= lim && o >= 1 && o <= lim && pp == d - 2 * k && pp <= in &&
+                 hu <= 1 && (!hu || pp <= o) && reserved == 0 && isfinite(dev) && dev >= 0 &&
+                 (l == 0 ? in == d : (in == prev_out && prev_p == pp)) &&
+                 (size_t)(end - p) / 8 / in >= in &&
+                 (!hu || ((size_t)(end - p) / 8 - in * in) / o >= o) && (l + 1 == nl || hu);
+        if (!ok) {
+            rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu is invalid",
+                                 (unsigned long long)l);
+            break;
+        }
+        ly->in = (size_t)in;
+        ly->out = (size_t)o;
+        ly->p = (size_t)pp;
+        ly->has_u = (int)hu;
+        ly->u2_dev = dev;
+        ly->V = dalloc(in, in);
+        ly->U = hu ? dalloc(o, o) : NULL;
+        if (!ly->V || (hu && !ly->U)) {
+            rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (!take_doubles(&p, end, ly->V, in * in) ||
+            (hu && !take_doubles(&p, end, ly->U, o * o))) {
+            rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu bases are "
+                                 "invalid", (unsigned long long)l);
+            break;
+        }
+        prev_out = o;
+        prev_p = pp;
+        s->n_layers++;
+    }
+    if (rc == LRMLP_OK && p != end)
+        rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS section has trailing bytes");
+    if (rc != LRMLP_OK) {
+        lrmlp_subspace_free(s);
+        return rc;
+    }
+    *out = s;
+    return LRMLP_OK;
 }

@@ -1246,6 +1246,89 @@ START_TEST(test_lowrank_and_lr_scales)
 }
 END_TEST
 
+
+/* A subspace estimate saved with the model comes back bit for bit. */
+START_TEST(test_subspace_section)
+{
+    const size_t w[] = {8, 10, 10, 2};
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    no.dtype = LRMLP_F64;
+    no.n_layers = 3;
+    no.widths = w;
+    no.init = LRMLP_INIT_ORTHOGONAL;
+    no.init_scale = 0.1;
+    no.hidden_activation = LRMLP_ACT_GELU;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    double X[20 * 8], T[20 * 2] = {0};
+    uint64_t s = 11;
+    for (int i = 0; i < 160; i++)
+        X[i] = tu_rand(&s);
+    for (int i = 0; i < 20; i++)
+        T[i * 2 + (i % 2)] = 1;
+    lrmlp_subspace *a, *b;
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&a, net, X, T, 20, LRMLP_LOSS_SSE, NULL),
+                     LRMLP_OK);
+    void *buf;
+    size_t len;
+    /* Without SUBS: no estimate, and not an error. */
+    ck_assert_int_eq(lrmlp_model_save_mem(net, NULL, &buf, &len), LRMLP_OK);
+    b = (lrmlp_subspace *)buf;
+    ck_assert_int_eq(lrmlp_model_load_subspace_mem(buf, len, &b), LRMLP_OK);
+    ck_assert_ptr_null(b);
+    lrmlp_free(buf);
+    ck_assert_int_eq(lrmlp_model_save_subspace_mem(net, NULL, NULL, &buf, &len),
+                     LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_model_save_subspace_mem(net, NULL, a, &buf, &len), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_model_load_subspace_mem(buf, len, &b), LRMLP_OK);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(lrmlp_subspace_rank(b), lrmlp_subspace_rank(a));
+    ck_assert_uint_eq(lrmlp_subspace_n_layers(b), lrmlp_subspace_n_layers(a));
+    double sa[3], sb[3];
+    lrmlp_subspace_singular_values(a, sa);
+    lrmlp_subspace_singular_values(b, sb);
+    ck_assert(memcmp(sa, sb, sizeof sa) == 0);
+    for (size_t l = 0; l < lrmlp_subspace_n_layers(a); l++)
+        for (int which = 0; which < LRMLP_SUBSPACE_BASIS_COUNT_; which++) {
+            double ba[100], bb[100];
+            ck_assert_int_eq(lrmlp_subspace_get_basis(a, l, (lrmlp_subspace_basis)which, ba),
+                             LRMLP_OK);
+            ck_assert_int_eq(lrmlp_subspace_get_basis(b, l, (lrmlp_subspace_basis)which, bb),
+                             LRMLP_OK);
+            size_t in, out, p;
+            lrmlp_subspace_layer_dims(a, l, &in, &out, &p, NULL);
+            size_t cnt = which == 0 ? in * (in - p) : which == 1 ? in * p
+                         : which == 2 ? out * (out - p) : out * p;
+            ck_assert(memcmp(ba, bb, cnt * sizeof(double)) == 0);
+            double da, db;
+            lrmlp_subspace_u2_deviation(a, l, &da);
+            lrmlp_subspace_u2_deviation(b, l, &db);
+            ck_assert(da == db);
+        }
+    /* The network in the same file still loads. */
+    lrmlp_net *n2;
+    ck_assert_int_eq(lrmlp_model_load_mem(buf, len, &n2, NULL), LRMLP_OK);
+    lrmlp_net_free(n2);
+    /* Every truncation fails cleanly. */
+    for (size_t cut = 0; cut < len; cut += 7) {
+        lrmlp_subspace *c = NULL;
+        ck_assert_int_ne(lrmlp_model_load_subspace_mem(buf, cut, &c), LRMLP_OK);
+        ck_assert_ptr_null(c);
+    }
+    const char *path = tu_tmp_path("subs.lrmlp");
+    ck_assert_int_eq(lrmlp_model_save_subspace(net, NULL, a, path), LRMLP_OK);
+    lrmlp_subspace *c;
+    ck_assert_int_eq(lrmlp_model_load_subspace(path, &c), LRMLP_OK);
+    ck_assert_ptr_nonnull(c);
+    remove(path);
+    lrmlp_subspace_free(c);
+    lrmlp_free(buf);
+    lrmlp_subspace_free(a);
+    lrmlp_subspace_free(b);
+    lrmlp_net_free(net);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -1277,6 +1360,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_golden_v1_f32);
     tcase_add_test(tc, test_golden_v1_f64);
     tcase_add_test(tc, test_lowrank_and_lr_scales);
+    tcase_add_test(tc, test_subspace_section);
     suite_add_tcase(s, tc);
     return s;
 }

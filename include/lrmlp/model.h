@@ -19,6 +19,7 @@
 #include "common.h"
 #include "net.h"
 #include "optim.h"
+#include "subspace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,23 @@ LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt,
 LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt);
 LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
                                    lrmlp_optim **opt);
+
+/* Saving with a subspace estimate (lrmlp_subspace_estimate_*): the same file
+ * plus an optional SUBS section holding its bases, singular values and
+ * vectors, so an analysis can be resumed or shared. sub must not be NULL.
+ * Readers that do not know SUBS still load the network. */
+LRMLP_API int lrmlp_model_save_subspace(lrmlp_net *net, const lrmlp_optim *opt,
+                                        const lrmlp_subspace *sub, const char *path);
+LRMLP_API int lrmlp_model_save_subspace_mem(lrmlp_net *net, const lrmlp_optim *opt,
+                                            const lrmlp_subspace *sub, void **buf, size_t *len);
+
+/* Reads the subspace estimate stored in a model file: *sub receives a new
+ * handle (free with lrmlp_subspace_free), or NULL with LRMLP_OK when the
+ * file holds none. The whole file is validated as by lrmlp_model_load; the
+ * estimate's bases are bit-identical to the saved ones. Errors as
+ * lrmlp_model_load, through lrmlp_last_errmsg(). Thread-safe. */
+LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub);
+LRMLP_API int lrmlp_model_load_subspace_mem(const void *buf, size_t len, lrmlp_subspace **sub);
 
 #ifdef __cplusplus
 }
