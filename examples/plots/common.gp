@@ -1,0 +1,12 @@
+# Shared settings for the dynamics plots. Callers set: dir (CSV directory), out (PNG directory).
+if (!exists("dir")) dir = "dyn_out"
+if (!exists("out")) out = "dyn_out"
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+    set terminal pngcairo size 1200,800 font "sans,11" noenhanced
+} else {
+    set terminal png size 1200,800 noenhanced
+}
+set datafile separator ","
+set key autotitle columnhead
+set grid
+set format x "%.0s%c"
