@@ -933,14 +933,17 @@ LRMLP_API int lrmlp_model_load_subspace_mem(const void *buf, size_t len, lrmlp_s
     if (!sub)
         return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
     *sub = NULL;
-    if (!buf && len)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: buf is NULL");
-    static const uint8_t empty[1] = { 0 };
-    const uint8_t *b = buf ? (const uint8_t *)buf : empty;
+    /* The whole file must be valid, not only its SUBS section. */
+    lrmlp_net *net;
+    int rc = lrmlp_model_load_mem(buf, len, &net, NULL);
+    if (rc != LRMLP_OK)
+        return rc;
+    lrmlp_net_free(net);
+    const uint8_t *b = buf;
     section_ sec[MAX_SECTIONS];
     const section_ *s_netw, *s_parm, *s_optm;
     uint32_t n_sec = 0;
-    int rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
+    rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
     if (rc != LRMLP_OK)
         return rc;
     for (uint32_t i = 0; i < n_sec; i++) {
