@@ -9,15 +9,17 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) { set terminal pngcairo size 1000,
 do for [act in "gelu silu"] {
   f = sprintf("%s/lowrank_fashion_%s.csv", logs, act)
   set output sprintf("%s/lowrank_%s_curves.png", out, act)
-  set multiplot layout 1,2 title sprintf("Fashion-MNIST, L=4, %s, full-batch GD on SSE (dense vs r=20)", toupper(act))
+  set multiplot layout 1,2 title sprintf("Fashion-MNIST, L=4, %s, full-batch GD on SSE (dense vs r=20)", act)
   set xlabel "epoch (= GD step)"
   set ylabel "test accuracy"
   set key bottom right
+  set autoscale y
   plot f using 1:4 skip 1 with lines lw 2 title "dense", \
        f using 1:7 skip 1 with lines lw 2 title "low-rank, S_{big} init", \
        f using 1:10 skip 1 with lines lw 2 title "low-rank, random init"
   set ylabel "training loss (SSE, sum over 50k)"
-  set key top right
+  set key bottom left
+  set yrange [*:26000]
   plot f using 1:2 skip 1 with lines lw 2 title "dense", \
        f using 1:5 skip 1 with lines lw 2 title "low-rank, S_{big} init", \
        f using 1:8 skip 1 with lines lw 2 title "low-rank, random init"
