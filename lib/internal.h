@@ -74,6 +74,11 @@ struct lrmlp_net {
     void **h;                /* h[l], l = 1..L: output of layer l-1 (n x widths[l]) */
     void **dact;             /* dact[l]: phi'(z) of layer l, NULL for identity */
     void *delta[2];          /* back-propagated errors, n x max width */
+    /* training-loop scratch (train.c): batch copies and the epoch's sample
+     * order, kept between epochs so full-batch training does not allocate
+     * (and page-fault) hundreds of megabytes per epoch */
+    void *tbuf;
+    size_t tbuf_size;
     /* Low-rank networks (lowrank.c) are chains of plain layers; these say
      * which: lr_rank is r (0 for a dense network), lr_layers the L of the
      * paper's network it stands for. */

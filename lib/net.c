@@ -51,6 +51,7 @@ LRMLP_API void lrmlp_net_free(lrmlp_net *net)
     if (!net)
         return;
     free_workspace(net);
+    free(net->tbuf);
     free(net->widths);
     free(net->layers);
     free(net->params);

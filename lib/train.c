@@ -44,6 +44,36 @@ static size_t argmax(const void *row, size_t k, lrmlp_dtype dt)
     return best;
 }
 
+/* The network's training scratch, grown to at least `bytes` (contents lost). */
+static void *scratch(lrmlp_net *net, size_t bytes)
+{
+    if (bytes > net->tbuf_size) {
+        free(net->tbuf);
+        net->tbuf = malloc(bytes);
+        net->tbuf_size = net->tbuf ? bytes : 0;
+    }
+    return net->tbuf;
+}
+
+/* Splits the scratch into X (xb bytes), T (tb) and, when nidx > 0, an index
+ * array, each 64-byte aligned. Returns 0 on no memory. */
+static int scratch_split(lrmlp_net *net, size_t xb, size_t tb, size_t nidx, void **X, void **T,
+                         size_t **idx)
+{
+    size_t ax = (xb + 63) & ~(size_t)63, at = (tb + 63) & ~(size_t)63, total, ib;
+    if (!lrmlp__mul_ok(nidx, sizeof(size_t), &ib) || !lrmlp__add_ok(ax, at, &total) ||
+        !lrmlp__add_ok(total, ib, &total))
+        return 0;
+    char *p = scratch(net, total ? total : 1);
+    if (!p)
+        return 0;
+    *X = p;
+    *T = p + ax;
+    if (idx)
+        *idx = nidx ? (size_t *)(p + ax + at) : NULL;
+    return 1;
+}
+
 static int check_dataset(lrmlp_net *net, const lrmlp_dataset *ds, int need_targets)
 {
     if (!ds)
@@ -95,10 +125,10 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     if (!lrmlp__mul_ok(bs, d * es, &xb) || !lrmlp__mul_ok(bs, k * es, &tb))
         return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
     size_t *idx = NULL;
+    void *X, *T;
+    if (!scratch_split(net, xb, tb, opts->shuffle ? n : 0, &X, &T, &idx))
+        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
     if (opts->shuffle) {
-        idx = malloc(n * sizeof *idx);
-        if (!idx)
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
         for (size_t i = n - 1; i > 0; i--) {
@@ -107,13 +137,6 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
             idx[i] = idx[j];
             idx[j] = t;
         }
-    }
-    void *X = malloc(xb), *T = malloc(tb);
-    if (!X || !T) {
-        free(idx);
-        free(X);
-        free(T);
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
     }
     int classify = lrmlp_dataset_n_classes(ds) > 0;
     double loss_sum = 0;
@@ -159,9 +182,6 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
             }
         }
     }
-    free(idx);
-    free(X);
-    free(T);
     if (rc == LRMLP_OK)
         net->epochs++;
     if (stats) {
@@ -192,12 +212,9 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
     size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
     if (!lrmlp__mul_ok(bs, d * es, &xb) || !lrmlp__mul_ok(bs, k * es, &tb))
         return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
-    void *X = malloc(xb), *T = malloc(tb);
-    if (!X || !T) {
-        free(X);
-        free(T);
+    void *X, *T;
+    if (!scratch_split(net, xb, tb, 0, &X, &T, NULL))
         return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
-    }
     int classify = lrmlp_dataset_n_classes(ds) > 0;
     double total = 0;
     size_t correct = 0;
@@ -222,8 +239,6 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
                            argmax((const char *)T + i * k * es, k, net->dtype);
         }
     }
-    free(X);
-    free(T);
     if (rc)
         return rc;
     out->loss = loss == LRMLP_LOSS_SSE ? total : total / (double)n;
