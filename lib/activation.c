@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,10 +24,10 @@
 #define REAL float
 #define SFX f32
 #define LRMLP_FAST_TANH 1
-#define M_EXP expf
+#define M_EXP exp_kf
 #define M_EXPM1 expm1f
 #define M_LOG1P log1pf
-#define M_ERFC erfcf
+#define M_PHI phi_kf
 #define M_TANH tanhf
 #include "activation_impl.h"
 #undef REAL
@@ -35,7 +36,7 @@
 #undef M_EXP
 #undef M_EXPM1
 #undef M_LOG1P
-#undef M_ERFC
+#undef M_PHI
 #undef M_TANH
 
 #define REAL double
@@ -44,7 +45,8 @@
 #define M_EXP exp
 #define M_EXPM1 expm1
 #define M_LOG1P log1p
-#define M_ERFC erfc
+/* erfc keeps the tail accurate where 1 + erf would cancel */
+#define M_PHI(x) (0.5 * erfc(-(x) * 0.70710678118654752440))
 #define M_TANH tanh
 #include "activation_impl.h"
 

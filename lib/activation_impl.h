@@ -1,6 +1,8 @@
 /* Activation kernels, written once and instantiated for float and double by
  * activation.c (the BLAS s/d pattern). Expects REAL, SFX, and the math
- * macros M_EXP, M_EXPM1, M_LOG1P, M_ERFC, M_TANH to be defined. */
+ * macros M_EXP, M_EXPM1, M_LOG1P, M_PHI (the normal CDF), M_TANH to be
+ * defined; with LRMLP_FAST_TANH (float) M_EXP and M_PHI name the kernels
+ * below. */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -34,6 +36,64 @@ static inline REAL FN(tanh_k)(REAL x)
 #endif
 }
 
+#if LRMLP_FAST_TANH
+/* exp(x) for float without a libm call, so that loops vectorize: Cody-Waite
+ * reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r and
+ * 2^n assembled in the exponent bits. About 2 ulp; inputs are clamped to
+ * [-87.3, 88.7] (results from 1.2e-38 to 3.4e38; below, the true value is
+ * subnormal or 0 and at most 1.2e-38 away). */
+static inline float exp_kf(float x)
+{
+    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    /* round to nearest with the 1.5 * 2^23 trick (no rint call) */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693145751953125f; /* ln2 high part, exact in float */
+    r = r - n * 1.428606765330187045e-06f; /* ln2 low part */
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* The normal CDF Phi(x) = erfc(-x / sqrt 2) / 2 through Numerical Recipes'
+ * erfcc (a Chebyshev fit with fractional error below 1.2e-7), built on
+ * exp_kf so it vectorizes. The Gaussian factor exp(-x^2/2) is taken from x
+ * itself, not from the rounded x / sqrt 2, and with x split as xh + xl
+ * (xh holding 12 bits, so xh^2 is exact): in float, rounding either would
+ * cost up to x^2 ulps of relative accuracy in the tail. */
+static inline float phi_kf(float x)
+{
+    float z = (x < 0 ? -x : x) * 0.70710678118654752f;
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    int32_t xb;
+    memcpy(&xb, &x, sizeof xb);
+    xb &= (int32_t)0xfffff000;
+    float xh;
+    memcpy(&xh, &xb, sizeof xh);
+    float xl = x - xh;
+    /* erfc(|x| / sqrt 2) = t exp(-x^2/2 + p), x^2 = xh^2 + xl (x + xh) */
+    float tail = 0.5f * t * exp_kf(-0.5f * xh * xh) * exp_kf(p - 0.5f * xl * (x + xh));
+    return x <= 0 ? tail : 1.0f - tail;
+}
+#endif
+
 static inline REAL FN(sigmoid_k)(REAL x)
 {
     /* Both branches are exact forms; this one never overflows exp. */
@@ -45,7 +105,6 @@ static inline REAL FN(sigmoid_k)(REAL x)
     return e / (1 + e);
 }
 
-#define GELU_RSQRT2 ((REAL)0.70710678118654752440)
 #define GELU_RSQRT2PI ((REAL)0.39894228040143267794)
 #define GELU_SQRT2_PI ((REAL)0.79788456080286535588)
 #define GELU_C ((REAL)0.044715)
@@ -62,6 +121,30 @@ static void FN(tanh_loop)(REAL *restrict z, REAL *restrict d, size_t n)
     } else {
         for (size_t i = 0; i < n; i++)
             z[i] = FN(tanh_k)(z[i]);
+    }
+}
+
+LRMLP_TARGET_CLONES
+static void FN(gelu_loop)(REAL *restrict z, REAL *restrict d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        REAL x = z[i];
+        REAL cdf = M_PHI(x);
+        z[i] = x * cdf;
+        if (d)
+            d[i] = cdf + x * GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x);
+    }
+}
+
+LRMLP_TARGET_CLONES
+static void FN(silu_loop)(REAL *restrict z, REAL *restrict d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        REAL x = z[i];
+        REAL s = FN(sigmoid_k)(x);
+        z[i] = x * s;
+        if (d)
+            d[i] = s * (1 + x * (1 - s));
     }
 }
 
@@ -123,14 +206,10 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
         }
         return;
     case LRMLP_ACT_GELU:
-        for (i = 0; i < n; i++) {
-            REAL x = z[i];
-            /* erfc keeps the tail accurate where 1 + erf would cancel */
-            REAL cdf = (REAL)0.5 * M_ERFC(-x * GELU_RSQRT2);
-            z[i] = x * cdf;
-            if (d)
-                d[i] = cdf + x * GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x);
-        }
+        if (d)
+            FN(gelu_loop)(z, d, n);
+        else
+            FN(gelu_loop)(z, NULL, n);
         return;
     case LRMLP_ACT_GELU_TANH:
         /* 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation for negative x. */
@@ -144,13 +223,7 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
         }
         return;
     case LRMLP_ACT_SILU:
-        for (i = 0; i < n; i++) {
-            REAL x = z[i];
-            REAL s = FN(sigmoid_k)(x);
-            z[i] = x * s;
-            if (d)
-                d[i] = s * (1 + x * (1 - s));
-        }
+        FN(silu_loop)(z, d, n);
         return;
     case LRMLP_ACT_RELU:
         FN(relu_loop)(z, d, n, 0);
@@ -186,7 +259,6 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
 #undef FN
 #undef CAT
 #undef CAT_
-#undef GELU_RSQRT2
 #undef GELU_RSQRT2PI
 #undef GELU_SQRT2_PI
 #undef GELU_C
