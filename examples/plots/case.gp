@@ -9,6 +9,7 @@ set multiplot layout 2,3 title "Case study (L = 4, d = m = 32, K = 4): singular 
 set xlabel "GD step"
 set ylabel "sigma_i(W_l)"
 set logscale y
+set format y "%g"
 set key noautotitle
 unset key
 do for [a in acts] {
@@ -20,6 +21,7 @@ do for [a in acts] {
 }
 unset multiplot
 unset logscale y
+set format y "%g"
 set key autotitle columnhead
 set output out."/case_rotation.png"
 set multiplot layout 2,3 title "Case study: rotation of singular subspaces of W_l(t) vs W_l(t_1), t_1 = first record, ||sin Theta||_F / sqrt(dim)"

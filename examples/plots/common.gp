@@ -9,4 +9,5 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 set datafile separator ","
 set key autotitle columnhead
 set grid
-set format x "%.0s%c"
+set format x "%g"
+set xtics rotate by -30 font ",9"

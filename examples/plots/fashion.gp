@@ -11,12 +11,13 @@ do for [l=1:3] {
     set key center right
     c = 3 + 6 * (l - 1)
     f = dir."/fashion_frac_gd_".act.".csv"
-    plot f using 1:(column(c)) with lines lw 2 title "11", \
-         f using 1:(column(c+1)) with lines lw 2 title "12", \
-         f using 1:(column(c+2)) with lines lw 2 title "21", \
-         f using 1:(column(c+3)) with lines lw 2 title "22"
+    plot f every ::1 using 1:(column(c)) with lines lw 2 title "11", \
+         f every ::1 using 1:(column(c+1)) with lines lw 2 title "12", \
+         f every ::1 using 1:(column(c+2)) with lines lw 2 title "21", \
+         f every ::1 using 1:(column(c+3)) with lines lw 2 title "22"
 }
 set logscale y
+set format y "%g"
 set key noautotitle
 set yrange [*:*]
 unset key

@@ -11,14 +11,14 @@ do for [l=1:3] {
     set title sprintf("layer %d: block 11", l)
     set key bottom left
     c = 3 + 6 * (l - 1)
-    plot for [o in optims] dir."/optim_frac_".o."_".act.".csv" using 1:(column(c)) with lines lw 2 title o
+    plot for [i=1:3] dir."/optim_frac_".word(optims,i)."_".act.".csv" every ::1 using 1:(column(c)) with lines lw 2 lc i title word(optims,i)
 }
 do for [l=1:3] {
     set title sprintf("layer %d: blocks 12 (dashed), 21 (solid), 22 (dotted)", l)
     set key top left
     c = 3 + 6 * (l - 1)
-    plot for [o in optims] dir."/optim_frac_".o."_".act.".csv" using 1:(column(c+2)) with lines lw 2 title o." 21", \
-         for [o in optims] dir."/optim_frac_".o."_".act.".csv" using 1:(column(c+1)) with lines dt 2 title o." 12", \
-         for [o in optims] dir."/optim_frac_".o."_".act.".csv" using 1:(column(c+3)) with lines dt 3 title o." 22"
+    plot for [i=1:3] dir."/optim_frac_".word(optims,i)."_".act.".csv" every ::1 using 1:(column(c+2)) with lines lw 2 lc i title word(optims,i)." 21", \
+         for [i=1:3] dir."/optim_frac_".word(optims,i)."_".act.".csv" every ::1 using 1:(column(c+1)) with lines lw 2 dt 2 lc i title word(optims,i)." 12", \
+         for [i=1:3] dir."/optim_frac_".word(optims,i)."_".act.".csv" every ::1 using 1:(column(c+3)) with lines lw 2 dt 3 lc i title word(optims,i)." 22"
 }
 unset multiplot

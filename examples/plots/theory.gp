@@ -9,8 +9,8 @@ set xlabel "GD step"
 set ylabel "fraction of ||W_1(t) - W_1(0)||_F^2 in block 11"
 set yrange [0:1.02]
 set key bottom left
-plot for [a in acts] dir."/theory_frac_".a.".csv" using 1:3:4 with filledcurves fs transparent solid 0.15 notitle, \
-     for [a in acts] dir."/theory_frac_".a.".csv" using 1:2 with lines lw 2 title a
+plot for [a in acts] dir."/theory_frac_".a.".csv" every ::1 using 1:3:4 with filledcurves fs transparent solid 0.15 notitle, \
+     for [a in acts] dir."/theory_frac_".a.".csv" every ::1 using 1:2 with lines lw 2 title a
 set ylabel "sigma_{K+1}(G_1) / sigma_K(G_1)  (mean over seeds)"
 set logscale y
 set yrange [*:*]
