@@ -9,7 +9,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) { set terminal pngcairo size 1000,
 do for [act in "gelu silu"] {
   f = sprintf("%s/lowrank_fashion_%s.csv", logs, act)
   set output sprintf("%s/lowrank_%s_curves.png", out, act)
-  set multiplot layout 1,2 title sprintf("Fashion-MNIST, L=4, %s, full-batch GD on SSE (dense vs r=20)", act)
+  set multiplot layout 1,2 title sprintf("Fashion-MNIST, L=4, d=m=784, %s, full-batch GD on SSE (dense vs low-rank r=20)", act)
   set xlabel "epoch (= GD step)"
   set ylabel "test accuracy"
   set key bottom right
@@ -17,9 +17,9 @@ do for [act in "gelu silu"] {
   plot f using 1:4 skip 1 with lines lw 2 title "dense", \
        f using 1:7 skip 1 with lines lw 2 title "low-rank, S_{big} init", \
        f using 1:10 skip 1 with lines lw 2 title "low-rank, random init"
-  set ylabel "training loss (SSE, sum over 50k)"
+  set ylabel "training loss (SSE, summed over the training set)"
   set key bottom left
-  set yrange [*:26000]
+  set autoscale y
   plot f using 1:2 skip 1 with lines lw 2 title "dense", \
        f using 1:5 skip 1 with lines lw 2 title "low-rank, S_{big} init", \
        f using 1:8 skip 1 with lines lw 2 title "low-rank, random init"
