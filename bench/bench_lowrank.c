@@ -8,8 +8,8 @@
  * per process so that peak_rss_mb is that model's. Reports the mean and the
  * fastest epoch.
  * --minibatch: one epoch (default) of the 60k set, batch 128, SGD lr 0.1,
- * cross-entropy, of 784-512-512-10 tanh with bias whose middle layer is
- * factorized at rank 32 by lrmlp_net_factorize: the job of
+ * cross-entropy, of 784-512-512-10 tanh with bias whose two hidden layers
+ * are factorized at rank 32 (U V^T) by lrmlp_net_factorize: the job of
  * `bench/torch_mlp.py --rank 32`.
  * --threads calls openblas_set_num_threads (the library never does). */
 #include <lrmlp.h>
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
             rank = 32;
         if (epochs < 0)
             epochs = 1;
-        size_t widths[4] = {784, 512, 512, 10}, ranks[3] = {0, rank, 0};
+        size_t widths[4] = {784, 512, 512, 10}, ranks[3] = {rank, rank, 0};
         lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
         no.n_layers = 3;
         no.widths = widths;

@@ -2,7 +2,7 @@
 # Low-rank benchmarks (docs/lowrank.md), in one run:
 #  (a) full-batch GD epochs in the Fashion-MNIST setting, dense vs low-rank
 #      r=20, each in its own process (per-model peak RSS);
-#  (b) one minibatch epoch of 784-512-512-10 tanh with the middle layer
+#  (b) one minibatch epoch of 784-512-512-10 tanh with both hidden layers
 #      factorized at rank 32, liblrmlp vs PyTorch, one thread each.
 # Usage: bench/compare_lowrank.sh [BUILD_DIR] [GD_EPOCHS] [THREADS_A]
 set -eu
@@ -24,8 +24,9 @@ print(f"(a) full-batch GD, core={a['blas_core']} threads={a['threads']}: "
       f"peak RSS {a['peak_rss_mb']:.0f} MB vs {b['peak_rss_mb']:.0f} MB; "
       f"params {a['params']} vs {b['params']}")
 PY
-ours=$(OPENBLAS_NUM_THREADS=1 "$build/bench/bench_lowrank" --minibatch --rank 32 --threads 1)
-peer=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/torch_mlp.py" --rank 32 --threads 1)
+# Three epochs each, so that neither side's first-epoch warm-up dominates.
+ours=$(OPENBLAS_NUM_THREADS=1 "$build/bench/bench_lowrank" --minibatch --rank 32 --threads 1 --epochs 3)
+peer=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/torch_mlp.py" --rank 32 --threads 1 --epochs 3)
 echo "$ours"
 echo "$peer"
 /usr/bin/python3 - "$ours" "$peer" <<'PY'

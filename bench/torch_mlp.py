@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--hidden", default="512,512")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--rank", type=int, default=0,
-                    help="factorize each hidden layer as U V^T of this rank (0: dense)")
+                    help="factorize every hidden layer (all but the output layer) as U V^T of this rank (0: dense)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -50,7 +50,7 @@ def main():
     widths = [784] + [int(w) for w in a.hidden.split(",")] + [10]
     layers = []
     for i in range(len(widths) - 1):
-        if a.rank and 0 < i < len(widths) - 2:
+        if a.rank and i < len(widths) - 2:
             layers += [torch.nn.Linear(widths[i], a.rank, bias=False),
                        torch.nn.Linear(a.rank, widths[i + 1])]
         else:
