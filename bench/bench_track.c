@@ -5,8 +5,9 @@
  *
  * Reports, in one JSON line: seconds of one full-batch epoch (= one GD step)
  * without a tracker, the same with a tracker recording every `every` steps
- * (default 10), the overhead fraction, and the seconds of one S_big estimate
- * (exact SVD) from the same full batch.
+ * (default 10), the overhead fraction, the seconds of one S_big estimate
+ * (exact SVD) from the same full batch, and of one mini-batch epoch (batch
+ * 128, plain SGD) of the same network for scale.
  *
  *   bench_track [--data DIR] [--n 50000] [--steps 20] [--every 10] [--threads N]
  *
@@ -128,12 +129,29 @@ int main(int argc, char **argv)
         lrmlp_optim_free(opt);
         lrmlp_net_free(net);
     }
+    /* One mini-batch epoch (batch 128, plain SGD) of the same net, for scale. */
+    double mb = 0;
+    {
+        lrmlp_optim *opt;
+        if (lrmlp_net_clone(&net, base) || lrmlp_optim_create(&opt, net, &oo))
+            die("clone", lrmlp_last_errmsg());
+        to.on_step = NULL;
+        to.on_step_user = NULL;
+        to.batch_size = 128;
+        t0 = now();
+        if (lrmlp_train_epoch(net, opt, ds, &to, NULL))
+            die("train", lrmlp_net_errmsg(net));
+        mb = now() - t0;
+        lrmlp_optim_free(opt);
+        lrmlp_net_free(net);
+    }
     printf("{\"blas_core\": \"%s\", \"threads\": %d, \"n\": %zu, \"steps\": %d, \"every\": %llu, "
            "\"epoch_seconds\": %.3f, \"epoch_seconds_tracked\": %.3f, \"tracking_overhead\": "
-           "%.4f, \"estimate_seconds\": %.3f, \"estimate_over_epoch\": %.3f}\n",
+           "%.4f, \"estimate_seconds\": %.3f, \"estimate_over_epoch\": %.3f, "
+           "\"minibatch128_epoch_seconds\": %.3f, \"estimate_over_minibatch_epoch\": %.3f}\n",
            lrmlp_blas_core(), lrmlp_blas_threads(), n, steps, (unsigned long long)every,
            secs[0] / steps, secs[1] / steps, secs[1] / secs[0] - 1, est,
-           est / (secs[0] / steps));
+           est / (secs[0] / steps), mb, est / mb);
     lrmlp_subspace_free(sub);
     lrmlp_net_free(base);
     lrmlp_dataset_free(ds);

@@ -508,14 +508,28 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
                                "K = %zu out of range: need K <= min(m, d) = %zu and 2K <= d = %zu",
                                K, mn, d);
 
-    /* G_1 from one training-mode pass, layer 0 unfrozen for it. */
-    int frozen = net->layers[0].frozen;
-    net->layers[0].frozen = 0;
+    /* G_1 from one training-mode pass. Only layer 0's gradient is needed:
+     * the others are frozen for the pass, which skips their weight-gradient
+     * GEMMs (a third of the backward work) while the error signal still
+     * flows down to layer 0. Every frozen flag is restored after. */
+    unsigned char frozen_small[64], *frozen = frozen_small;
+    if (net->n_layers > sizeof frozen_small) {
+        frozen = malloc(net->n_layers);
+        if (!frozen)
+            return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        frozen[l] = (unsigned char)net->layers[l].frozen;
+        net->layers[l].frozen = l > 0;
+    }
     int rc = dtype == LRMLP_F32
                  ? lrmlp_net_gradient_f32(net, (const float *)X, (const float *)T, n, loss, NULL)
                  : lrmlp_net_gradient_f64(net, (const double *)X, (const double *)T, n, loss,
                                           NULL);
-    net->layers[0].frozen = frozen;
+    for (size_t l = 0; l < net->n_layers; l++)
+        net->layers[l].frozen = frozen[l];
+    if (frozen != frozen_small)
+        free(frozen);
     if (rc)
         return lrmlp__last_err_copy(rc, net->errmsg);
 

@@ -107,9 +107,11 @@ LRMLP_API int lrmlp_subspace_options_init(lrmlp_subspace_options *opts, unsigned
  * ignored: only the weight matrices enter.
  *
  * Side effects on net: its gradient vector and workspace are overwritten by
- * one lrmlp_net_gradient_* call (RReLU draws from the network's generator).
- * If layer 0 is frozen it is unfrozen for that call and frozen again after.
- * Weights are never changed.
+ * one lrmlp_net_gradient_* call (RReLU draws from the network's generator)
+ * in which only layer 0 is trainable: afterwards the gradient vector holds
+ * G_1 for layer 0 and zeros for the other layers (their weight gradients
+ * are not computed, which saves a third of the backward pass). Frozen flags
+ * are restored after the call; weights are never changed.
  *
  * On success *out owns a new handle (free with lrmlp_subspace_free). On
  * error *out is NULL and lrmlp_last_errmsg() says why:
