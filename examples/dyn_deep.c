@@ -22,6 +22,7 @@
 #include <lrmlp.h>
 #include <lrmlp/track.h>
 
+#include "common.h"
 #include "synth.h"
 
 #include <lapacke.h>
@@ -356,16 +357,8 @@ static int rotation_init(rotation *ro, lrmlp_net *net, size_t nl, size_t k, int 
 /* ---- data ---- */
 static int load_fashion(const config *c, uint64_t seed, lrmlp_dataset **out)
 {
-    char img[4096], lab[4096];
     lrmlp_dataset *all = NULL;
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte.gz", c->fashion_dir);
-    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte.gz", c->fashion_dir);
-    int rc = lrmlp_dataset_load_idx(&all, img, lab);
-    if (rc) {
-        snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", c->fashion_dir);
-        snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte", c->fashion_dir);
-        rc = lrmlp_dataset_load_idx(&all, img, lab);
-    }
+    int rc = ex_load_idx(c->fashion_dir, "train", &all);
     if (rc) {
         fprintf(stderr, "%s: cannot load %s: %s\n", prog_name(), c->fashion_dir,
                 lrmlp_last_errmsg());
@@ -552,20 +545,16 @@ int main(int argc, char **argv)
     config c;
     defaults(&c);
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
+        const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--f32")) {
             c.f32 = 1;
             continue;
         }
-        if (!v) {
-            usage(stderr);
-            return 2;
+        int k = ex_option_value(argc, argv, &i, &v);
+        if (k != EX_OPT_VALUE) {
+            usage(k == EX_OPT_HELP ? stdout : stderr);
+            return k == EX_OPT_HELP ? 0 : 2;
         }
-        i++;
         if (!strcmp(a, "--acts")) c.acts = v;
         else if (!strcmp(a, "--optims")) c.optims = v;
         else if (!strcmp(a, "--seeds")) c.seeds = strtoul(v, NULL, 10);

@@ -17,6 +17,7 @@
 #include <lrmlp.h>
 #include <lrmlp/track.h>
 
+#include "common.h"
 #include "synth.h"
 
 #include <math.h>
@@ -214,16 +215,12 @@ int main(int argc, char **argv)
     unsigned long long seed0 = 1;
     double lr = 0.01, eps = 0.1, sep = 4.0, w2s = 1.0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
+        const char *a = argv[i], *v = NULL;
+        int k = ex_option_value(argc, argv, &i, &v);
+        if (k != EX_OPT_VALUE) {
+            usage(k == EX_OPT_HELP ? stdout : stderr);
+            return k == EX_OPT_HELP ? 0 : 2;
         }
-        if (!v) {
-            usage(stderr);
-            return 2;
-        }
-        i++;
         if (!strcmp(a, "--acts"))
             acts_arg = v;
         else if (!strcmp(a, "--seeds"))

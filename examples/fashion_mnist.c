@@ -6,13 +6,14 @@
  *
  * Prints one progress line per epoch and, as its last line, a JSON object
  * with the results. Threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS). */
+#include "common.h"
+
 #include <lrmlp.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define MAX_LAYERS 16
 
@@ -34,30 +35,6 @@ static void usage(FILE *f)
             "  --save FILE     write the trained model (and optimizer) to FILE\n");
 }
 
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
-}
-
-static int load(const char *dir, const char *prefix, lrmlp_dataset **out)
-{
-    char img[4096], lab[4096];
-    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
-    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
-    int rc = lrmlp_dataset_load_idx(out, img, lab);
-    if (rc) { /* try uncompressed names */
-        snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte", dir, prefix);
-        snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte", dir, prefix);
-        rc = lrmlp_dataset_load_idx(out, img, lab);
-    }
-    if (rc)
-        fprintf(stderr, "fashion_mnist: cannot load %s/%s: %s\n", dir, prefix,
-                lrmlp_last_errmsg());
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     const char *dir = "/usr/share/datasets/fashion-mnist", *save = NULL;
@@ -68,19 +45,16 @@ int main(int argc, char **argv)
     unsigned long long seed = 1;
     lrmlp_dtype dtype = LRMLP_F32;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--f64")) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--f64")) {
             dtype = LRMLP_F64;
             continue;
         }
-        if (!v) {
-            usage(stderr);
-            return 2;
+        int k = ex_option_value(argc, argv, &i, &v);
+        if (k != EX_OPT_VALUE) {
+            usage(k == EX_OPT_HELP ? stdout : stderr);
+            return k == EX_OPT_HELP ? 0 : 2;
         }
-        i++;
         if (!strcmp(a, "--data"))
             dir = v;
         else if (!strcmp(a, "--epochs"))
@@ -144,7 +118,8 @@ int main(int argc, char **argv)
         oo.momentum = momentum;
 
     lrmlp_dataset *train = NULL, *test = NULL;
-    if (load(dir, "train", &train) || load(dir, "t10k", &test))
+    if (ex_load_fashion("fashion_mnist", dir, "train", &train) ||
+        ex_load_fashion("fashion_mnist", dir, "t10k", &test))
         return 1;
     /* Standardize both sets with the training set's statistics: the test set
      * first, while the training set still holds its raw features. */
@@ -222,7 +197,7 @@ int main(int argc, char **argv)
            "\"blas_core\": \"%s\", \"blas_threads\": %d}\n",
            ev.accuracy, ev.loss, epochs, train_seconds,
            train_seconds > 0 ? (double)samples / train_seconds : 0.0,
-           lrmlp_net_param_count(net), peak_rss_mb(), act_name, opt_name, lrmlp_blas_core(),
+           lrmlp_net_param_count(net), ex_peak_rss_mb(), act_name, opt_name, lrmlp_blas_core(),
            lrmlp_blas_threads());
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 double lrx_now(void)
@@ -15,36 +14,13 @@ double lrx_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-double lrx_peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
-static int load_one(const char *dir, const char *prefix, lrmlp_dataset **out)
-{
-    char img[4096], lab[4096];
-    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
-    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
-    int rc = lrmlp_dataset_load_idx(out, img, lab);
-    if (rc) {
-        snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte", dir, prefix);
-        snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte", dir, prefix);
-        rc = lrmlp_dataset_load_idx(out, img, lab);
-    }
-    if (rc)
-        fprintf(stderr, "cannot load %s/%s: %s\n", dir, prefix, lrmlp_last_errmsg());
-    return rc;
-}
-
 int lrx_load_fashion(const char *dir, size_t n_train, lrmlp_dataset **train,
                      lrmlp_dataset **test)
 {
     lrmlp_dataset *all = NULL, *tr = NULL, *te = NULL;
-    int rc = load_one(dir, "train", &all);
+    int rc = ex_load_fashion(NULL, dir, "train", &all);
     if (!rc)
-        rc = load_one(dir, "t10k", &te);
+        rc = ex_load_fashion(NULL, dir, "t10k", &te);
     if (rc)
         goto fail;
     if (n_train == 0 || n_train > lrmlp_dataset_size(all))

@@ -6,6 +6,8 @@
 #ifndef LRMLP_EXAMPLES_LOWRANK_COMMON_H
 #define LRMLP_EXAMPLES_LOWRANK_COMMON_H
 
+#include "common.h"
+
 #include <lrmlp.h>
 
 #include <stdio.h>
@@ -13,7 +15,6 @@
 #define LRX_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 
 double lrx_now(void);
-double lrx_peak_rss_mb(void);
 
 /* The first n_train images of the 60k training set, standardized (one global
  * mean and std), and the 10k test set standardized with the same statistics. */

@@ -44,16 +44,12 @@ int main(int argc, char **argv)
     size_t rank = 0, n_est = 0, n_train = 50000;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
+        const char *a = argv[i], *v = NULL;
+        int k = ex_option_value(argc, argv, &i, &v);
+        if (k != EX_OPT_VALUE) {
+            usage(k == EX_OPT_HELP ? stdout : stderr);
+            return k == EX_OPT_HELP ? 0 : 2;
         }
-        if (!v) {
-            usage(stderr);
-            return 2;
-        }
-        i++;
         if (!strcmp(a, "--data"))
             dir = v;
         else if (!strcmp(a, "--act"))
@@ -188,7 +184,7 @@ int main(int argc, char **argv)
            "\"lr\": %g, \"rank\": %zu, \"estimate_samples\": %zu, \"blas_core\": \"%s\", "
            "\"blas_threads\": %d, \"peak_rss_mb\": %.1f",
            act_name, epochs, lr, rank, n_est ? n_est : lrmlp_dataset_size(train),
-           lrmlp_blas_core(), lrmlp_blas_threads(), lrx_peak_rss_mb());
+           lrmlp_blas_core(), lrmlp_blas_threads(), ex_peak_rss_mb());
     for (int k = 0; k < N_MODELS; k++)
         printf(", \"%s\": {\"test_accuracy\": %.4f, \"train_loss\": %.6g, \"params\": %zu, "
                "\"train_seconds\": %.3f, \"seconds_per_epoch\": %.4f, \"diverged\": %s}",

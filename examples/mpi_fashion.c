@@ -20,6 +20,8 @@
  * so the run ends with the same weights as an uninterrupted one (same P and
  * B). --profile puts a barrier before each all-reduce so that waiting for the
  * slower rank ("wait") is timed apart from the transfer. BLAS threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS per rank). */
+#include "common.h"
+
 #include <lrmlp_mpi.h>
 
 #include <math.h>
@@ -35,23 +37,6 @@ typedef struct cfg {
     double lr;
     uint64_t seed;
 } cfg;
-
-static int load(const char *dir, const char *prefix, lrmlp_dataset **out)
-{
-    char img[4096], lab[4096];
-    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
-    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
-    int rc = lrmlp_dataset_load_idx(out, img, lab);
-    if (rc) {
-        snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte", dir, prefix);
-        snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte", dir, prefix);
-        rc = lrmlp_dataset_load_idx(out, img, lab);
-    }
-    if (rc)
-        fprintf(stderr, "mpi_fashion: cannot load %s/%s: %s\n", dir, prefix,
-                lrmlp_last_errmsg());
-    return rc;
-}
 
 static lrmlp_net *make_net(int lowrank, const cfg *c)
 {
@@ -251,7 +236,10 @@ int main(int argc, char **argv)
     }
     lrmlp_dataset *tr = NULL, *te = NULL;
     if (!rc) {
-        rc = load(c.data, "train", &tr) || load(c.data, "t10k", &te) ? LRMLP_ERR_IO : 0;
+        rc = ex_load_fashion("mpi_fashion", c.data, "train", &tr) ||
+                     ex_load_fashion("mpi_fashion", c.data, "t10k", &te)
+                 ? LRMLP_ERR_IO
+                 : 0;
         if (!rc && c.limit && c.limit < lrmlp_dataset_size(tr)) {
             lrmlp_dataset *first = NULL;
             rc = lrmlp_dataset_split(tr, c.limit, &first, NULL);
