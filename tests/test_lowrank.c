@@ -12,23 +12,6 @@
 #define LR_SBIG_TEST 0.01
 #endif
 
-static lrmlp_net *make_lowrank(size_t L, size_t d, size_t m, size_t K, size_t r,
-                               lrmlp_activation act, uint64_t seed)
-{
-    lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
-    o.dtype = LRMLP_F64;
-    o.n_layers = L;
-    o.input_dim = d;
-    o.width = m;
-    o.output_dim = K;
-    o.rank = r;
-    o.hidden_activation = act;
-    o.seed = seed;
-    lrmlp_net *net = NULL;
-    ck_assert_int_eq(lrmlp_lowrank_create(&net, &o), LRMLP_OK);
-    return net;
-}
-
 static lrmlp_net *make_dense(size_t L, size_t d, size_t m, size_t K, lrmlp_activation act,
                              double eps, uint64_t seed)
 {
@@ -68,7 +51,7 @@ static void orthonormal_basis(size_t d, size_t r, uint64_t seed, double *B)
 
 START_TEST(test_fd_factors)
 {
-    lrmlp_net *net = make_lowrank(4, 6, 7, 3, 2, LRMLP_ACT_GELU, 3);
+    lrmlp_net *net = tu_make_lowrank(LRMLP_F64, 4, 6, 7, 3, 2, LRMLP_ACT_GELU, 3);
     ck_assert_uint_eq(lrmlp_net_n_layers(net), 6);
     size_t P = lrmlp_net_param_count(net);
     ck_assert_uint_eq(P, 2 * 6 + 3 * 4 + 7 * 2 + 3 * 7);
@@ -153,7 +136,7 @@ START_TEST(test_init_from_dense)
     const size_t L = 4, d = 8, m = 10, K = 2, r = 3;
     const double eps = 0.1;
     lrmlp_net *dense = make_dense(L, d, m, K, LRMLP_ACT_SILU, eps, 5);
-    lrmlp_net *lr = make_lowrank(L, d, m, K, r, LRMLP_ACT_SILU, 6);
+    lrmlp_net *lr = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_SILU, 6);
     double Vb[8 * 3];
     orthonormal_basis(d, r, 7, Vb);
     ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, Vb, eps), LRMLP_OK);
@@ -280,7 +263,7 @@ START_TEST(test_expand_same_function)
 {
     size_t L = (size_t)_i + 2; /* 2, 3, 4 */
     const size_t d = 7, m = 9, K = 4, r = 3, n = 6;
-    lrmlp_net *lr = make_lowrank(L, d, m, K, r, LRMLP_ACT_ELU, 10 + L);
+    lrmlp_net *lr = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_ELU, 10 + L);
     size_t P = lrmlp_net_param_count(lr);
     double *p = lrmlp_net_params(lr);
     uint64_t s = 77;
@@ -399,8 +382,8 @@ START_TEST(test_sbig_beats_random)
                      LRMLP_OK);
     double Vb[24 * 6];
     ck_assert_int_eq(lrmlp_subspace_get_basis(sub, 0, LRMLP_SUBSPACE_V1, Vb), LRMLP_OK);
-    lrmlp_net *a = make_lowrank(L, d, m, K, r, LRMLP_ACT_GELU, 32);
-    lrmlp_net *b = make_lowrank(L, d, m, K, r, LRMLP_ACT_GELU, 32);
+    lrmlp_net *a = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_GELU, 32);
+    lrmlp_net *b = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_GELU, 32);
     ck_assert_int_eq(lrmlp_lowrank_init_from_dense(a, dense, Vb, eps), LRMLP_OK);
     ck_assert_int_eq(lrmlp_lowrank_init_random(b, dense, eps), LRMLP_OK);
     double l0;

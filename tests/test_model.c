@@ -1177,15 +1177,8 @@ END_TEST
  * uninterrupted one bit for bit. */
 START_TEST(test_lowrank_and_lr_scales)
 {
-    lrmlp_lowrank_options lo = LRMLP_LOWRANK_OPTIONS_INIT;
-    lo.n_layers = 3;
-    lo.input_dim = 6;
-    lo.width = 5;
-    lo.output_dim = 2;
-    lo.rank = 2;
-    lo.seed = 9;
-    lrmlp_net *a;
-    ck_assert_int_eq(lrmlp_lowrank_create(&a, &lo), LRMLP_OK);
+    /* The options' defaults: float32, GELU. */
+    lrmlp_net *a = tu_make_lowrank(LRMLP_F32, 3, 6, 5, 2, 2, LRMLP_ACT_GELU, 9);
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
     oo.kind = LRMLP_OPTIM_ADAM;
     oo.lr = 0.01;

@@ -12,31 +12,6 @@
 
 /* ---- helpers ---- */
 
-static lrmlp_net *make_net(lrmlp_dtype dt, size_t L, const size_t *w, lrmlp_activation hid,
-                           double eps, uint64_t seed)
-{
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = dt;
-    o.n_layers = L;
-    o.widths = w;
-    o.hidden_activation = hid;
-    o.output_activation = LRMLP_ACT_IDENTITY;
-    o.seed = seed;
-    o.init = LRMLP_INIT_ORTHOGONAL;
-    o.init_scale = eps;
-    lrmlp_net *net = NULL;
-    int rc = lrmlp_net_create(&net, &o);
-    ck_assert_msg(rc == LRMLP_OK, "lrmlp_net_create: %d %s", rc, lrmlp_last_errmsg());
-    return net;
-}
-
-static double *dmalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 /* Q (n x c, row-major, n >= c): orthonormal columns from random entries by
  * modified Gram-Schmidt, done twice. */
 static void orthonormal_cols(double *Q, size_t n, size_t c, uint64_t seed)
@@ -97,7 +72,7 @@ static void whitened_data(double *X, double *T, size_t n, size_t d, size_t K, ui
 {
     orthonormal_cols(X, n, d, seed);
     uint64_t s = seed * 7 + 3;
-    double *A = dmalloc(K * d);
+    double *A = tu_dmalloc(K * d);
     for (size_t i = 0; i < K * d; i++)
         A[i] = tu_rand(&s);
     for (size_t i = 0; i < n; i++) {
@@ -136,7 +111,7 @@ static void full_bases(const lrmlp_subspace *s, size_t layer, double *V, double 
     size_t in, out, p;
     int has_u;
     ck_assert_int_eq(lrmlp_subspace_layer_dims(s, layer, &in, &out, &p, &has_u), LRMLP_OK);
-    double *a = dmalloc(in * in), *b = dmalloc(in * in);
+    double *a = tu_dmalloc(in * in), *b = tu_dmalloc(in * in);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, layer, LRMLP_SUBSPACE_V1, a), LRMLP_OK);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, layer, LRMLP_SUBSPACE_V2, b), LRMLP_OK);
     for (size_t i = 0; i < in; i++) {
@@ -148,8 +123,8 @@ static void full_bases(const lrmlp_subspace *s, size_t layer, double *V, double 
     if (!U)
         return;
     ck_assert(has_u);
-    a = dmalloc(out * out);
-    b = dmalloc(out * out);
+    a = tu_dmalloc(out * out);
+    b = tu_dmalloc(out * out);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, layer, LRMLP_SUBSPACE_U1, a), LRMLP_OK);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, layer, LRMLP_SUBSPACE_U2, b), LRMLP_OK);
     for (size_t i = 0; i < out; i++) {
@@ -163,7 +138,7 @@ static void full_bases(const lrmlp_subspace *s, size_t layer, double *V, double 
 /* || B - A A^T B ||_F: how far the columns of B (n x c) are from span(A) (n x r). */
 static double outside_span(const double *A, size_t r, const double *B, size_t c, size_t n)
 {
-    double *C = dmalloc(r * c), *P = dmalloc(n * c);
+    double *C = tu_dmalloc(r * c), *P = tu_dmalloc(n * c);
     matmul(C, A, 1, B, r, n, c);
     matmul(P, A, 0, C, n, r, c);
     double f = 0;
@@ -181,8 +156,8 @@ START_TEST(test_sbig_orthogonal)
     const size_t d = 32, m = 48, K = 4, n = 64;
     const size_t w[] = {d, m, K};
     const double eps = 0.1;
-    lrmlp_net *net = make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, eps, 11);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, eps, 11);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 5);
     lrmlp_subspace *s = estimate(net, X, T, n, NULL);
 
@@ -196,14 +171,14 @@ START_TEST(test_sbig_orthogonal)
     ck_assert_uint_eq(p, d - 2 * K);
     ck_assert_int_eq(has_u, 1);
 
-    double *V = dmalloc(d * d), *U = dmalloc(m * m);
+    double *V = tu_dmalloc(d * d), *U = tu_dmalloc(m * m);
     full_bases(s, 0, V, U);
     ck_assert_double_le(orth_error(V, d, d), 1e-12);
     ck_assert_double_le(orth_error(U, m, m), 1e-12);
 
     /* V1 (2K columns) contains R11 and W^T L11 / eps: S_big has dimension 2K. */
-    double *V1 = dmalloc(d * 2 * K), *L = dmalloc(m * K), *R = dmalloc(d * K);
-    double *W = dmalloc(m * d), *WL = dmalloc(d * K);
+    double *V1 = tu_dmalloc(d * 2 * K), *L = tu_dmalloc(m * K), *R = tu_dmalloc(d * K);
+    double *W = tu_dmalloc(m * d), *WL = tu_dmalloc(d * K);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_V1, V1), LRMLP_OK);
     ck_assert_int_eq(lrmlp_subspace_singular_vectors(s, L, R), LRMLP_OK);
     ck_assert_int_eq(lrmlp_net_get_weights_f64(net, 0, W), LRMLP_OK);
@@ -220,13 +195,13 @@ START_TEST(test_sbig_orthogonal)
     double dev = -1;
     ck_assert_int_eq(lrmlp_subspace_u2_deviation(s, 0, &dev), LRMLP_OK);
     ck_assert_double_le(dev, 1e-12);
-    double *V2 = dmalloc(d * p), *U2 = dmalloc(m * p), *WV = dmalloc(m * p);
+    double *V2 = tu_dmalloc(d * p), *U2 = tu_dmalloc(m * p), *WV = tu_dmalloc(m * p);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_V2, V2), LRMLP_OK);
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_U2, U2), LRMLP_OK);
     matmul(WV, W, 0, V2, m, d, p);
     for (size_t i = 0; i < m * p; i++)
         ck_assert_double_eq_tol(U2[i], WV[i] / eps, 1e-12);
-    double *U1 = dmalloc(m * (m - p));
+    double *U1 = tu_dmalloc(m * (m - p));
     ck_assert_int_eq(lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_U1, U1), LRMLP_OK);
     ck_assert_double_le(outside_span(U1, m - p, L, K, m), 1e-12);
 
@@ -260,13 +235,13 @@ START_TEST(test_narrow_layers)
      * not orthonormal; the returned U2 is, and the deviation says how far
      * the raw one was. m = 16 < p: V bases only. */
     const size_t d = 32, K = 4, n = 48;
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 9);
     {
         const size_t m = 28, w[] = {d, m, K};
-        lrmlp_net *net = make_net(LRMLP_F64, 2, w, LRMLP_ACT_SILU, 0.1, 3);
+        lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_SILU, 0.1, 3);
         lrmlp_subspace *s = estimate(net, X, T, n, NULL);
-        double dev = 0, *V = dmalloc(d * d), *U = dmalloc(m * m);
+        double dev = 0, *V = tu_dmalloc(d * d), *U = tu_dmalloc(m * m);
         ck_assert_int_eq(lrmlp_subspace_u2_deviation(s, 0, &dev), LRMLP_OK);
         ck_assert_double_gt(dev, 1e-3);
         full_bases(s, 0, V, U);
@@ -288,20 +263,20 @@ START_TEST(test_narrow_layers)
     }
     {
         const size_t m = 16, w[] = {d, m, 8, K};
-        lrmlp_net *net = make_net(LRMLP_F64, 3, w, LRMLP_ACT_SILU, 0.1, 3);
+        lrmlp_net *net = tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_SILU, 0.1, 3);
         lrmlp_subspace *s = estimate(net, X, T, n, NULL);
         ck_assert_uint_eq(lrmlp_subspace_n_layers(s), 1);
         int has_u = 1;
         ck_assert_int_eq(lrmlp_subspace_layer_dims(s, 0, NULL, NULL, NULL, &has_u), LRMLP_OK);
         ck_assert_int_eq(has_u, 0);
-        double *V = dmalloc(d * d), *buf = dmalloc(m * m), fr[4], dev;
+        double *V = tu_dmalloc(d * d), *buf = tu_dmalloc(m * m), fr[4], dev;
         full_bases(s, 0, V, NULL);
         ck_assert_double_le(orth_error(V, d, d), 1e-12);
         ck_assert_int_eq(lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_U2, buf), LRMLP_ERR_SHAPE);
         ck_assert_int_eq(lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_U1, buf), LRMLP_ERR_SHAPE);
         ck_assert(strlen(lrmlp_subspace_errmsg(s)) > 0);
         ck_assert_int_eq(lrmlp_subspace_u2_deviation(s, 0, &dev), LRMLP_ERR_SHAPE);
-        double *W = dmalloc(m * d);
+        double *W = tu_dmalloc(m * d);
         ck_assert_int_eq(lrmlp_subspace_block_fractions(s, 0, W, W, fr), LRMLP_ERR_SHAPE);
         ck_assert_int_eq(lrmlp_subspace_get_basis(s, 1, LRMLP_SUBSPACE_V1, buf),
                          LRMLP_ERR_INVALID);
@@ -323,13 +298,13 @@ START_TEST(test_propagated)
     const size_t d = 32, m = 40, K = 4, n = 64, L = 4;
     const size_t w[] = {d, m, m, m, K};
     const double eps = 0.1;
-    lrmlp_net *net = make_net(LRMLP_F64, L, w, LRMLP_ACT_GELU, eps, 21);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, L, w, LRMLP_ACT_GELU, eps, 21);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 17);
     lrmlp_subspace *s = estimate(net, X, T, n, NULL);
     ck_assert_uint_eq(lrmlp_subspace_n_layers(s), L - 1);
     const size_t p = d - 2 * K;
-    double *prevU2 = dmalloc(m * p);
+    double *prevU2 = tu_dmalloc(m * p);
     for (size_t l = 0; l < L - 1; l++) {
         size_t in, out, pp;
         int has_u;
@@ -338,15 +313,15 @@ START_TEST(test_propagated)
         ck_assert_uint_eq(out, w[l + 1]);
         ck_assert_uint_eq(pp, p);
         ck_assert_int_eq(has_u, 1);
-        double *V = dmalloc(in * in), *U = dmalloc(out * out);
+        double *V = tu_dmalloc(in * in), *U = tu_dmalloc(out * out);
         full_bases(s, l, V, U);
         ck_assert_double_le(orth_error(V, in, in), 1e-12);
         ck_assert_double_le(orth_error(U, out, out), 1e-12);
         double dev;
         ck_assert_int_eq(lrmlp_subspace_u2_deviation(s, l, &dev), LRMLP_OK);
         ck_assert_double_le(dev, 1e-12);
-        double *V2 = dmalloc(in * p), *U2 = dmalloc(out * p), *W = dmalloc(out * in);
-        double *WV = dmalloc(out * p);
+        double *V2 = tu_dmalloc(in * p), *U2 = tu_dmalloc(out * p), *W = tu_dmalloc(out * in);
+        double *WV = tu_dmalloc(out * p);
         ck_assert_int_eq(lrmlp_subspace_get_basis(s, l, LRMLP_SUBSPACE_V2, V2), LRMLP_OK);
         ck_assert_int_eq(lrmlp_subspace_get_basis(s, l, LRMLP_SUBSPACE_U2, U2), LRMLP_OK);
         if (l > 0) /* V_{l,2} = U_{l-1,2} exactly */
@@ -380,8 +355,8 @@ static double gap_ratio(double eps, lrmlp_activation act)
 {
     const size_t d = 32, m = 48, K = 4, n = 128;
     const size_t w[] = {d, m, K};
-    lrmlp_net *net = make_net(LRMLP_F64, 2, w, act, eps, 31);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, act, eps, 31);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 13);
     lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
     o.eps = eps;
@@ -411,8 +386,8 @@ START_TEST(test_exact_vs_randomized)
     const size_t d = 64, m = 96, K = 5, n = 160;
     const size_t w[] = {d, m, m, K};
     const double eps = 0.01;
-    lrmlp_net *net = make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, eps, 41);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, eps, 41);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 19);
     lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
     o.eps = eps;
@@ -428,7 +403,7 @@ START_TEST(test_exact_vs_randomized)
     for (size_t i = 0; i < K; i++)
         ck_assert_double_eq_tol(svr[i], sve[i], 1e-10 * sve[0]);
 
-    double *a = dmalloc(m * m), *b = dmalloc(m * m);
+    double *a = tu_dmalloc(m * m), *b = tu_dmalloc(m * m);
     lrmlp_subspace_singular_vectors(se, a, NULL);
     lrmlp_subspace_singular_vectors(sr, b, NULL);
     ck_assert_double_lt(lrmlp_principal_angles(a, b, m, K, NULL), 1e-6);
@@ -447,7 +422,7 @@ START_TEST(test_exact_vs_randomized)
     }
 
     /* The same network in float32 gives nearly the same S_big. */
-    lrmlp_net *n32 = make_net(LRMLP_F32, 3, w, LRMLP_ACT_TANH, eps, 41);
+    lrmlp_net *n32 = tu_make_net(LRMLP_F32, 3, w, LRMLP_ACT_TANH, eps, 41);
     float *X32 = malloc(n * d * sizeof *X32), *T32 = malloc(n * K * sizeof *T32);
     for (size_t i = 0; i < n * d; i++)
         X32[i] = (float)X[i];
@@ -529,19 +504,20 @@ START_TEST(test_block_fractions)
 {
     const size_t d = 24, m = 30, K = 3, n = 40;
     const size_t w[] = {d, m, K};
-    lrmlp_net *net = make_net(LRMLP_F64, 2, w, LRMLP_ACT_ELU, 0.1, 51);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_ELU, 0.1, 51);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 23);
     lrmlp_subspace *s = estimate(net, X, T, n, NULL);
     const size_t p = d - 2 * K, r1 = 2 * K, u1 = m - p;
-    double *Ub[2] = {dmalloc(m * u1), dmalloc(m * p)};
-    double *Vb[2] = {dmalloc(d * r1), dmalloc(d * p)};
+    double *Ub[2] = {tu_dmalloc(m * u1), tu_dmalloc(m * p)};
+    double *Vb[2] = {tu_dmalloc(d * r1), tu_dmalloc(d * p)};
     const size_t ucols[2] = {u1, p}, vcols[2] = {r1, p};
     lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_U1, Ub[0]);
     lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_U2, Ub[1]);
     lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_V1, Vb[0]);
     lrmlp_subspace_get_basis(s, 0, LRMLP_SUBSPACE_V2, Vb[1]);
-    double *W0 = dmalloc(m * d), *Wt = dmalloc(m * d), *M = dmalloc(m * d), *UM = dmalloc(m * d);
+    double *W0 = tu_dmalloc(m * d), *Wt = tu_dmalloc(m * d), *M = tu_dmalloc(m * d),
+           *UM = tu_dmalloc(m * d);
     ck_assert_int_eq(lrmlp_net_get_weights_f64(net, 0, W0), LRMLP_OK);
     uint64_t st = 99;
     double fr[4];
@@ -572,7 +548,7 @@ START_TEST(test_block_fractions)
     ck_assert_double_eq_tol(fr[0] + fr[1] + fr[2] + fr[3], 1.0, 1e-12);
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++) {
-            double *D = dmalloc(m * d), *DV = dmalloc(m * vcols[j]), *B = dmalloc(m * d);
+            double *D = tu_dmalloc(m * d), *DV = tu_dmalloc(m * vcols[j]), *B = tu_dmalloc(m * d);
             for (size_t k = 0; k < m * d; k++)
                 D[k] = Wt[k] - W0[k];
             matmul(DV, D, 0, Vb[j], m, d, vcols[j]);
@@ -619,10 +595,10 @@ START_TEST(test_parsimony_linear_gd)
     const size_t d = 16, m = 24, K = 3, n = 40;
     const size_t w[] = {d, m, K};
     const double eps = 0.1;
-    lrmlp_net *net = make_net(LRMLP_F64, 2, w, LRMLP_ACT_IDENTITY, eps, 61);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_IDENTITY, eps, 61);
     ck_assert_int_eq(lrmlp_net_init_layer(net, 1, LRMLP_INIT_ORTHOGONAL, 1.0), LRMLP_OK);
     ck_assert_int_eq(lrmlp_net_set_frozen(net, 1, 1), LRMLP_OK);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K), *A = dmalloc(K * d);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K), *A = tu_dmalloc(K * d);
     orthonormal_cols(X, n, d, 71);
     uint64_t st = 5;
     for (size_t i = 0; i < K * d; i++)
@@ -639,8 +615,8 @@ START_TEST(test_parsimony_linear_gd)
     so.theory = 1;
     lrmlp_subspace *s = estimate(net, X, T, n, &so);
 
-    double *W0 = dmalloc(m * d), *Wt = dmalloc(m * d), *W2a = dmalloc(K * m),
-           *W2b = dmalloc(K * m);
+    double *W0 = tu_dmalloc(m * d), *Wt = tu_dmalloc(m * d), *W2a = tu_dmalloc(K * m),
+           *W2b = tu_dmalloc(K * m);
     lrmlp_net_get_weights_f64(net, 0, W0);
     lrmlp_net_get_weights_f64(net, 1, W2a);
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
@@ -687,8 +663,8 @@ START_TEST(test_bad_input)
 {
     const size_t d = 32, m = 40, K = 4, n = 48;
     const size_t w[] = {d, m, K};
-    lrmlp_net *net = make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.1, 81);
-    double *X = dmalloc(n * d), *T = dmalloc(n * K);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.1, 81);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
     whitened_data(X, T, n, d, K, 29);
     lrmlp_subspace *s = (lrmlp_subspace *)&s; /* must be reset to NULL on error */
     lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
@@ -761,7 +737,7 @@ START_TEST(test_bad_input)
     size_t p = 1;
     ck_assert_int_eq(lrmlp_subspace_layer_dims(s, 0, NULL, NULL, &p, NULL), LRMLP_OK);
     ck_assert_uint_eq(p, 0);
-    double *V = dmalloc(d * d), *U = dmalloc(m * m);
+    double *V = tu_dmalloc(d * d), *U = tu_dmalloc(m * m);
     full_bases(s, 0, V, U);
     ck_assert_double_le(orth_error(V, d, d), 1e-12);
     ck_assert_double_le(orth_error(U, m, m), 1e-12);
@@ -781,14 +757,14 @@ START_TEST(test_bad_input)
 
     /* one layer: nothing to analyse; K > m */
     const size_t w1[] = {d, K}, w3[] = {d, 3, K};
-    lrmlp_net *n1 = make_net(LRMLP_F64, 1, w1, LRMLP_ACT_TANH, 0.1, 1);
+    lrmlp_net *n1 = tu_make_net(LRMLP_F64, 1, w1, LRMLP_ACT_TANH, 0.1, 1);
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, n1, X, T, n, sse, NULL), LRMLP_ERR_SHAPE);
-    lrmlp_net *n3 = make_net(LRMLP_F64, 2, w3, LRMLP_ACT_TANH, 0.1, 1);
+    lrmlp_net *n3 = tu_make_net(LRMLP_F64, 2, w3, LRMLP_ACT_TANH, 0.1, 1);
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, n3, X, T, n, sse, NULL), LRMLP_ERR_SHAPE);
 
     /* zero weights: G_1 = 0, no subspace */
     const size_t w4[] = {d, m, K};
-    lrmlp_net *n4 = make_net(LRMLP_F64, 2, w4, LRMLP_ACT_TANH, 0.1, 1);
+    lrmlp_net *n4 = tu_make_net(LRMLP_F64, 2, w4, LRMLP_ACT_TANH, 0.1, 1);
     lrmlp_net_init_layer(n4, 0, LRMLP_INIT_ZERO, 0);
     lrmlp_net_init_layer(n4, 1, LRMLP_INIT_ZERO, 0);
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, n4, X, T, n, sse, NULL), LRMLP_ERR_LINALG);

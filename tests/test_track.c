@@ -15,31 +15,6 @@
 
 /* ---- helpers ---- */
 
-static lrmlp_net *make_net(lrmlp_dtype dt, size_t L, const size_t *w, lrmlp_activation hid,
-                           double eps, uint64_t seed)
-{
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = dt;
-    o.n_layers = L;
-    o.widths = w;
-    o.hidden_activation = hid;
-    o.output_activation = LRMLP_ACT_IDENTITY;
-    o.seed = seed;
-    o.init = LRMLP_INIT_ORTHOGONAL;
-    o.init_scale = eps;
-    lrmlp_net *net = NULL;
-    int rc = lrmlp_net_create(&net, &o);
-    ck_assert_msg(rc == LRMLP_OK, "lrmlp_net_create: %d %s", rc, lrmlp_last_errmsg());
-    return net;
-}
-
-static double *dmalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 /* The theory setting: n samples of dimension d, whitened (the paper's d x n
  * X has orthonormal rows: X X^T = I), one-hot targets of a random linear
  * teacher with k classes. X is n x d and T n x k, row-major. */
@@ -49,8 +24,8 @@ static void theory_data(double *X, double *T)
 {
     /* A 64 -> 16 orthogonal layer has orthonormal rows: its transpose is X. */
     const size_t w[] = {TN, TD};
-    lrmlp_net *q = make_net(LRMLP_F64, 1, w, LRMLP_ACT_IDENTITY, 1.0, 4242);
-    double *Q = dmalloc(TD * TN);
+    lrmlp_net *q = tu_make_net(LRMLP_F64, 1, w, LRMLP_ACT_IDENTITY, 1.0, 4242);
+    double *Q = tu_dmalloc(TD * TN);
     ck_assert_int_eq(lrmlp_net_get_weights_f64(q, 0, Q), LRMLP_OK);
     for (size_t s = 0; s < TN; s++)
         for (size_t i = 0; i < TD; i++)
@@ -81,7 +56,7 @@ static void theory_data(double *X, double *T)
 static lrmlp_net *theory_net(lrmlp_activation act)
 {
     const size_t w[] = {TD, TM, TK};
-    lrmlp_net *net = make_net(LRMLP_F64, 2, w, act, 0.1, 7);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, act, 0.1, 7);
     ck_assert_int_eq(lrmlp_net_init_layer(net, 1, LRMLP_INIT_ORTHOGONAL, 1.0), LRMLP_OK);
     ck_assert_int_eq(lrmlp_net_set_frozen(net, 1, 1), LRMLP_OK);
     return net;
@@ -121,7 +96,7 @@ static int log_fn(void *user, const lrmlp_track_record *rec)
  * (every 10 steps); returns the final block-11 fraction of layer 0. */
 static double parsimony_run(lrmlp_activation act, double lr, size_t epochs)
 {
-    double *X = dmalloc(TN * TD), *T = dmalloc(TN * TK);
+    double *X = tu_dmalloc(TN * TD), *T = tu_dmalloc(TN * TK);
     theory_data(X, T);
     lrmlp_net *net = theory_net(act);
     lrmlp_subspace *s = estimate(net, X, T, TN);
@@ -226,7 +201,7 @@ END_TEST
  * ~0 at step 0; the gap is sigma_{K+1} / sigma_K of G_1(0). */
 START_TEST(test_grad_at_creation)
 {
-    double *X = dmalloc(TN * TD), *T = dmalloc(TN * TK);
+    double *X = tu_dmalloc(TN * TD), *T = tu_dmalloc(TN * TK);
     theory_data(X, T);
     lrmlp_net *net = theory_net(LRMLP_ACT_TANH);
     lrmlp_subspace *s = estimate(net, X, T, TN);
@@ -283,7 +258,7 @@ static int comma_locale(void)
  * and with the same values, whatever the numeric locale. */
 START_TEST(test_csv)
 {
-    double *X = dmalloc(TN * TD), *T = dmalloc(TN * TK);
+    double *X = tu_dmalloc(TN * TD), *T = tu_dmalloc(TN * TK);
     theory_data(X, T);
     lrmlp_net *net = theory_net(LRMLP_ACT_TANH);
     lrmlp_subspace *s = estimate(net, X, T, TN);
@@ -301,7 +276,7 @@ START_TEST(test_csv)
      * rank + update norm for the one analysed layer, + 3 gradient rows. */
     const size_t per_record = 4 + TD + 1 + 1 + 3;
     ck_assert_uint_eq(lg.n, per_record);
-    double *W = dmalloc(TM * TD);
+    double *W = tu_dmalloc(TM * TD);
     ck_assert_int_eq(lrmlp_net_get_weights_f64(net, 0, W), LRMLP_OK);
     for (size_t i = 0; i < TM * TD; i++)
         W[i] *= 1.5 + 0.01 * (double)(i % 7);
@@ -402,7 +377,7 @@ static int desc(const void *a, const void *b)
 static void ref_svals(const double *W, size_t r, size_t c, double *sv)
 {
     size_t n = r < c ? r : c;
-    double *G = dmalloc(n * n);
+    double *G = tu_dmalloc(n * n);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
             double s = 0;
@@ -429,7 +404,7 @@ START_TEST(test_values)
     lrmlp_dtype dt = _i ? LRMLP_F32 : LRMLP_F64;
     double tol = _i ? 1e-6 : 1e-12;
     const size_t w[] = {4, 6, 5, 2};
-    lrmlp_net *net = make_net(dt, 3, w, LRMLP_ACT_TANH, 0.5, 3);
+    lrmlp_net *net = tu_make_net(dt, 3, w, LRMLP_ACT_TANH, 0.5, 3);
     double W0[3][30], W1[3][30];
     for (size_t l = 0; l < 3; l++) {
         if (dt == LRMLP_F64) {
@@ -518,7 +493,7 @@ END_TEST
  * LRMLP_ERR_STOPPED (at creation it makes creation fail: test_bad_input). */
 START_TEST(test_stop)
 {
-    double *X = dmalloc(TN * TD), *T = dmalloc(TN * TK);
+    double *X = tu_dmalloc(TN * TD), *T = tu_dmalloc(TN * TK);
     theory_data(X, T);
     lrmlp_net *net = theory_net(LRMLP_ACT_TANH);
     lrmlp_subspace *s = estimate(net, X, T, TN);
@@ -577,7 +552,7 @@ static int always_stop(void *user, const lrmlp_track_record *rec)
 /* NULLs, options, shape mismatches. */
 START_TEST(test_bad_input)
 {
-    double *X = dmalloc(TN * TD), *T = dmalloc(TN * TK);
+    double *X = tu_dmalloc(TN * TD), *T = tu_dmalloc(TN * TK);
     theory_data(X, T);
     lrmlp_net *net = theory_net(LRMLP_ACT_TANH);
     lrmlp_subspace *s = estimate(net, X, T, TN);
@@ -612,7 +587,7 @@ START_TEST(test_bad_input)
 
     /* A subspace of another shape. */
     const size_t w2[] = {TD, TM + 4, TK};
-    lrmlp_net *other = make_net(LRMLP_F64, 2, w2, LRMLP_ACT_TANH, 0.1, 3);
+    lrmlp_net *other = tu_make_net(LRMLP_F64, 2, w2, LRMLP_ACT_TANH, 0.1, 3);
     ck_assert_int_eq(lrmlp_tracker_create(&t, other, s, NULL), LRMLP_ERR_SHAPE);
     ck_assert_ptr_null(t);
 
@@ -622,7 +597,7 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(lrmlp_tracker_record(t, other, 1), LRMLP_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(lrmlp_tracker_errmsg(t), "width"));
     const size_t w3[] = {TD, TM, TK, 2};
-    lrmlp_net *deeper = make_net(LRMLP_F64, 3, w3, LRMLP_ACT_TANH, 0.1, 3);
+    lrmlp_net *deeper = tu_make_net(LRMLP_F64, 3, w3, LRMLP_ACT_TANH, 0.1, 3);
     ck_assert_int_eq(lrmlp_tracker_record(t, deeper, 1), LRMLP_ERR_SHAPE);
     lrmlp_step_info info = {10, 0, 0, TN, 1.0, 0.1};
     ck_assert_int_ne(lrmlp_tracker_on_step(t, other, &info), 0);

@@ -45,3 +45,45 @@ double tu_rand(uint64_t *state)
     *state = x;
     return (double)(x >> 11) * (2.0 / 9007199254740992.0) - 1.0;
 }
+
+double *tu_dmalloc(size_t n)
+{
+    double *p = calloc(n ? n : 1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+lrmlp_net *tu_make_net(lrmlp_dtype dt, size_t L, const size_t *w, lrmlp_activation hid,
+                       double eps, uint64_t seed)
+{
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = dt;
+    o.n_layers = L;
+    o.widths = w;
+    o.hidden_activation = hid;
+    o.output_activation = LRMLP_ACT_IDENTITY;
+    o.seed = seed;
+    o.init = LRMLP_INIT_ORTHOGONAL;
+    o.init_scale = eps;
+    lrmlp_net *net = NULL;
+    int rc = lrmlp_net_create(&net, &o);
+    ck_assert_msg(rc == LRMLP_OK, "lrmlp_net_create: %d %s", rc, lrmlp_last_errmsg());
+    return net;
+}
+
+lrmlp_net *tu_make_lowrank(lrmlp_dtype dt, size_t L, size_t d, size_t m, size_t K, size_t r,
+                           lrmlp_activation act, uint64_t seed)
+{
+    lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
+    o.dtype = dt;
+    o.n_layers = L;
+    o.input_dim = d;
+    o.width = m;
+    o.output_dim = K;
+    o.rank = r;
+    o.hidden_activation = act;
+    o.seed = seed;
+    lrmlp_net *net = NULL;
+    ck_assert_int_eq(lrmlp_lowrank_create(&net, &o), LRMLP_OK);
+    return net;
+}
