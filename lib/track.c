@@ -467,10 +467,13 @@ static int copy_bases(trk_layer_ *ly, const lrmlp_subspace *s, size_t l)
     int has_u = 0;
     if (lrmlp_subspace_layer_dims(s, l, &in, &out, &p, &has_u) != LRMLP_OK)
         return lrmlp__last_err(LRMLP_ERR_INVALID, "subspace: %s", lrmlp_subspace_errmsg(s));
-    if (in != ly->in || out != ly->out || p > in || p > out)
+    if (in != ly->in || out != ly->out)
         return lrmlp__last_err(LRMLP_ERR_SHAPE,
                                "subspace layer %zu is %zu x %zu, the network's is %zu x %zu", l,
                                out, in, ly->out, ly->in);
+    /* A layer narrower than p has V bases only (subspace.h): no block split. */
+    if (p > in || (has_u && p > out))
+        return lrmlp__last_err(LRMLP_ERR_SHAPE, "subspace layer %zu: p = %zu does not fit", l, p);
     if (!has_u)
         return LRMLP_OK;
     ly->p = p;

@@ -630,12 +630,43 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+
+/* A first layer narrower than p = d - 2K has V bases only (subspace.h): the
+ * tracker still records everything else for it, without block fractions. */
+START_TEST(test_narrow_layer)
+{
+    const size_t w[] = {16, 4, 4, 2};
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_GELU, 0.1, 3);
+    double X[20 * 16], T[20 * 2] = {0};
+    uint64_t s = 5;
+    for (int i = 0; i < 320; i++)
+        X[i] = tu_rand(&s);
+    for (int i = 0; i < 20; i++)
+        T[i * 2 + i % 2] = 1;
+    lrmlp_subspace *sub;
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&sub, net, X, T, 20, LRMLP_LOSS_SSE, NULL),
+                     LRMLP_OK);
+    int has_u = 1;
+    ck_assert_int_eq(lrmlp_subspace_layer_dims(sub, 0, NULL, NULL, NULL, &has_u), LRMLP_OK);
+    ck_assert_int_eq(has_u, 0);
+    lrmlp_tracker_options o = LRMLP_TRACKER_OPTIONS_INIT;
+    lrmlp_tracker *tr;
+    ck_assert_int_eq(lrmlp_tracker_create(&tr, net, sub, &o), LRMLP_OK);
+    ck_assert(isnan(lrmlp_tracker_last(tr, 0, LRMLP_TRACK_BLOCK_FRACTION, 0)));
+    ck_assert(isfinite(lrmlp_tracker_last(tr, 0, LRMLP_TRACK_STABLE_RANK, 0)));
+    lrmlp_tracker_free(tr);
+    lrmlp_subspace_free(sub);
+    lrmlp_net_free(net);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("track");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_parsimony_identity);
+    tcase_add_test(tc, test_narrow_layer);
     tcase_add_test(tc, test_parsimony_gelu);
     tcase_add_test(tc, test_grad_at_creation);
     tcase_add_test(tc, test_csv);
