@@ -97,9 +97,13 @@ LRMLP_INTERNAL int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n
 LRMLP_INTERNAL int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b);
 /* lrmlp_net_gradient_* without the NaN/Inf scan of X and T, for batches
  * copied out of a dataset (whose contents were checked when it was made).
- * X and T are in the network's dtype. */
+ * X and T are in the network's dtype. The n samples may be one chunk of a
+ * batch of norm_n: means are taken over norm_n, *loss_out is this chunk's
+ * share of the batch loss, and with accumulate the gradient is added to
+ * the gradient vector instead of replacing it. */
 LRMLP_INTERNAL int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T,
-                                               size_t n, lrmlp_loss loss, double *loss_out);
+                                               size_t n, lrmlp_loss loss, size_t norm_n,
+                                               int accumulate, double *loss_out);
 /* Output of the last forward pass (n x widths[L]) in the workspace. */
 LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
 

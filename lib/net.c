@@ -476,7 +476,8 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         return LRMLP_OK;                                                                       \
     }                                                                                          \
     static int loss_common_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,    \
-                                  lrmlp_loss loss, int training, int trusted, double *out)     \
+                                  lrmlp_loss loss, int training, int trusted, size_t norm_n,   \
+                                  double *out)                                                 \
     {                                                                                          \
         int rc = check_batch(net, DT_, X, n);                                                  \
         if (rc)                                                                                \
@@ -492,7 +493,7 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
             return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
         forward_##SFX_(net, X, n, training);                                                   \
         double v = loss_##SFX_(loss, (const REAL_ *)net->h[net->n_layers], T, n, k,            \
-                               training ? (REAL_ *)net->delta[0] : NULL);                      \
+                               training ? (REAL_ *)net->delta[0] : NULL, norm_n);              \
         if (out)                                                                               \
             *out = v;                                                                          \
         if (!isfinite(v))                                                                      \
@@ -502,34 +503,37 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
     LRMLP_API int lrmlp_net_loss_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,        \
                                         size_t n, lrmlp_loss loss, double *loss_out, REAL_ *Y) \
     {                                                                                          \
-        int rc = loss_common_##SFX_(net, X, T, n, loss, 0, 0, loss_out);                       \
+        int rc = loss_common_##SFX_(net, X, T, n, loss, 0, 0, n, loss_out);                    \
         if (rc == LRMLP_OK && Y)                                                               \
             memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));  \
         return rc;                                                                             \
     }                                                                                          \
     static int gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,       \
-                               lrmlp_loss loss, int trusted, double *loss_out)                 \
+                               lrmlp_loss loss, int trusted, size_t norm_n, int accumulate,    \
+                               double *loss_out)                                               \
     {                                                                                          \
-        int rc = loss_common_##SFX_(net, X, T, n, loss, 1, trusted, loss_out);                 \
+        int rc = loss_common_##SFX_(net, X, T, n, loss, 1, trusted, norm_n, loss_out);         \
         if (rc)                                                                                \
             return rc;                                                                         \
-        backward_##SFX_(net, X, n);                                                            \
+        backward_##SFX_(net, X, n, accumulate);                                                \
         return LRMLP_OK;                                                                       \
     }                                                                                          \
     LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
                                             size_t n, lrmlp_loss loss, double *loss_out)       \
     {                                                                                          \
-        return gradient_##SFX_(net, X, T, n, loss, 0, loss_out);                               \
+        return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                         \
     }
 
 DEFINE_BATCH_API(f32, float, LRMLP_F32)
 DEFINE_BATCH_API(f64, double, LRMLP_F64)
 
 int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T, size_t n,
-                                lrmlp_loss loss, double *loss_out)
+                                lrmlp_loss loss, size_t norm_n, int accumulate,
+                                double *loss_out)
 {
-    return net->dtype == LRMLP_F32 ? gradient_f32(net, X, T, n, loss, 1, loss_out)
-                                   : gradient_f64(net, X, T, n, loss, 1, loss_out);
+    return net->dtype == LRMLP_F32
+               ? gradient_f32(net, X, T, n, loss, 1, norm_n, accumulate, loss_out)
+               : gradient_f64(net, X, T, n, loss, 1, norm_n, accumulate, loss_out);
 }
 
 /* ---- copy-in / copy-out ---- */

@@ -44,11 +44,13 @@ static void FN(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
 /* Loss of outputs Y (n x k) against T; when dY is not NULL also writes
  * d loss / d Y there. Accumulates in double. */
 static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, size_t k,
-                       REAL *dY)
+                       REAL *dY, size_t norm_n)
 {
+    /* Means (MSE, cross-entropy) divide by norm_n, the size of the whole
+     * batch, which is n unless this call is one chunk of a larger batch. */
     double total = 0;
     if (kind == LRMLP_LOSS_CROSS_ENTROPY) {
-        const REAL inv_n = (REAL)(1.0 / (double)n);
+        const REAL inv_n = (REAL)(1.0 / (double)norm_n);
         for (size_t i = 0; i < n; i++) {
             const REAL *y = Y + i * k, *t = T + i * k;
             REAL mx = y[0];
@@ -68,9 +70,9 @@ static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, 
                     g[j] = (REAL)((double)tsum * exp((double)(y[j] - mx) - lse) - t[j]) * inv_n;
             }
         }
-        return total / (double)n;
+        return total / (double)norm_n;
     }
-    const REAL scale = kind == LRMLP_LOSS_MSE ? (REAL)(1.0 / (double)n) : 1;
+    const REAL scale = kind == LRMLP_LOSS_MSE ? (REAL)(1.0 / (double)norm_n) : 1;
     size_t nk = n * k;
     for (size_t i = 0; i < nk; i++) {
         REAL r = Y[i] - T[i];
@@ -79,13 +81,15 @@ static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, 
             dY[i] = r * scale;
     }
     total *= 0.5;
-    return kind == LRMLP_LOSS_MSE ? total / (double)n : total;
+    return kind == LRMLP_LOSS_MSE ? total / (double)norm_n : total;
 }
 
 /* Backward pass from dY (in net->delta[0], n x widths[L]) after a training
- * forward pass over X. Fills the gradient vector. */
-static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n)
+ * forward pass over X. Fills the gradient vector, or with accumulate adds to
+ * it (one chunk of a larger batch). */
+static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate)
 {
+    const REAL acc_beta = accumulate ? 1 : 0;
     const REAL *P = (const REAL *)net->params;
     REAL *G = (REAL *)net->grads;
     size_t L = net->n_layers;
@@ -110,16 +114,19 @@ static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n)
         const REAL *in = l == 0 ? X : (const REAL *)net->h[l];
         REAL *gW = G + ly->w_off;
         if (ly->frozen) {
-            memset(gW, 0, ly->out * ly->in * sizeof(REAL));
-            if (ly->b_off != SIZE_MAX)
-                memset(G + ly->b_off, 0, ly->out * sizeof(REAL));
+            if (!accumulate) {
+                memset(gW, 0, ly->out * ly->in * sizeof(REAL));
+                if (ly->b_off != SIZE_MAX)
+                    memset(G + ly->b_off, 0, ly->out * sizeof(REAL));
+            }
         } else {
             GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)ly->out, (blasint)ly->in,
-                 (blasint)n, 1, delta, (blasint)ly->out, in, (blasint)ly->in, 0, gW,
+                 (blasint)n, 1, delta, (blasint)ly->out, in, (blasint)ly->in, acc_beta, gW,
                  (blasint)ly->in);
             if (ly->b_off != SIZE_MAX) {
                 REAL *gb = G + ly->b_off;
-                memset(gb, 0, ly->out * sizeof(REAL));
+                if (!accumulate)
+                    memset(gb, 0, ly->out * sizeof(REAL));
                 for (size_t i = 0; i < n; i++) {
                     const REAL *row = delta + i * ly->out;
                     for (size_t j = 0; j < ly->out; j++)

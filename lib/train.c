@@ -19,6 +19,10 @@ LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int v
 
 LRMLP_API uint64_t lrmlp_net_epochs(const lrmlp_net *net) { return net ? net->epochs : 0; }
 
+/* Largest number of samples one forward/backward pass handles (see
+ * lrmlp_train_epoch). */
+#define CHUNK 2048
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -121,8 +125,13 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     double t0 = now_seconds();
     size_t n = lrmlp_dataset_size(ds), d = net->widths[0], k = net->widths[net->n_layers];
     size_t bs = opts->batch_size == 0 || opts->batch_size > n ? n : opts->batch_size;
+    /* A batch larger than CHUNK samples is processed CHUNK samples at a time,
+     * accumulating the gradient: the same gradient, with activations that
+     * stay in cache instead of streaming hundreds of megabytes through every
+     * layer (and a workspace sized for a chunk, not for the whole batch). */
+    size_t cs = bs < CHUNK ? bs : CHUNK;
     size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
-    if (!lrmlp__mul_ok(bs, d * es, &xb) || !lrmlp__mul_ok(bs, k * es, &tb))
+    if (!lrmlp__mul_ok(cs, d * es, &xb) || !lrmlp__mul_ok(cs, k * es, &tb))
         return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
     size_t *idx = NULL;
     void *X, *T;
@@ -143,19 +152,25 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     size_t correct = 0, seen = 0, steps = 0, batch = 0;
     for (size_t start = 0; start < n; start += bs, batch++) {
         size_t cnt = n - start < bs ? n - start : bs;
-        rc = fetch_batch(net, ds, idx ? idx + start : NULL, idx ? 0 : start, cnt, X, T);
-        if (rc)
-            break;
         double loss = 0;
-        rc = lrmlp__net_gradient_trusted(net, X, T, cnt, opts->loss, &loss);
+        for (size_t c0 = 0; c0 < cnt && rc == LRMLP_OK; c0 += cs) {
+            size_t cc = cnt - c0 < cs ? cnt - c0 : cs;
+            rc = fetch_batch(net, ds, idx ? idx + start + c0 : NULL, idx ? 0 : start + c0, cc, X,
+                             T);
+            if (rc)
+                break;
+            double part = 0;
+            rc = lrmlp__net_gradient_trusted(net, X, T, cc, opts->loss, cnt, c0 > 0, &part);
+            loss += part;
+            if (rc == LRMLP_OK && classify) {
+                const char *Y = lrmlp__net_output(net);
+                for (size_t i = 0; i < cc; i++)
+                    correct += argmax(Y + i * k * es, k, net->dtype) ==
+                               argmax((const char *)T + i * k * es, k, net->dtype);
+            }
+        }
         if (rc)
             break;
-        if (classify) {
-            const char *Y = lrmlp__net_output(net);
-            for (size_t i = 0; i < cnt; i++)
-                correct += argmax(Y + i * k * es, k, net->dtype) ==
-                           argmax((const char *)T + i * k * es, k, net->dtype);
-        }
         if (opts->allreduce) {
             rc = opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
             if (rc) {

@@ -262,6 +262,69 @@ START_TEST(test_shape_mismatch)
 }
 END_TEST
 
+
+START_TEST(test_chunked_full_batch)
+{
+    /* Batches larger than the training loop's chunk (2048 samples) are
+     * processed in pieces whose gradients add up: one full-batch GD epoch
+     * over 5000 samples equals one step on the gradient of all 5000 at once
+     * (float64, to summation-order round-off), for a sum and a mean loss. */
+    const size_t n = 5000, d = 6, k = 3;
+    double *X = malloc(n * d * sizeof *X), *T = calloc(n * k, sizeof *T);
+    int32_t *y = malloc(n * sizeof *y);
+    uint64_t s = 21;
+    for (size_t i = 0; i < n * d; i++)
+        X[i] = tu_rand(&s);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % k);
+        T[i * k + (size_t)y[i]] = 1;
+    }
+    lrmlp_dataset *ds;
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&ds, X, n, d, y, k), LRMLP_OK);
+    for (int li = 0; li < 2; li++) {
+        lrmlp_loss loss = li ? LRMLP_LOSS_CROSS_ENTROPY : LRMLP_LOSS_SSE;
+        const size_t w[] = {6, 8, 3};
+        lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+        o.dtype = LRMLP_F64;
+        o.n_layers = 2;
+        o.widths = w;
+        o.bias = 1;
+        o.seed = 3;
+        lrmlp_net *a, *b;
+        ck_assert_int_eq(lrmlp_net_create(&a, &o), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_net_clone(&b, a), LRMLP_OK);
+        lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+        oo.kind = LRMLP_OPTIM_GD;
+        oo.lr = 1e-4;
+        lrmlp_optim *opt;
+        ck_assert_int_eq(lrmlp_optim_create(&opt, a, &oo), LRMLP_OK);
+        lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+        to.loss = loss;
+        to.batch_size = 0;
+        to.shuffle = 0;
+        lrmlp_epoch_stats st;
+        ck_assert_int_eq(lrmlp_train_epoch(a, opt, ds, &to, &st), LRMLP_OK);
+        double lb;
+        ck_assert_int_eq(lrmlp_net_gradient_f64(b, X, T, n, loss, &lb), LRMLP_OK);
+        ck_assert_double_eq_tol(st.loss, lb, 1e-10 * fabs(lb));
+        size_t P = lrmlp_net_param_count(a);
+        const double *pa = lrmlp_net_params(a), *pb = lrmlp_net_params(b),
+                     *g = lrmlp_net_grads(b), *ga = lrmlp_net_grads(a);
+        for (size_t i = 0; i < P; i++) {
+            ck_assert_double_eq_tol(ga[i], g[i], 1e-10 * (1 + fabs(g[i])));
+            ck_assert_double_eq_tol(pa[i], pb[i] - 1e-4 * g[i], 1e-14);
+        }
+        lrmlp_optim_free(opt);
+        lrmlp_net_free(a);
+        lrmlp_net_free(b);
+    }
+    lrmlp_dataset_free(ds);
+    free(X);
+    free(T);
+    free(y);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -273,6 +336,7 @@ int main(void)
     tcase_add_test(tc, test_divergence_keeps_weights);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_full_batch_gd_step);
+    tcase_add_test(tc, test_chunked_full_batch);
     tcase_add_test(tc, test_shape_mismatch);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
