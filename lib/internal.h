@@ -95,6 +95,13 @@ LRMLP_INTERNAL int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n
                                     int bias, uint64_t seed, char *errbuf);
 /* 1 if both networks have the same dtype, widths and bias flag. */
 LRMLP_INTERNAL int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b);
+/* Largest number of samples one forward/backward pass handles: larger
+ * batches (lrmlp_net_gradient_*, lrmlp_train_epoch) are processed in chunks
+ * of this size whose gradients are accumulated. The result is the same
+ * gradient (up to summation order), with activations that stay in cache
+ * and a workspace sized for a chunk instead of the whole batch. */
+#define LRMLP_CHUNK 2048
+
 /* lrmlp_net_gradient_* without the NaN/Inf scan of X and T, for batches
  * copied out of a dataset (whose contents were checked when it was made).
  * X and T are in the network's dtype. The n samples may be one chunk of a

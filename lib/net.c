@@ -521,7 +521,33 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
     LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
                                             size_t n, lrmlp_loss loss, double *loss_out)       \
     {                                                                                          \
-        return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                         \
+        if (n <= LRMLP_CHUNK || !net || !X || !T)                                              \
+            return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
+        /* Large batches in accumulated chunks (see LRMLP_CHUNK); inputs are                   \
+         * checked once, whole. */                                                             \
+        if (net->dtype != DT_)                                                                 \
+            return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
+        size_t d = net->widths[0], k = net->widths[net->n_layers];                             \
+        if (!all_finite_##SFX_(X, n * d))                                                      \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
+        if (!all_finite_##SFX_(T, n * k))                                                      \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
+        double total = 0;                                                                      \
+        for (size_t c0 = 0; c0 < n; c0 += LRMLP_CHUNK) {                                       \
+            size_t cc = n - c0 < LRMLP_CHUNK ? n - c0 : LRMLP_CHUNK;                           \
+            double part = 0;                                                                   \
+            int rc = gradient_##SFX_(net, X + c0 * d, T + c0 * k, cc, loss, 1, n, c0 > 0,      \
+                                     &part);                                                   \
+            total += part;                                                                     \
+            if (rc) {                                                                          \
+                if (loss_out)                                                                  \
+                    *loss_out = total;                                                         \
+                return rc;                                                                     \
+            }                                                                                  \
+        }                                                                                      \
+        if (loss_out)                                                                          \
+            *loss_out = total;                                                                 \
+        return LRMLP_OK;                                                                       \
     }
 
 DEFINE_BATCH_API(f32, float, LRMLP_F32)

@@ -19,10 +19,6 @@ LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int v
 
 LRMLP_API uint64_t lrmlp_net_epochs(const lrmlp_net *net) { return net ? net->epochs : 0; }
 
-/* Largest number of samples one forward/backward pass handles (see
- * lrmlp_train_epoch). */
-#define CHUNK 2048
-
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -125,11 +121,9 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     double t0 = now_seconds();
     size_t n = lrmlp_dataset_size(ds), d = net->widths[0], k = net->widths[net->n_layers];
     size_t bs = opts->batch_size == 0 || opts->batch_size > n ? n : opts->batch_size;
-    /* A batch larger than CHUNK samples is processed CHUNK samples at a time,
-     * accumulating the gradient: the same gradient, with activations that
-     * stay in cache instead of streaming hundreds of megabytes through every
-     * layer (and a workspace sized for a chunk, not for the whole batch). */
-    size_t cs = bs < CHUNK ? bs : CHUNK;
+    /* Batches larger than LRMLP_CHUNK samples go through in accumulated
+     * chunks (internal.h), so the batch buffers are sized for one chunk. */
+    size_t cs = bs < LRMLP_CHUNK ? bs : LRMLP_CHUNK;
     size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
     if (!lrmlp__mul_ok(cs, d * es, &xb) || !lrmlp__mul_ok(cs, k * es, &tb))
         return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");

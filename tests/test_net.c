@@ -344,6 +344,24 @@ START_TEST(test_bad_input)
     float b[3];
     ck_assert_int_eq(lrmlp_net_get_bias_f32(net, 0, b), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_net_set_frozen(net, 5, 1), LRMLP_ERR_INVALID);
+    /* A batch large enough to be processed in chunks is checked whole: a
+     * NaN in its last sample is found before any chunk runs. */
+    {
+        enum { NB = 3000 };
+        static float Xb[NB * 2], Tb[NB * 2];
+        for (int i = 0; i < NB * 2; i++)
+            Xb[i] = 0.001f * (float)(i % 97), Tb[i] = (float)(i % 2);
+        double lbig;
+        ck_assert_int_eq(lrmlp_net_gradient_f32(net, Xb, Tb, NB, LRMLP_LOSS_SSE, &lbig), LRMLP_OK);
+        ck_assert(isfinite(lbig));
+        Xb[NB * 2 - 1] = NAN;
+        ck_assert_int_eq(lrmlp_net_gradient_f32(net, Xb, Tb, NB, LRMLP_LOSS_SSE, NULL),
+                         LRMLP_ERR_NONFINITE);
+        Xb[NB * 2 - 1] = 0;
+        Tb[NB * 2 - 1] = INFINITY;
+        ck_assert_int_eq(lrmlp_net_gradient_f32(net, Xb, Tb, NB, LRMLP_LOSS_SSE, NULL),
+                         LRMLP_ERR_NONFINITE);
+    }
     /* Still usable after all of that. */
     ck_assert_int_eq(lrmlp_net_predict_f32(net, X, 2, Y), LRMLP_OK);
     lrmlp_net_free(net);
