@@ -5,7 +5,7 @@ if (!exists("out")) out = "."
 set datafile separator ","
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) { set terminal pngcairo size 600,420 font ",10" } else { set terminal png size 600,420 }
 set output sprintf("%s/lowrank_angle.png", out)
-set title "Angle ablation: V = cos(psi) V_{big} + sin(psi) V_{perp} (SiLU, r=20)"
+set title "Angle ablation: V = cos(psi) V_{big} + sin(psi) V_{perp} (SiLU, r=20, 300 GD epochs)"
 set xlabel "psi (degrees)"
 set ylabel "final test accuracy"
 set xtics 0,15,90
