@@ -27,7 +27,6 @@
 #define M_EXP exp_kf
 #define M_EXPM1 expm1f
 #define M_LOG1P log1pf
-#define M_PHI phi_kf
 #define M_TANH tanhf
 #include "activation_impl.h"
 #undef REAL
@@ -36,7 +35,6 @@
 #undef M_EXP
 #undef M_EXPM1
 #undef M_LOG1P
-#undef M_PHI
 #undef M_TANH
 
 #define REAL double
