@@ -475,6 +475,15 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));      \
         return LRMLP_OK;                                                                       \
     }                                                                                          \
+    /* NaN/Inf scan of a batch's inputs and targets (n samples). */                          \
+    static int check_finite_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n)   \
+    {                                                                                          \
+        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
+        if (!all_finite_##SFX_(T, n * net->widths[net->n_layers]))                             \
+            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
+        return LRMLP_OK;                                                                       \
+    }                                                                                          \
     static int loss_common_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,    \
                                   lrmlp_loss loss, int training, int trusted, size_t norm_n,   \
                                   double *out)                                                 \
@@ -487,10 +496,8 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)                                        \
             return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);   \
         size_t k = net->widths[net->n_layers];                                                 \
-        if (!trusted && !all_finite_##SFX_(X, n * net->widths[0]))                             \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
-        if (!trusted && !all_finite_##SFX_(T, n * k))                                          \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
+        if (!trusted && (rc = check_finite_##SFX_(net, X, T, n)) != LRMLP_OK)                  \
+            return rc;                                                                         \
         forward_##SFX_(net, X, n, training);                                                   \
         double v = loss_##SFX_(loss, (const REAL_ *)net->h[net->n_layers], T, n, k,            \
                                training ? (REAL_ *)net->delta[0] : NULL, norm_n);              \
@@ -528,10 +535,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (net->dtype != DT_)                                                                 \
             return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
         size_t d = net->widths[0], k = net->widths[net->n_layers];                             \
-        if (!all_finite_##SFX_(X, n * d))                                                      \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
-        if (!all_finite_##SFX_(T, n * k))                                                      \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
+        int frc = check_finite_##SFX_(net, X, T, n);                                           \
+        if (frc)                                                                               \
+            return frc;                                                                        \
         double total = 0;                                                                      \
         for (size_t c0 = 0; c0 < n; c0 += LRMLP_CHUNK) {                                       \
             size_t cc = n - c0 < LRMLP_CHUNK ? n - c0 : LRMLP_CHUNK;                           \
