@@ -10,7 +10,10 @@
  * functions. float32 networks use vectorized kernels for tanh (a rational
  * approximation), sigmoid, SiLU and GELU (their own exp and normal CDF):
  * each within 1e-6 relative (absolute below 1e-3) of the float64 result,
- * which tests/test_activation.c checks on [-10, 10]. */
+ * which tests/test_activation.c checks on [-10, 10]. On x86-64 these loops
+ * run in AVX2+FMA or AVX-512+FMA variants picked from the CPU at each call,
+ * so float32 results can differ in the last bits between machines (as BLAS
+ * results do); on one machine they are deterministic. */
 #ifndef LRMLP_ACTIVATION_H
 #define LRMLP_ACTIVATION_H
 
