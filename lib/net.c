@@ -391,6 +391,16 @@ LRMLP_API int lrmlp_net_is_frozen(const lrmlp_net *net, size_t layer)
     return net && layer < net->n_layers ? net->layers[layer].frozen : 0;
 }
 
+size_t lrmlp__chunk_rows(const lrmlp_net *net)
+{
+    size_t widest = 1;
+    for (size_t l = 0; l <= net->n_layers; l++)
+        widest = net->widths[l] > widest ? net->widths[l] : widest;
+    size_t rows = ((size_t)1 << 20) / (widest * lrmlp__dtype_size(net->dtype));
+    rows = rows < 256 ? 256 : (rows > 2048 ? 2048 : rows);
+    return rows & ~(size_t)15;
+}
+
 int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b)
 {
     if (a->dtype != b->dtype || a->n_layers != b->n_layers || a->bias != b->bias)
@@ -528,9 +538,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
     LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
                                             size_t n, lrmlp_loss loss, double *loss_out)       \
     {                                                                                          \
-        if (n <= LRMLP_CHUNK || !net || !X || !T)                                              \
+        if (!net || !X || !T || n <= lrmlp__chunk_rows(net))                                              \
             return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
-        /* Large batches in accumulated chunks (see LRMLP_CHUNK); inputs are                   \
+        /* Large batches in accumulated chunks (lrmlp__chunk_rows); inputs are                   \
          * checked once, whole. */                                                             \
         if (net->dtype != DT_)                                                                 \
             return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
@@ -539,8 +549,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (frc)                                                                               \
             return frc;                                                                        \
         double total = 0;                                                                      \
-        for (size_t c0 = 0; c0 < n; c0 += LRMLP_CHUNK) {                                       \
-            size_t cc = n - c0 < LRMLP_CHUNK ? n - c0 : LRMLP_CHUNK;                           \
+        const size_t cs = lrmlp__chunk_rows(net);                                              \
+        for (size_t c0 = 0; c0 < n; c0 += cs) {                                                \
+            size_t cc = n - c0 < cs ? n - c0 : cs;                                             \
             double part = 0;                                                                   \
             int rc = gradient_##SFX_(net, X + c0 * d, T + c0 * k, cc, loss, 1, n, c0 > 0,      \
                                      &part);                                                   \

@@ -121,9 +121,10 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     double t0 = now_seconds();
     size_t n = lrmlp_dataset_size(ds), d = net->widths[0], k = net->widths[net->n_layers];
     size_t bs = opts->batch_size == 0 || opts->batch_size > n ? n : opts->batch_size;
-    /* Batches larger than LRMLP_CHUNK samples go through in accumulated
+    /* Batches larger than lrmlp__chunk_rows go through in accumulated
      * chunks (internal.h), so the batch buffers are sized for one chunk. */
-    size_t cs = bs < LRMLP_CHUNK ? bs : LRMLP_CHUNK;
+    size_t cs = lrmlp__chunk_rows(net);
+    cs = bs < cs ? bs : cs;
     size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
     if (!lrmlp__mul_ok(cs, d * es, &xb) || !lrmlp__mul_ok(cs, k * es, &tb))
         return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");

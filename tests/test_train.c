@@ -265,10 +265,10 @@ END_TEST
 
 START_TEST(test_chunked_full_batch)
 {
-    /* Batches larger than 2048 samples are processed in chunks whose
-     * gradients add up. The reference here is independent of that
-     * mechanism: the gradients of five 1000-sample slices, summed (SSE) or
-     * averaged (cross-entropy). Both the full-batch lrmlp_net_gradient_f64
+    /* Batches larger than the chunk size (at most 2048 samples) are
+     * processed in chunks whose gradients add up. The reference here is
+     * independent of that mechanism: the gradients of five 1000-sample
+     * slices, summed (SSE) or averaged (cross-entropy). Both the full-batch lrmlp_net_gradient_f64
      * and one full-batch GD epoch must match it (float64, summation-order
      * round-off), and the epoch's step must be w - lr * gradient. */
     const size_t n = 5000, d = 6, k = 3;
