@@ -85,6 +85,32 @@ START_TEST(test_f32_kernels)
 }
 END_TEST
 
+/* Subnormal activations slow every later GEMM down several times on x86;
+ * the float kernels return 0 (or exact tails) instead. */
+START_TEST(test_f32_no_subnormals)
+{
+    lrmlp_activation a = (lrmlp_activation)_i;
+    const size_t w[] = {1, 1};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 1;
+    o.widths = w;
+    o.output_activation = a;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    float one = 1.0f;
+    ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &one), LRMLP_OK);
+    enum { N = 12001 };
+    static float X[N], Y[N];
+    for (int i = 0; i < N; i++)
+        X[i] = (float)(-60.0 + 120.0 * i / (N - 1));
+    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, N, Y), LRMLP_OK);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(fpclassify(Y[i]) != FP_SUBNORMAL, "%s(%g) = %g is subnormal",
+                      lrmlp_activation_name(a), (double)X[i], (double)Y[i]);
+    lrmlp_net_free(net);
+}
+END_TEST
+
 START_TEST(test_rrelu_modes)
 {
     const size_t w[] = {1, 1};
@@ -153,6 +179,7 @@ int main(void)
     tcase_add_test(tc, test_known_values);
     tcase_add_loop_test(tc, test_derivatives_fd, 0, LRMLP_ACT_COUNT_);
     tcase_add_loop_test(tc, test_f32_kernels, 0, LRMLP_ACT_COUNT_);
+    tcase_add_loop_test(tc, test_f32_no_subnormals, 0, LRMLP_ACT_COUNT_);
     tcase_add_test(tc, test_rrelu_modes);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
