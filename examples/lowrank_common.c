@@ -247,6 +247,18 @@ void lrx_run_free(lrx_run *run)
     run->train_loss = run->test_loss = run->test_acc = NULL;
 }
 
+void lrx_curves_header(FILE *f)
+{
+    fprintf(f, "model,epoch,train_loss,test_loss,test_acc\n");
+}
+
+void lrx_curves_write(FILE *f, const char *label, const lrx_run *run)
+{
+    for (long e = 0; e < run->epochs_done; e++)
+        fprintf(f, "%s,%ld,%.9g,%.9g,%.6f\n", label, e + 1, run->train_loss[e],
+                run->test_loss[e], run->test_acc[e]);
+}
+
 int lrx_parse_act(const char *name, lrmlp_activation *act)
 {
     if (lrmlp_activation_from_name(name, act)) {

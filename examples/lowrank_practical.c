@@ -5,9 +5,11 @@
  * cross-entropy (batch 128, cosine schedule).
  *
  *   lowrank_practical [--data DIR] [--act gelu] [--epochs N] [--lr-sgd X]
- *                     [--lr-adam X] [--estimate-batch N] [--seed N]
+ *                     [--lr-adam X] [--estimate-batch N] [--seed N] [--csv FILE]
  *
- * Prints a table (test accuracy, epochs, seconds) and a JSON line. */
+ * Prints a table (test accuracy, epochs, seconds) and a JSON line. --csv
+ * writes the per-epoch curves (lrx_curves_write; models "sgd-m/dense",
+ * "sgd-m/lowrank", "adam/dense", "adam/lowrank"). */
 #include "lowrank_common.h"
 
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 
 int main(int argc, char **argv)
 {
-    const char *dir = LRX_DEFAULT_DATA, *act_name = "gelu";
+    const char *dir = LRX_DEFAULT_DATA, *act_name = "gelu", *csv = NULL;
     long epochs = 5;
     double lr_sgd = 0.05, lr_adam = 1e-3, eps = 0.1;
     size_t n_est = 128;
@@ -28,7 +30,7 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--help")) {
             puts("lowrank_practical [--data DIR] [--act gelu] [--epochs 5] [--lr-sgd 0.05] "
-                 "[--lr-adam 1e-3] [--estimate-batch 128] [--seed 1]");
+                 "[--lr-adam 1e-3] [--estimate-batch 128] [--seed 1] [--csv FILE]");
             return 0;
         } else if (!strcmp(a, "--data"))
             dir = v;
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
             n_est = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--seed"))
             seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--csv"))
+            csv = v;
         else {
             fprintf(stderr, "lowrank_practical: unknown option %s\n", a);
             return 2;
@@ -114,6 +118,21 @@ int main(int argc, char **argv)
                    q->final_test_acc, q->final_train_loss, q->epochs_done, q->seconds,
                    q->epochs_done ? q->seconds / (double)q->epochs_done : 0.0);
         }
+    if (csv) {
+        FILE *f = fopen(csv, "w");
+        if (!f) {
+            perror(csv);
+            return 1;
+        }
+        lrx_curves_header(f);
+        for (int o = 0; o < 2; o++)
+            for (int k = 0; k < 2; k++)
+                lrx_curves_write(f, run[o][k].name, &run[o][k]);
+        if (fclose(f)) {
+            perror(csv);
+            return 1;
+        }
+    }
     printf("{\"experiment\": \"lowrank_practical\", \"activation\": \"%s\", \"epochs\": %ld, "
            "\"estimate_samples\": %zu, \"blas_core\": \"%s\"",
            act_name, epochs, n_est, lrmlp_blas_core());

@@ -7,9 +7,11 @@
  *
  *   lowrank_width [--data DIR] [--act gelu] [--setting gd|sgd|both]
  *                 [--epochs-gd N] [--epochs-sgd N] [--lr-gd X] [--lr-sgd X]
- *                 [--estimate-batch N] [--seed N] [--csv FILE]
+ *                 [--estimate-batch N] [--seed N] [--csv FILE] [--curves FILE]
  *
- * Prints a table and a JSON line. */
+ * Prints a table and a JSON line. --csv writes the final results, one row
+ * per setting and width; --curves the per-epoch curves (lrx_curves_write,
+ * model labels "gd r=20", "sgd r=40", ...). */
 #include "lowrank_common.h"
 
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 int main(int argc, char **argv)
 {
     const char *dir = LRX_DEFAULT_DATA, *act_name = "gelu", *csv = NULL, *setting = "both";
+    const char *curves = NULL;
     long epochs_gd = 40, epochs_sgd = 5;
     double lr_gd = 1e-5, lr_sgd = 0.05, eps = 0.1;
     size_t n_est = 0;
@@ -33,7 +36,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--help")) {
             puts("lowrank_width [--data DIR] [--act gelu] [--setting gd|sgd|both] "
                  "[--epochs-gd 40] [--epochs-sgd 5] [--lr-gd 1e-5] [--lr-sgd 0.05] "
-                 "[--estimate-batch 0] [--seed 1] [--csv FILE]");
+                 "[--estimate-batch 0] [--seed 1] [--csv FILE] [--curves FILE]");
             return 0;
         } else if (!strcmp(a, "--data"))
             dir = v;
@@ -55,6 +58,8 @@ int main(int argc, char **argv)
             seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--csv"))
             csv = v;
+        else if (!strcmp(a, "--curves"))
+            curves = v;
         else {
             fprintf(stderr, "lowrank_width: unknown option %s\n", a);
             return 2;
@@ -94,8 +99,15 @@ int main(int argc, char **argv)
         perror(csv);
         return 1;
     }
+    FILE *fc = curves ? fopen(curves, "w") : NULL;
+    if (curves && !fc) {
+        perror(curves);
+        return 1;
+    }
     if (f)
         fprintf(f, "setting,rank,params,test_acc,train_loss,seconds\n");
+    if (fc)
+        lrx_curves_header(fc);
     char table[4096];
     size_t tl = 0;
     tl += (size_t)snprintf(table + tl, sizeof table - tl,
@@ -139,6 +151,8 @@ int main(int argc, char **argv)
             if (f)
                 fprintf(f, "%s,%zu,%zu,%.6f,%.9g,%.3f\n", s ? "sgd" : "gd", r, run.params,
                         run.final_test_acc, run.final_train_loss, run.seconds);
+            if (fc)
+                lrx_curves_write(fc, name, &run);
             jl += (size_t)snprintf(json + jl, sizeof json - jl,
                                    "%s{\"setting\": \"%s\", \"rank\": %zu, \"epochs\": %ld, "
                                    "\"test_accuracy\": %.4f, \"train_loss\": %.6g, "
@@ -152,6 +166,10 @@ int main(int argc, char **argv)
     }
     if (f && fclose(f)) {
         perror(csv);
+        return 1;
+    }
+    if (fc && fclose(fc)) {
+        perror(curves);
         return 1;
     }
     fputs(table, stdout);
