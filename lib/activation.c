@@ -1,5 +1,6 @@
 /* Activation functions: names, scalar evaluation, and the batch kernels. */
 #include "internal.h"
+#include "kernel.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -11,47 +12,8 @@
 #define LRMLP_RRELU_UPPER (1.0 / 3.0)
 #define LRMLP_RRELU_MEAN ((LRMLP_RRELU_LOWER + LRMLP_RRELU_UPPER) / 2.0)
 
-/* The elementwise loops (tanh, GELU, SiLU, ReLU) are also compiled for
- * AVX2+FMA and AVX-512+FMA and picked per call from the CPU's features; the
- * library itself stays baseline x86-64. (GCC's target_clones cannot name
- * AVX2 and FMA together, and the polynomial kernels spend half their time
- * in separate multiplies and adds without FMA; meson.build enables
- * -ffp-contract=fast, which only has an effect in these variants on
- * x86-64.) LRMLP_KERNEL(name, (params), (args)) opens the body of the
- * loop. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-static int cpu_level(void)
-{
-    if (__builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2"))
-        return __builtin_cpu_supports("avx512f") ? 2 : 1;
-    return 0;
-}
-#define LRMLP_KERNEL_(name, params, args)                                        \
-    static inline __attribute__((always_inline)) void name##_body params;       \
-    __attribute__((target("avx512f,avx2,fma"))) static void name##_x512 params \
-    {                                                                           \
-        name##_body args;                                                       \
-    }                                                                           \
-    __attribute__((target("avx2,fma"))) static void name##_x256 params         \
-    {                                                                           \
-        name##_body args;                                                       \
-    }                                                                           \
-    static void name params                                                     \
-    {                                                                           \
-        int level = cpu_level();                                                \
-        if (level == 2)                                                         \
-            name##_x512 args;                                                   \
-        else if (level == 1)                                                    \
-            name##_x256 args;                                                   \
-        else                                                                    \
-            name##_body args;                                                   \
-    }                                                                           \
-    static inline __attribute__((always_inline)) void name##_body params
-#define LRMLP_KERNEL(name, params, args) LRMLP_KERNEL_(name, params, args)
-#else
-#define LRMLP_KERNEL(name, params, args) static void name params
-#endif
+/* The elementwise loops (tanh, GELU, SiLU, ReLU) are LRMLP_KERNELs
+ * (kernel.h): also compiled for AVX2+FMA and AVX-512+FMA on x86-64. */
 
 #define REAL float
 #define SFX f32

@@ -13,6 +13,7 @@
  * reference's features as they are now (transforms applied). */
 #include "dataset_internal.h"
 #include "internal.h"
+#include "kernel.h"
 
 #include <cblas.h>
 #include <lapacke.h>

@@ -8,7 +8,7 @@
  * end, ready for the next instantiation.
  *
  * The 8-wide inner loops of the kernels let GCC and Clang vectorize at -O2
- * without runtime alias checks. */
+ * without runtime alias checks; they are LRMLP_KERNELs (kernel.h). */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -17,8 +17,10 @@
 /* o = s * sc + sh, and o = s, from source elements TS: each goes through
  * TW, the affine map is computed in TC. */
 #define DEF_AFFINE(NAME, TS, TW, TC)                                                      \
-    static void NAME(REAL *restrict o, const TS *restrict s, const TC *restrict sc,       \
-                     const TC *restrict sh, size_t d)                                      \
+    LRMLP_KERNEL(NAME,                                                                     \
+                 (REAL *restrict o, const TS *restrict s, const TC *restrict sc,          \
+                  const TC *restrict sh, size_t d),                                        \
+                 (o, s, sc, sh, d))                                                        \
     {                                                                                      \
         size_t j = 0;                                                                      \
         for (; j + 8 <= d; j += 8) {                                                       \
@@ -32,7 +34,7 @@
             o[j] = (REAL)((TC)s[j] * sc[j] + sh[j]);                                       \
     }
 #define DEF_CONVERT(NAME, TS, TW)                                                         \
-    static void NAME(REAL *restrict o, const TS *restrict s, size_t d)                     \
+    LRMLP_KERNEL(NAME, (REAL *restrict o, const TS *restrict s, size_t d), (o, s, d))     \
     {                                                                                      \
         size_t j = 0;                                                                      \
         for (; j + 8 <= d; j += 8) {                                                       \
