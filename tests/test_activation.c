@@ -51,13 +51,10 @@ START_TEST(test_derivatives_fd)
 }
 END_TEST
 
-/* The float32 kernels (including the rational tanh) against float64 libm,
- * through a 1x1 network with weight 1. */
-START_TEST(test_f32_kernels)
+/* Y = act(X) for n points evenly spaced on [lo, hi] through the float32
+ * kernels of a 1x1 network with weight 1 (evaluation mode). */
+static void eval_f32(lrmlp_activation a, double lo, double hi, float *X, float *Y, int n)
 {
-    lrmlp_activation a = (lrmlp_activation)_i;
-    if (a == LRMLP_ACT_RRELU)
-        return; /* random in training; evaluation is the linear case below */
     const size_t w[] = {1, 1};
     lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
     o.n_layers = 1;
@@ -67,11 +64,21 @@ START_TEST(test_f32_kernels)
     ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
     float one = 1.0f;
     ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &one), LRMLP_OK);
+    for (int i = 0; i < n; i++)
+        X[i] = (float)(lo + (hi - lo) * i / (n - 1));
+    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, (size_t)n, Y), LRMLP_OK);
+    lrmlp_net_free(net);
+}
+
+/* The float32 kernels (including the rational tanh) against float64 libm. */
+START_TEST(test_f32_kernels)
+{
+    lrmlp_activation a = (lrmlp_activation)_i;
+    if (a == LRMLP_ACT_RRELU)
+        return; /* random in training; evaluation is the linear case below */
     enum { N = 4001 };
     static float X[N], Y[N];
-    for (int i = 0; i < N; i++)
-        X[i] = (float)(-10.0 + 20.0 * i / (N - 1));
-    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, N, Y), LRMLP_OK);
+    eval_f32(a, -10.0, 10.0, X, Y, N);
     double worst = 0;
     for (int i = 0; i < N; i++) {
         double ref;
@@ -81,7 +88,6 @@ START_TEST(test_f32_kernels)
     }
     /* A few float ulps: 1e-6 relative (absolute near zero). */
     ck_assert_msg(worst < 1e-6, "%s: worst relative error %g", lrmlp_activation_name(a), worst);
-    lrmlp_net_free(net);
 }
 END_TEST
 
@@ -90,24 +96,12 @@ END_TEST
 START_TEST(test_f32_no_subnormals)
 {
     lrmlp_activation a = (lrmlp_activation)_i;
-    const size_t w[] = {1, 1};
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.n_layers = 1;
-    o.widths = w;
-    o.output_activation = a;
-    lrmlp_net *net;
-    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    float one = 1.0f;
-    ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &one), LRMLP_OK);
     enum { N = 12001 };
     static float X[N], Y[N];
-    for (int i = 0; i < N; i++)
-        X[i] = (float)(-60.0 + 120.0 * i / (N - 1));
-    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, N, Y), LRMLP_OK);
+    eval_f32(a, -60.0, 60.0, X, Y, N);
     for (int i = 0; i < N; i++)
         ck_assert_msg(fpclassify(Y[i]) != FP_SUBNORMAL, "%s(%g) = %g is subnormal",
                       lrmlp_activation_name(a), (double)X[i], (double)Y[i]);
-    lrmlp_net_free(net);
 }
 END_TEST
 
