@@ -13,9 +13,12 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
-/* 2: AVX-512F + FMA, 1: AVX2 + FMA, 0: neither. */
+/* 2: AVX-512F + FMA, 1: AVX2 + FMA, 0: neither. __builtin_cpu_init returns
+ * at once once done; calling it here keeps this right even when a caller's
+ * constructor reaches the library before libgcc's own constructor ran. */
 static inline int lrmlp__cpu_level(void)
 {
+    __builtin_cpu_init();
     if (__builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2"))
         return __builtin_cpu_supports("avx512f") ? 2 : 1;
     return 0;
