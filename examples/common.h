@@ -1,9 +1,11 @@
 /* Helpers shared by the example programs: Fashion-MNIST (IDX) loading, the
- * "--option value" command-line step and the peak resident set size. */
+ * command-line options and the peak resident set size. */
 #ifndef LRMLP_EXAMPLES_COMMON_H
 #define LRMLP_EXAMPLES_COMMON_H
 
 #include <lrmlp.h>
+
+#include <stdio.h>
 
 /* Loads DIR/PREFIX-images-idx3-ubyte.gz and DIR/PREFIX-labels-idx1-ubyte.gz,
  * else the uncompressed names. Prints nothing; lrmlp_last_errmsg() holds the
@@ -15,12 +17,46 @@ int ex_load_idx(const char *dir, const char *prefix, lrmlp_dataset **out);
 int ex_load_fashion(const char *who, const char *dir, const char *prefix,
                     lrmlp_dataset **out);
 
-enum { EX_OPT_VALUE = 0, EX_OPT_HELP = 1, EX_OPT_MISSING = 2 };
+/* Command-line options: a table of "--name value" options, each stored into
+ * a variable of its type, plus flags that take no value. */
+typedef enum ex_opt_type {
+    EX_STR,    /* const char *: the argument as is */
+    EX_INT,    /* int, base 10 */
+    EX_LONG,   /* long, base 10 */
+    EX_SIZE,   /* size_t, base 10, no minus sign */
+    EX_ULL,    /* unsigned long long, base 10, no minus sign */
+    EX_DOUBLE, /* double, finite */
+    EX_FLAG    /* int set to 1; takes no value */
+} ex_opt_type;
 
-/* One step of an "--option value" loop at argv[*i]: EX_OPT_HELP for --help or
- * -h; EX_OPT_MISSING when no argument follows; else stores the next argument
- * in *v, advances *i past it and returns EX_OPT_VALUE. */
-int ex_option_value(int argc, char **argv, int *i, const char **v);
+typedef struct ex_opt {
+    const char *name; /* with its dashes: "--epochs"; NULL ends a table */
+    ex_opt_type type;
+    void *dst;
+} ex_opt;
+
+/* Table entries; the conditional makes the compiler check dst's type. */
+#define EX_OPT_(name, type, ctype, dst) {(name), (type), (void *)(1 ? (dst) : (ctype *)0)}
+#define EX_OPT_STR(name, dst) EX_OPT_(name, EX_STR, const char *, dst)
+#define EX_OPT_INT(name, dst) EX_OPT_(name, EX_INT, int, dst)
+#define EX_OPT_LONG(name, dst) EX_OPT_(name, EX_LONG, long, dst)
+#define EX_OPT_SIZE(name, dst) EX_OPT_(name, EX_SIZE, size_t, dst)
+#define EX_OPT_ULL(name, dst) EX_OPT_(name, EX_ULL, unsigned long long, dst)
+#define EX_OPT_DOUBLE(name, dst) EX_OPT_(name, EX_DOUBLE, double, dst)
+#define EX_OPT_FLAG(name, dst) EX_OPT_(name, EX_FLAG, int, dst)
+#define EX_OPT_END {NULL, EX_STR, NULL}
+
+enum { EX_ARGS_OK = 0, EX_ARGS_HELP = 1, EX_ARGS_BAD = 2 };
+
+/* Parses argv[1..argc-1] against opts. An option's value is the next argument
+ * as is (it may start with '-'); a number must parse completely and be in
+ * range. Returns EX_ARGS_OK; EX_ARGS_HELP for --help or -h after usage(stdout)
+ * (the caller exits 0); EX_ARGS_BAD for an unknown option, a missing value or
+ * a bad number after "PROG: <reason>" and usage(stderr) (the caller exits 2).
+ * With usage NULL it prints nothing (MPI ranks other than 0). Options met
+ * before a failure have been stored. */
+int ex_parse_options(int argc, char **argv, const char *prog, const ex_opt *opts,
+                     void (*usage)(FILE *f));
 
 /* Peak resident set size of this process in MiB. */
 double ex_peak_rss_mb(void);

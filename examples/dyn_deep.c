@@ -544,46 +544,37 @@ int main(int argc, char **argv)
 {
     config c;
     defaults(&c);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--f32")) {
-            c.f32 = 1;
-            continue;
-        }
-        int k = ex_option_value(argc, argv, &i, &v);
-        if (k != EX_OPT_VALUE) {
-            usage(k == EX_OPT_HELP ? stdout : stderr);
-            return k == EX_OPT_HELP ? 0 : 2;
-        }
-        if (!strcmp(a, "--acts")) c.acts = v;
-        else if (!strcmp(a, "--optims")) c.optims = v;
-        else if (!strcmp(a, "--seeds")) c.seeds = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed0")) c.seed0 = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--steps")) c.steps = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--lr")) c.lr = strtod(v, NULL);
-        else if (!strcmp(a, "--momentum")) c.momentum = strtod(v, NULL);
-        else if (!strcmp(a, "--batch")) c.batch = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--loss")) c.loss_name = v;
-        else if (!strcmp(a, "--every")) c.every = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--data")) c.data = v;
-        else if (!strcmp(a, "--fashion")) c.fashion_dir = v;
-        else if (!strcmp(a, "--whiten")) c.whiten = atoi(v);
-        else if (!strcmp(a, "--sep")) c.sep = strtod(v, NULL);
-        else if (!strcmp(a, "--n")) c.n = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--d")) c.d = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--k")) c.k = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--width")) c.width = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--layers")) c.layers = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--eps")) c.eps = strtod(v, NULL);
-        else if (!strcmp(a, "--last-scale")) c.last_scale = strtod(v, NULL);
-        else if (!strcmp(a, "--rotation")) c.rotation = atoi(v);
-        else if (!strcmp(a, "--out")) c.out = v;
-        else if (!strcmp(a, "--prefix")) c.prefix = v;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--acts", &c.acts),
+        EX_OPT_STR("--optims", &c.optims),
+        EX_OPT_SIZE("--seeds", &c.seeds),
+        EX_OPT_ULL("--seed0", &c.seed0),
+        EX_OPT_SIZE("--steps", &c.steps),
+        EX_OPT_DOUBLE("--lr", &c.lr),
+        EX_OPT_DOUBLE("--momentum", &c.momentum),
+        EX_OPT_SIZE("--batch", &c.batch),
+        EX_OPT_STR("--loss", &c.loss_name),
+        EX_OPT_SIZE("--every", &c.every),
+        EX_OPT_STR("--data", &c.data),
+        EX_OPT_STR("--fashion", &c.fashion_dir),
+        EX_OPT_INT("--whiten", &c.whiten),
+        EX_OPT_DOUBLE("--sep", &c.sep),
+        EX_OPT_SIZE("--n", &c.n),
+        EX_OPT_SIZE("--d", &c.d),
+        EX_OPT_SIZE("--k", &c.k),
+        EX_OPT_SIZE("--width", &c.width),
+        EX_OPT_SIZE("--layers", &c.layers),
+        EX_OPT_DOUBLE("--eps", &c.eps),
+        EX_OPT_DOUBLE("--last-scale", &c.last_scale),
+        EX_OPT_INT("--rotation", &c.rotation),
+        EX_OPT_FLAG("--f32", &c.f32),
+        EX_OPT_STR("--out", &c.out),
+        EX_OPT_STR("--prefix", &c.prefix),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, prog_name(), opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
     int fashion = !strcmp(c.data, "fashion");
     synth_kind kind = SYNTH_TEACHER;
     if (!fashion && synth_kind_from_name(c.data, &kind)) {

@@ -214,48 +214,27 @@ int main(int argc, char **argv)
     size_t seeds = 5, steps = 3000, every = 50, n = 512, d = 32, k = 4, m = 64;
     unsigned long long seed0 = 1;
     double lr = 0.01, eps = 0.1, sep = 4.0, w2s = 1.0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int k = ex_option_value(argc, argv, &i, &v);
-        if (k != EX_OPT_VALUE) {
-            usage(k == EX_OPT_HELP ? stdout : stderr);
-            return k == EX_OPT_HELP ? 0 : 2;
-        }
-        if (!strcmp(a, "--acts"))
-            acts_arg = v;
-        else if (!strcmp(a, "--seeds"))
-            seeds = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed0"))
-            seed0 = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--steps"))
-            steps = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--lr"))
-            lr = strtod(v, NULL);
-        else if (!strcmp(a, "--every"))
-            every = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--data"))
-            data = v;
-        else if (!strcmp(a, "--sep"))
-            sep = strtod(v, NULL);
-        else if (!strcmp(a, "--n"))
-            n = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--d"))
-            d = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--k"))
-            k = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--m"))
-            m = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--eps"))
-            eps = strtod(v, NULL);
-        else if (!strcmp(a, "--w2-scale"))
-            w2s = strtod(v, NULL);
-        else if (!strcmp(a, "--out"))
-            out = v;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--acts", &acts_arg),
+        EX_OPT_SIZE("--seeds", &seeds),
+        EX_OPT_ULL("--seed0", &seed0),
+        EX_OPT_SIZE("--steps", &steps),
+        EX_OPT_DOUBLE("--lr", &lr),
+        EX_OPT_SIZE("--every", &every),
+        EX_OPT_STR("--data", &data),
+        EX_OPT_DOUBLE("--sep", &sep),
+        EX_OPT_SIZE("--n", &n),
+        EX_OPT_SIZE("--d", &d),
+        EX_OPT_SIZE("--k", &k),
+        EX_OPT_SIZE("--m", &m),
+        EX_OPT_DOUBLE("--eps", &eps),
+        EX_OPT_DOUBLE("--w2-scale", &w2s),
+        EX_OPT_STR("--out", &out),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "dyn_theory", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
     synth_kind kind;
     if (synth_kind_from_name(data, &kind)) {
         fprintf(stderr, "dyn_theory: unknown --data '%s'\n", data);

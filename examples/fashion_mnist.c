@@ -10,7 +10,7 @@
 
 #include <lrmlp.h>
 
-#include <errno.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,55 +43,41 @@ int main(int argc, char **argv)
     long epochs = 10;
     double lr = -1, momentum = 0.9;
     unsigned long long seed = 1;
-    lrmlp_dtype dtype = LRMLP_F32;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--f64")) {
-            dtype = LRMLP_F64;
-            continue;
-        }
-        int k = ex_option_value(argc, argv, &i, &v);
-        if (k != EX_OPT_VALUE) {
-            usage(k == EX_OPT_HELP ? stdout : stderr);
-            return k == EX_OPT_HELP ? 0 : 2;
-        }
-        if (!strcmp(a, "--data"))
-            dir = v;
-        else if (!strcmp(a, "--epochs"))
-            epochs = strtol(v, NULL, 10);
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--optim"))
-            opt_name = v;
-        else if (!strcmp(a, "--lr"))
-            lr = strtod(v, NULL);
-        else if (!strcmp(a, "--momentum"))
-            momentum = strtod(v, NULL);
-        else if (!strcmp(a, "--batch"))
-            batch = (size_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--schedule"))
-            sched = v;
-        else if (!strcmp(a, "--save"))
-            save = v;
-        else if (!strcmp(a, "--hidden")) {
-            n_hidden = 0;
-            for (char *p = (char *)v; *p && n_hidden < MAX_LAYERS - 1;) {
-                char *end;
-                unsigned long w = strtoul(p, &end, 10);
-                if (end == p || w == 0) {
-                    fprintf(stderr, "fashion_mnist: bad --hidden list '%s'\n", v);
-                    return 2;
-                }
-                hidden[n_hidden++] = w;
-                p = *end == ',' ? end + 1 : end;
+    const char *hidden_list = NULL;
+    int f64 = 0;
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),
+        EX_OPT_LONG("--epochs", &epochs),
+        EX_OPT_STR("--hidden", &hidden_list),
+        EX_OPT_STR("--act", &act_name),
+        EX_OPT_STR("--optim", &opt_name),
+        EX_OPT_DOUBLE("--lr", &lr),
+        EX_OPT_DOUBLE("--momentum", &momentum),
+        EX_OPT_SIZE("--batch", &batch),
+        EX_OPT_ULL("--seed", &seed),
+        EX_OPT_STR("--schedule", &sched),
+        EX_OPT_FLAG("--f64", &f64),
+        EX_OPT_STR("--save", &save),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "fashion_mnist", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
+    if (hidden_list) {
+        n_hidden = 0;
+        for (const char *p = hidden_list; *p;) {
+            char *end = (char *)p;
+            unsigned long w = isdigit((unsigned char)*p) ? strtoul(p, &end, 10) : 0;
+            if (w == 0 || (*end && *end != ',') || n_hidden == MAX_LAYERS - 1) {
+                fprintf(stderr, "fashion_mnist: bad --hidden list '%s' (up to %d widths >= 1)\n",
+                        hidden_list, MAX_LAYERS - 1);
+                return 2;
             }
-        } else {
-            usage(stderr);
-            return 2;
+            hidden[n_hidden++] = w;
+            p = *end ? end + 1 : end;
         }
     }
+    lrmlp_dtype dtype = f64 ? LRMLP_F64 : LRMLP_F32;
     lrmlp_activation act;
     if (lrmlp_activation_from_name(act_name, &act)) {
         fprintf(stderr, "fashion_mnist: unknown activation '%s'\n", act_name);

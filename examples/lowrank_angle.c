@@ -17,6 +17,12 @@
 
 #define N_PSI 7
 
+static void usage(FILE *f)
+{
+    fputs("lowrank_angle [--data DIR] [--act silu] [--epochs 40] [--lr 1e-5] "
+          "[--rank 2K] [--estimate-batch 0] [--seed 1] [--csv FILE]\n", f);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = LRX_DEFAULT_DATA, *act_name = "silu", *csv = NULL;
@@ -24,40 +30,27 @@ int main(int argc, char **argv)
     double lr = 1e-5, eps = 0.1;
     size_t rank = 0, n_est = 0;
     unsigned long long seed = 1;
-    for (int i = 1; i + 1 < argc || (i < argc && !strcmp(argv[i], "--help")); i += 2) {
-        const char *a = argv[i], *v = argv[i + 1];
-        if (!strcmp(a, "--help")) {
-            puts("lowrank_angle [--data DIR] [--act silu] [--epochs 40] [--lr 1e-5] "
-                 "[--rank 2K] [--estimate-batch 0] [--seed 1] [--csv FILE]");
-            return 0;
-        } else if (!strcmp(a, "--data"))
-            dir = v;
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--epochs"))
-            epochs = strtol(v, NULL, 10);
-        else if (!strcmp(a, "--lr"))
-            lr = strtod(v, NULL);
-        else if (!strcmp(a, "--rank"))
-            rank = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--estimate-batch"))
-            n_est = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--csv"))
-            csv = v;
-        else {
-            fprintf(stderr, "lowrank_angle: unknown option %s\n", a);
-            return 2;
-        }
-    }
-    if (argc % 2 == 0) {
-        fprintf(stderr, "lowrank_angle: option %s needs a value\n", argv[argc - 1]);
-        return 2;
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),
+        EX_OPT_STR("--act", &act_name),
+        EX_OPT_LONG("--epochs", &epochs),
+        EX_OPT_DOUBLE("--lr", &lr),
+        EX_OPT_SIZE("--rank", &rank),
+        EX_OPT_SIZE("--estimate-batch", &n_est),
+        EX_OPT_ULL("--seed", &seed),
+        EX_OPT_STR("--csv", &csv),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "lowrank_angle", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act) || epochs < 1)
+    if (lrx_parse_act(act_name, &act))
         return 2;
+    if (epochs < 1) {
+        fprintf(stderr, "lowrank_angle: --epochs must be >= 1\n");
+        return 2;
+    }
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, 50000, &train, &test))
         return 1;

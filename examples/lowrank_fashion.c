@@ -43,43 +43,31 @@ int main(int argc, char **argv)
     double lr = 1e-5, eps = 0.1;
     size_t rank = 0, n_est = 0, n_train = 50000;
     unsigned long long seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int k = ex_option_value(argc, argv, &i, &v);
-        if (k != EX_OPT_VALUE) {
-            usage(k == EX_OPT_HELP ? stdout : stderr);
-            return k == EX_OPT_HELP ? 0 : 2;
-        }
-        if (!strcmp(a, "--data"))
-            dir = v;
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--epochs"))
-            epochs = strtol(v, NULL, 10);
-        else if (!strcmp(a, "--lr"))
-            lr = strtod(v, NULL);
-        else if (!strcmp(a, "--rank"))
-            rank = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--eps"))
-            eps = strtod(v, NULL);
-        else if (!strcmp(a, "--estimate-batch"))
-            n_est = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--n-train"))
-            n_train = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--schedule"))
-            sched = v;
-        else if (!strcmp(a, "--csv"))
-            csv = v;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),
+        EX_OPT_STR("--act", &act_name),
+        EX_OPT_LONG("--epochs", &epochs),
+        EX_OPT_DOUBLE("--lr", &lr),
+        EX_OPT_SIZE("--rank", &rank),
+        EX_OPT_DOUBLE("--eps", &eps),
+        EX_OPT_SIZE("--estimate-batch", &n_est),
+        EX_OPT_SIZE("--n-train", &n_train),
+        EX_OPT_ULL("--seed", &seed),
+        EX_OPT_STR("--schedule", &sched),
+        EX_OPT_STR("--csv", &csv),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "lowrank_fashion", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act) || epochs < 1)
+    if (lrx_parse_act(act_name, &act))
         return 2;
+    int cosine = !strcmp(sched, "cosine");
+    if (epochs < 1 || (!cosine && strcmp(sched, "constant"))) {
+        fprintf(stderr, "lowrank_fashion: need --epochs >= 1 and --schedule cosine|constant\n");
+        return 2;
+    }
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, n_train, &train, &test))
         return 1;
@@ -132,12 +120,8 @@ int main(int argc, char **argv)
         lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
         oo.kind = LRMLP_OPTIM_GD;
         oo.lr = lr;
-        if (!strcmp(sched, "cosine"))
+        if (cosine)
             oo.schedule = LRMLP_SCHEDULE_COSINE;
-        else if (strcmp(sched, "constant")) {
-            fprintf(stderr, "lowrank_fashion: unknown schedule '%s'\n", sched);
-            return 2;
-        }
         run[k].oo = oo;
         lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
         to.loss = LRMLP_LOSS_SSE;

@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void usage(FILE *f)
+{
+    fputs("lowrank_practical [--data DIR] [--act gelu] [--epochs 5] [--lr-sgd 0.05] "
+          "[--lr-adam 1e-3] [--estimate-batch 128] [--seed 1] [--csv FILE]\n", f);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = LRX_DEFAULT_DATA, *act_name = "gelu", *csv = NULL;
@@ -22,40 +28,27 @@ int main(int argc, char **argv)
     double lr_sgd = 0.05, lr_adam = 1e-3, eps = 0.1;
     size_t n_est = 128;
     unsigned long long seed = 1;
-    if (argc % 2 == 0 && strcmp(argv[argc - 1], "--help")) {
-        fprintf(stderr, "lowrank_practical: option %s needs a value\n", argv[argc - 1]);
-        return 2;
-    }
-    for (int i = 1; i < argc; i += 2) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!strcmp(a, "--help")) {
-            puts("lowrank_practical [--data DIR] [--act gelu] [--epochs 5] [--lr-sgd 0.05] "
-                 "[--lr-adam 1e-3] [--estimate-batch 128] [--seed 1] [--csv FILE]");
-            return 0;
-        } else if (!strcmp(a, "--data"))
-            dir = v;
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--epochs"))
-            epochs = strtol(v, NULL, 10);
-        else if (!strcmp(a, "--lr-sgd"))
-            lr_sgd = strtod(v, NULL);
-        else if (!strcmp(a, "--lr-adam"))
-            lr_adam = strtod(v, NULL);
-        else if (!strcmp(a, "--estimate-batch"))
-            n_est = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--csv"))
-            csv = v;
-        else {
-            fprintf(stderr, "lowrank_practical: unknown option %s\n", a);
-            return 2;
-        }
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),
+        EX_OPT_STR("--act", &act_name),
+        EX_OPT_LONG("--epochs", &epochs),
+        EX_OPT_DOUBLE("--lr-sgd", &lr_sgd),
+        EX_OPT_DOUBLE("--lr-adam", &lr_adam),
+        EX_OPT_SIZE("--estimate-batch", &n_est),
+        EX_OPT_ULL("--seed", &seed),
+        EX_OPT_STR("--csv", &csv),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "lowrank_practical", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act) || epochs < 1)
+    if (lrx_parse_act(act_name, &act))
         return 2;
+    if (epochs < 1) {
+        fprintf(stderr, "lowrank_practical: --epochs must be >= 1\n");
+        return 2;
+    }
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, 50000, &train, &test))
         return 1;

@@ -19,6 +19,13 @@
 
 #define N_WIDTH 4
 
+static void usage(FILE *f)
+{
+    fputs("lowrank_width [--data DIR] [--act gelu] [--setting gd|sgd|both] "
+          "[--epochs-gd 40] [--epochs-sgd 5] [--lr-gd 1e-5] [--lr-sgd 0.05] "
+          "[--estimate-batch 0] [--seed 1] [--csv FILE] [--curves FILE]\n", f);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = LRX_DEFAULT_DATA, *act_name = "gelu", *csv = NULL, *setting = "both";
@@ -27,44 +34,23 @@ int main(int argc, char **argv)
     double lr_gd = 1e-5, lr_sgd = 0.05, eps = 0.1;
     size_t n_est = 0;
     unsigned long long seed = 1;
-    if (argc % 2 == 0 && strcmp(argv[argc - 1], "--help")) {
-        fprintf(stderr, "lowrank_width: option %s needs a value\n", argv[argc - 1]);
-        return 2;
-    }
-    for (int i = 1; i < argc; i += 2) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!strcmp(a, "--help")) {
-            puts("lowrank_width [--data DIR] [--act gelu] [--setting gd|sgd|both] "
-                 "[--epochs-gd 40] [--epochs-sgd 5] [--lr-gd 1e-5] [--lr-sgd 0.05] "
-                 "[--estimate-batch 0] [--seed 1] [--csv FILE] [--curves FILE]");
-            return 0;
-        } else if (!strcmp(a, "--data"))
-            dir = v;
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--setting"))
-            setting = v;
-        else if (!strcmp(a, "--epochs-gd"))
-            epochs_gd = strtol(v, NULL, 10);
-        else if (!strcmp(a, "--epochs-sgd"))
-            epochs_sgd = strtol(v, NULL, 10);
-        else if (!strcmp(a, "--lr-gd"))
-            lr_gd = strtod(v, NULL);
-        else if (!strcmp(a, "--lr-sgd"))
-            lr_sgd = strtod(v, NULL);
-        else if (!strcmp(a, "--estimate-batch"))
-            n_est = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--csv"))
-            csv = v;
-        else if (!strcmp(a, "--curves"))
-            curves = v;
-        else {
-            fprintf(stderr, "lowrank_width: unknown option %s\n", a);
-            return 2;
-        }
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),
+        EX_OPT_STR("--act", &act_name),
+        EX_OPT_STR("--setting", &setting),
+        EX_OPT_LONG("--epochs-gd", &epochs_gd),
+        EX_OPT_LONG("--epochs-sgd", &epochs_sgd),
+        EX_OPT_DOUBLE("--lr-gd", &lr_gd),
+        EX_OPT_DOUBLE("--lr-sgd", &lr_sgd),
+        EX_OPT_SIZE("--estimate-batch", &n_est),
+        EX_OPT_ULL("--seed", &seed),
+        EX_OPT_STR("--csv", &csv),
+        EX_OPT_STR("--curves", &curves),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "lowrank_width", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : 2;
     int do_gd = !strcmp(setting, "gd") || !strcmp(setting, "both");
     int do_sgd = !strcmp(setting, "sgd") || !strcmp(setting, "both");
     lrmlp_activation act;

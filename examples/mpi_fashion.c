@@ -35,7 +35,7 @@ typedef struct cfg {
     int epochs, every, resume, profile;
     size_t batch, rank, limit;
     double lr;
-    uint64_t seed;
+    unsigned long long seed;
 } cfg;
 
 static lrmlp_net *make_net(int lowrank, const cfg *c)
@@ -188,52 +188,58 @@ out:
     return rc;
 }
 
+static void usage(FILE *f)
+{
+    fputs("usage: mpi_fashion [--data DIR] [--model dense|lowrank|both] [--epochs N] [--batch B] "
+          "[--rank R] [--optim sgd|adam] [--lr X] [--seed N] [--limit N] [--checkpoint FILE] "
+          "[--every N] [--resume] [--profile]\n", f);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
     cfg c = {"/usr/share/datasets/fashion-mnist", "both", NULL, "sgd", 3, 1, 0, 0, 128, 32, 0,
              0.0, 1};
-    int bad = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--resume") || !strcmp(a, "--profile")) {
-            *(a[2] == 'r' ? &c.resume : &c.profile) = 1;
-            continue;
+    int world_rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    void (*say)(FILE *) = world_rank == 0 ? usage : NULL;
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &c.data),
+        EX_OPT_STR("--model", &c.model),
+        EX_OPT_STR("--checkpoint", &c.checkpoint),
+        EX_OPT_STR("--optim", &c.optim),
+        EX_OPT_INT("--epochs", &c.epochs),
+        EX_OPT_INT("--every", &c.every),
+        EX_OPT_SIZE("--batch", &c.batch),
+        EX_OPT_SIZE("--rank", &c.rank),
+        EX_OPT_SIZE("--limit", &c.limit),
+        EX_OPT_DOUBLE("--lr", &c.lr),
+        EX_OPT_ULL("--seed", &c.seed),
+        EX_OPT_FLAG("--resume", &c.resume),
+        EX_OPT_FLAG("--profile", &c.profile),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "mpi_fashion", opts, say);
+    int model_ok = !strcmp(c.model, "dense") || !strcmp(c.model, "lowrank") ||
+                   !strcmp(c.model, "both");
+    int optim_ok = !strcmp(c.optim, "sgd") || !strcmp(c.optim, "adam");
+    if (!parsed && (!model_ok || !optim_ok || c.epochs < 1 || c.every < 1 || c.batch < 1 ||
+                    c.rank < 1)) {
+        if (say) {
+            fprintf(stderr, "mpi_fashion: need --model dense|lowrank|both, --optim sgd|adam and "
+                            "--epochs, --every, --batch, --rank >= 1\n");
+            say(stderr);
         }
-        if (!v) {
-            bad = 1;
-            break;
-        }
-        i++;
-        if (!strcmp(a, "--data")) c.data = v;
-        else if (!strcmp(a, "--model")) c.model = v;
-        else if (!strcmp(a, "--checkpoint")) c.checkpoint = v;
-        else if (!strcmp(a, "--optim")) c.optim = v;
-        else if (!strcmp(a, "--epochs")) c.epochs = atoi(v);
-        else if (!strcmp(a, "--every")) c.every = atoi(v);
-        else if (!strcmp(a, "--batch")) c.batch = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--rank")) c.rank = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--limit")) c.limit = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--lr")) c.lr = atof(v);
-        else if (!strcmp(a, "--seed")) c.seed = strtoull(v, NULL, 10);
-        else bad = 1;
+        parsed = EX_ARGS_BAD;
     }
-    if (c.every < 1 || c.batch < 1 || c.rank < 1 ||
-        (strcmp(c.model, "dense") && strcmp(c.model, "lowrank") && strcmp(c.model, "both")))
-        bad = 1;
+    if (parsed) {
+        MPI_Finalize();
+        return parsed == EX_ARGS_HELP ? 0 : 2;
+    }
     lrmlp_mpi *h = NULL;
-    int rc = bad ? LRMLP_ERR_INVALID : lrmlp_mpi_create(&h, MPI_COMM_WORLD);
-    int rank = h ? lrmlp_mpi_rank(h) : 0;
+    int rc = lrmlp_mpi_create(&h, MPI_COMM_WORLD);
     if (h)
         lrmlp_mpi_set_profile(h, c.profile);
-    if (bad) {
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-        if (rank == 0)
-            fprintf(stderr, "usage: mpi_fashion [--data DIR] [--model dense|lowrank|both] "
-                            "[--epochs N] [--batch B] [--rank R] [--optim sgd|adam] [--lr X] "
-                            "[--seed N] [--limit N] [--checkpoint FILE] [--every N] [--resume] "
-                            "[--profile]\n");
-    }
     lrmlp_dataset *tr = NULL, *te = NULL;
     if (!rc) {
         rc = ex_load_fashion("mpi_fashion", c.data, "train", &tr) ||
