@@ -63,6 +63,10 @@ int main(int argc, char **argv)
     int parsed = ex_parse_options(argc, argv, "fashion_mnist", opts, usage);
     if (parsed)
         return parsed == EX_ARGS_HELP ? 0 : 2;
+    if (epochs < 1) {
+        fprintf(stderr, "fashion_mnist: --epochs must be >= 1\n");
+        return 2;
+    }
     if (hidden_list) {
         n_hidden = 0;
         for (const char *p = hidden_list; *p;) {

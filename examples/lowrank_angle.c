@@ -6,9 +6,11 @@
  * lowrank_fashion.
  *
  *   lowrank_angle [--data DIR] [--act silu] [--epochs N] [--lr X] [--rank R]
- *                 [--estimate-batch N] [--seed N] [--csv FILE]
+ *                 [--estimate-batch N] [--seed N] [--csv FILE] [--curves FILE]
  *
- * Prints a table of final test accuracy per psi and a JSON line. */
+ * Prints a table of final test accuracy per psi and a JSON line. --csv
+ * writes the final results per psi, --curves the per-epoch curves
+ * (lrx_curves_write, models "psi=0" .. "psi=90"). */
 #include "lowrank_common.h"
 
 #include <math.h>
@@ -20,12 +22,12 @@
 static void usage(FILE *f)
 {
     fputs("lowrank_angle [--data DIR] [--act silu] [--epochs 40] [--lr 1e-5] "
-          "[--rank 2K] [--estimate-batch 0] [--seed 1] [--csv FILE]\n", f);
+          "[--rank 2K] [--estimate-batch 0] [--seed 1] [--csv FILE] [--curves FILE]\n", f);
 }
 
 int main(int argc, char **argv)
 {
-    const char *dir = LRX_DEFAULT_DATA, *act_name = "silu", *csv = NULL;
+    const char *dir = LRX_DEFAULT_DATA, *act_name = "silu", *csv = NULL, *curves = NULL;
     long epochs = 40;
     double lr = 1e-5, eps = 0.1;
     size_t rank = 0, n_est = 0;
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
         EX_OPT_SIZE("--estimate-batch", &n_est),
         EX_OPT_ULL("--seed", &seed),
         EX_OPT_STR("--csv", &csv),
+        EX_OPT_STR("--curves", &curves),
         EX_OPT_END,
     };
     int parsed = ex_parse_options(argc, argv, "lowrank_angle", opts, usage);
@@ -120,6 +123,20 @@ int main(int argc, char **argv)
     if (f && fclose(f)) {
         perror(csv);
         return 1;
+    }
+    if (curves) {
+        FILE *fc = fopen(curves, "w");
+        if (!fc) {
+            perror(curves);
+            return 1;
+        }
+        lrx_curves_header(fc);
+        for (int k = 0; k < N_PSI; k++)
+            lrx_curves_write(fc, names[k], &run[k]);
+        if (fclose(fc)) {
+            perror(curves);
+            return 1;
+        }
     }
     printf("{\"experiment\": \"lowrank_angle\", \"activation\": \"%s\", \"epochs\": %ld, "
            "\"lr\": %g, \"rank\": %zu, \"test_accuracy\": {",

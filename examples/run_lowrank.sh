@@ -20,7 +20,7 @@ printf 'OPENBLAS_CORETYPE=%s\n' "${OPENBLAS_CORETYPE:-<unset>}"
 jobs_=(
   "$ex/lowrank_fashion --act gelu --epochs $EPOCHS --lr $LR --csv $logs/lowrank_fashion_gelu.csv > $logs/lowrank_fashion_gelu.txt"
   "$ex/lowrank_fashion --act silu --epochs $EPOCHS --lr $LR --csv $logs/lowrank_fashion_silu.csv > $logs/lowrank_fashion_silu.txt"
-  "$ex/lowrank_angle --act silu --epochs $ANGLE_EPOCHS --lr $LR --csv $logs/lowrank_angle.csv > $logs/lowrank_angle.txt"
+  "$ex/lowrank_angle --act silu --epochs $ANGLE_EPOCHS --lr $LR --csv $logs/lowrank_angle.csv --curves $logs/lowrank_angle_curves.csv > $logs/lowrank_angle.txt"
   "$ex/lowrank_width --act gelu --setting ${WIDTH_SETTING:-both} --epochs-gd $WIDTH_EPOCHS --lr-gd $LR --epochs-sgd $SGD_EPOCHS --csv $logs/lowrank_width.csv --curves $logs/lowrank_width_curves.csv > $logs/lowrank_width.txt"
   "$ex/lowrank_practical --act gelu --epochs $SGD_EPOCHS --csv $logs/lowrank_practical.csv > $logs/lowrank_practical.txt"
 )
