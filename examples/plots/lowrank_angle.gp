@@ -21,14 +21,15 @@ if (system(sprintf("test -r '%s' && echo 1 || echo 0", fc)) eq "1") {
   if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) { set terminal pngcairo size 1000,420 font ",10" } else { set terminal png size 1000,420 }
   set output sprintf("%s/lowrank_angle_curves.png", out)
   set multiplot layout 1,2 title "Angle ablation curves (SiLU, r=20, full-batch GD on SSE)"
+  unset title
   set xtics autofreq
   set xlabel "epoch (= GD step)"
   set ylabel "test accuracy"
-  set key on bottom right
+  set key on right center opaque box
   set autoscale y
   plot for [p in "0 15 30 45 60 75 90"] fc using (strcol(1) eq sprintf("psi=%s", p) ? $2 : 1/0):5 skip 1 with lines lw 2 title sprintf("psi = %s", p)
   set ylabel "training loss (SSE, summed)"
-  set key bottom left
+  set key off
   plot for [p in "0 15 30 45 60 75 90"] fc using (strcol(1) eq sprintf("psi=%s", p) ? $2 : 1/0):3 skip 1 with lines lw 2 title sprintf("psi = %s", p)
   unset multiplot
   unset output
