@@ -6,7 +6,7 @@
  *
  *   lowrank_fashion [--data DIR] [--act gelu|silu] [--epochs N] [--lr X]
  *                   [--rank R] [--eps X] [--estimate-batch N] [--n-train N]
- *                   [--seed N] [--schedule cosine|constant] [--csv FILE]
+ *                   [--seed N] [--schedule cosine|constant] [--models LIST] [--csv FILE]
  *
  * Prints a line per epoch and model, a results table and, last, a JSON line.
  * --csv writes the curves: epoch and, per model, train loss, test loss and
@@ -33,12 +33,14 @@ static void usage(FILE *f)
             "  --n-train N         training images taken from the 60k set (default 50000)\n"
             "  --seed N            seed (default 1)\n"
             "  --schedule S        cosine or constant (default cosine)\n"
-            "  --csv FILE          write the curves\n");
+            "  --models LIST       which to train, of dense,sbig,random (default all)\n"
+            "  --csv FILE          write the curves (NaN for models not trained)\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = LRX_DEFAULT_DATA, *act_name = "gelu", *csv = NULL, *sched = "cosine";
+    const char *models = "dense,sbig,random";
     long epochs = 40;
     double lr = 1e-5, eps = 0.1;
     size_t rank = 0, n_est = 0, n_train = 50000;
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
         EX_OPT_SIZE("--n-train", &n_train),
         EX_OPT_ULL("--seed", &seed),
         EX_OPT_STR("--schedule", &sched),
+        EX_OPT_STR("--models", &models),
         EX_OPT_STR("--csv", &csv),
         EX_OPT_END,
     };
@@ -66,6 +69,24 @@ int main(int argc, char **argv)
     int cosine = !strcmp(sched, "cosine");
     if (epochs < 1 || (!cosine && strcmp(sched, "constant"))) {
         fprintf(stderr, "lowrank_fashion: need --epochs >= 1 and --schedule cosine|constant\n");
+        return 2;
+    }
+    const char *names[N_MODELS] = {"dense", "sbig", "random"};
+    int sel[N_MODELS] = {0, 0, 0};
+    for (const char *p = models; *p;) {
+        size_t len = strcspn(p, ",");
+        int k = 0;
+        while (k < N_MODELS && (strlen(names[k]) != len || strncmp(p, names[k], len)))
+            k++;
+        if (k == N_MODELS) {
+            fprintf(stderr, "lowrank_fashion: --models takes a list of dense,sbig,random\n");
+            return 2;
+        }
+        sel[k] = 1;
+        p += len + (p[len] == ',');
+    }
+    if (!sel[0] && !sel[1] && !sel[2]) {
+        fprintf(stderr, "lowrank_fashion: --models is empty\n");
         return 2;
     }
     lrmlp_dataset *train = NULL, *test = NULL;
@@ -82,7 +103,6 @@ int main(int argc, char **argv)
     }
 
     lrmlp_net *net[N_MODELS] = {NULL, NULL, NULL};
-    const char *names[N_MODELS] = {"dense", "sbig", "random"};
     lrmlp_subspace *sub = NULL;
     double *Vb = malloc(d * rank * sizeof *Vb);
     if (!Vb)
@@ -129,7 +149,7 @@ int main(int argc, char **argv)
         to.shuffle = 0;
         run[k].to = to;
         run[k].eval_loss = LRMLP_LOSS_SSE;
-        if (lrx_train(net[k], train, test, &run[k]))
+        if (sel[k] && lrx_train(net[k], train, test, &run[k]))
             return 1;
     }
 
@@ -145,9 +165,13 @@ int main(int argc, char **argv)
         fprintf(f, "\n");
         for (long e = 0; e < epochs; e++) {
             fprintf(f, "%ld", e + 1);
-            for (int k = 0; k < N_MODELS; k++)
-                fprintf(f, ",%.9g,%.9g,%.6f", run[k].train_loss[e], run[k].test_loss[e],
-                        run[k].test_acc[e]);
+            for (int k = 0; k < N_MODELS; k++) {
+                if (sel[k])
+                    fprintf(f, ",%.9g,%.9g,%.6f", run[k].train_loss[e], run[k].test_loss[e],
+                            run[k].test_acc[e]);
+                else
+                    fprintf(f, ",nan,nan,nan");
+            }
             fprintf(f, "\n");
         }
         if (fclose(f)) {
@@ -160,7 +184,8 @@ int main(int argc, char **argv)
            "");
     printf("|---|---|---|---|---|---|\n");
     for (int k = 0; k < N_MODELS; k++)
-        printf("| %s%s | %.4f | %.6g | %zu | %.2f | %.3f |\n", names[k],
+        if (sel[k])
+            printf("| %s%s | %.4f | %.6g | %zu | %.2f | %.3f |\n", names[k],
                run[k].diverged ? " (diverged)" : "", run[k].final_test_acc,
                run[k].final_train_loss, run[k].params, run[k].seconds,
                run[k].epochs_done ? run[k].seconds / (double)run[k].epochs_done : 0.0);
@@ -170,7 +195,8 @@ int main(int argc, char **argv)
            act_name, epochs, lr, rank, n_est ? n_est : lrmlp_dataset_size(train),
            lrmlp_blas_core(), lrmlp_blas_threads(), ex_peak_rss_mb());
     for (int k = 0; k < N_MODELS; k++)
-        printf(", \"%s\": {\"test_accuracy\": %.4f, \"train_loss\": %.6g, \"params\": %zu, "
+        if (sel[k])
+            printf(", \"%s\": {\"test_accuracy\": %.4f, \"train_loss\": %.6g, \"params\": %zu, "
                "\"train_seconds\": %.3f, \"seconds_per_epoch\": %.4f, \"diverged\": %s}",
                names[k], run[k].final_test_acc, run[k].final_train_loss, run[k].params,
                run[k].seconds,
