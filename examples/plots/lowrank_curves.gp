@@ -1,15 +1,19 @@
 # Test accuracy and training loss of lowrank_fashion (GELU and SiLU).
 # gnuplot -e "logs='DIR'; out='DIR'" examples/plots/lowrank_curves.gp
+# Optional: tag (output name prefix, default "lowrank": TAG_gelu_curves.png)
+# and desc (the setting in the title).
 if (!exists("logs")) logs = "."
 if (!exists("out")) out = "."
+if (!exists("tag")) tag = "lowrank"
+if (!exists("desc")) desc = "full-batch GD on SSE (dense vs low-rank r=20)"
 set datafile separator ","
 set key bottom right
 set grid
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) { set terminal pngcairo size 1000,420 font ",10" } else { set terminal png size 1000,420 }
 do for [act in "gelu silu"] {
   f = sprintf("%s/lowrank_fashion_%s.csv", logs, act)
-  set output sprintf("%s/lowrank_%s_curves.png", out, act)
-  set multiplot layout 1,2 title sprintf("Fashion-MNIST, L=4, d=m=784, %s, full-batch GD on SSE (dense vs low-rank r=20)", act)
+  set output sprintf("%s/%s_%s_curves.png", out, tag, act)
+  set multiplot layout 1,2 title sprintf("Fashion-MNIST, L=4, d=m=784, %s, %s", act, desc)
   set xlabel "epoch (= GD step)"
   set ylabel "test accuracy"
   set key bottom right
