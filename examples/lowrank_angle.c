@@ -10,7 +10,7 @@
  *
  * Prints a table of final test accuracy per psi and a JSON line. --csv
  * writes the final results per psi, --curves the per-epoch curves
- * (lrx_curves_write, models "psi=0" .. "psi=90"). */
+ * (lrx_curves_save, models "psi=0" .. "psi=90"). */
 #include "lowrank_common.h"
 
 #include <math.h>
@@ -124,20 +124,8 @@ int main(int argc, char **argv)
         perror(csv);
         return 1;
     }
-    if (curves) {
-        FILE *fc = fopen(curves, "w");
-        if (!fc) {
-            perror(curves);
-            return 1;
-        }
-        lrx_curves_header(fc);
-        for (int k = 0; k < N_PSI; k++)
-            lrx_curves_write(fc, names[k], &run[k]);
-        if (fclose(fc)) {
-            perror(curves);
-            return 1;
-        }
-    }
+    if (curves && lrx_curves_save(curves, run, N_PSI))
+        return 1;
     printf("{\"experiment\": \"lowrank_angle\", \"activation\": \"%s\", \"epochs\": %ld, "
            "\"lr\": %g, \"rank\": %zu, \"test_accuracy\": {",
            act_name, epochs, lr, rank);

@@ -252,11 +252,28 @@ void lrx_curves_header(FILE *f)
     fprintf(f, "model,epoch,train_loss,test_loss,test_acc\n");
 }
 
-void lrx_curves_write(FILE *f, const char *label, const lrx_run *run)
+void lrx_curves_write(FILE *f, const lrx_run *run)
 {
     for (long e = 0; e < run->epochs_done; e++)
-        fprintf(f, "%s,%ld,%.9g,%.9g,%.6f\n", label, e + 1, run->train_loss[e],
+        fprintf(f, "%s,%ld,%.9g,%.9g,%.6f\n", run->name, e + 1, run->train_loss[e],
                 run->test_loss[e], run->test_acc[e]);
+}
+
+int lrx_curves_save(const char *path, const lrx_run *runs, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    lrx_curves_header(f);
+    for (size_t i = 0; i < n; i++)
+        lrx_curves_write(f, &runs[i]);
+    if (fclose(f)) {
+        perror(path);
+        return 1;
+    }
+    return 0;
 }
 
 int lrx_parse_act(const char *name, lrmlp_activation *act)

@@ -70,10 +70,13 @@ void lrx_run_free(lrx_run *run);
 void lrx_run_init(lrx_run *run, const char *name, long epochs, lrmlp_optim_kind kind,
                   double lr, double momentum, lrmlp_loss loss, size_t batch);
 
-/* Curves in tidy form: one row per model and epoch,
- * "model,epoch,train_loss,test_loss,test_acc" (the header line). */
+/* Curves in tidy form: one row per model (run->name) and epoch,
+ * "model,epoch,train_loss,test_loss,test_acc" (the header line).
+ * lrx_curves_save writes the header and n runs to path; it returns 0, or 1
+ * after printing the reason. */
 void lrx_curves_header(FILE *f);
-void lrx_curves_write(FILE *f, const char *label, const lrx_run *run);
+void lrx_curves_write(FILE *f, const lrx_run *run);
+int lrx_curves_save(const char *path, const lrx_run *runs, size_t n);
 int lrx_parse_act(const char *name, lrmlp_activation *act);
 
 #endif

@@ -8,7 +8,7 @@
  *                     [--lr-adam X] [--estimate-batch N] [--seed N] [--csv FILE]
  *
  * Prints a table (test accuracy, epochs, seconds) and a JSON line. --csv
- * writes the per-epoch curves (lrx_curves_write; models "sgd-m/dense",
+ * writes the per-epoch curves (lrx_curves_save; models "sgd-m/dense",
  * "sgd-m/lowrank", "adam/dense", "adam/lowrank"). */
 #include "lowrank_common.h"
 
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
            act_name, L, d, r, epochs, n_est, est_s, lrmlp_blas_core(), lrmlp_blas_threads());
     const char *opt_names[2] = {"sgd-m", "adam"};
     const char *model_names[2] = {"dense", "lowrank"};
-    lrx_run run[2][2];
+    lrx_run runs[4]; /* runs[2 * optimizer + model] */
     for (int o = 0; o < 2; o++)
         for (int k = 0; k < 2; k++) {
             lrmlp_net *net = NULL;
@@ -95,9 +95,9 @@ int main(int argc, char **argv)
             if (!name)
                 return 1;
             snprintf(name, 32, "%s/%s", opt_names[o], model_names[k]);
-            lrx_run_init(&run[o][k], name, epochs, o ? LRMLP_OPTIM_ADAM : LRMLP_OPTIM_SGD,
+            lrx_run_init(&runs[2 * o + k], name, epochs, o ? LRMLP_OPTIM_ADAM : LRMLP_OPTIM_SGD,
                          o ? lr_adam : lr_sgd, 0.9, LRMLP_LOSS_CROSS_ENTROPY, 128);
-            if (lrx_train(net, train, test, &run[o][k]))
+            if (lrx_train(net, train, test, &runs[2 * o + k]))
                 return 1;
             lrmlp_net_free(net);
         }
@@ -105,27 +105,14 @@ int main(int argc, char **argv)
            "train s | s/epoch |\n|---|---|---|---|---|---|---|---|\n");
     for (int o = 0; o < 2; o++)
         for (int k = 0; k < 2; k++) {
-            lrx_run *q = &run[o][k];
+            lrx_run *q = &runs[2 * o + k];
             printf("| %s | %s%s | %zu | %.4f | %.4f | %ld | %.1f | %.2f |\n", opt_names[o],
                    model_names[k], q->diverged ? " (diverged)" : "", q->params,
                    q->final_test_acc, q->final_train_loss, q->epochs_done, q->seconds,
                    q->epochs_done ? q->seconds / (double)q->epochs_done : 0.0);
         }
-    if (csv) {
-        FILE *f = fopen(csv, "w");
-        if (!f) {
-            perror(csv);
-            return 1;
-        }
-        lrx_curves_header(f);
-        for (int o = 0; o < 2; o++)
-            for (int k = 0; k < 2; k++)
-                lrx_curves_write(f, run[o][k].name, &run[o][k]);
-        if (fclose(f)) {
-            perror(csv);
-            return 1;
-        }
-    }
+    if (csv && lrx_curves_save(csv, runs, 4))
+        return 1;
     printf("{\"experiment\": \"lowrank_practical\", \"activation\": \"%s\", \"epochs\": %ld, "
            "\"estimate_samples\": %zu, \"blas_core\": \"%s\"",
            act_name, epochs, n_est, lrmlp_blas_core());
@@ -133,13 +120,13 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2; k++)
             printf(", \"%s\": {\"test_accuracy\": %.4f, \"train_seconds\": %.2f, "
                    "\"params\": %zu}",
-                   run[o][k].name, run[o][k].final_test_acc, run[o][k].seconds,
-                   run[o][k].params);
+                   runs[2 * o + k].name, runs[2 * o + k].final_test_acc, runs[2 * o + k].seconds,
+                   runs[2 * o + k].params);
     printf("}\n");
     for (int o = 0; o < 2; o++)
         for (int k = 0; k < 2; k++) {
-            free((char *)run[o][k].name);
-            lrx_run_free(&run[o][k]);
+            free((char *)runs[2 * o + k].name);
+            lrx_run_free(&runs[2 * o + k]);
         }
     free(Vb);
     lrmlp_net_free(dense0);

@@ -138,7 +138,7 @@ int main(int argc, char **argv)
                 fprintf(f, "%s,%zu,%zu,%.6f,%.9g,%.3f\n", s ? "sgd" : "gd", r, run.params,
                         run.final_test_acc, run.final_train_loss, run.seconds);
             if (fc)
-                lrx_curves_write(fc, name, &run);
+                lrx_curves_write(fc, &run);
             jl += (size_t)snprintf(json + jl, sizeof json - jl,
                                    "%s{\"setting\": \"%s\", \"rank\": %zu, \"epochs\": %ld, "
                                    "\"test_accuracy\": %.4f, \"train_loss\": %.6g, "
