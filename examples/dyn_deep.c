@@ -205,7 +205,7 @@ static int layer_svd(rotation *ro, lrmlp_net *net, size_t l, double *Uout, doubl
         rc = lrmlp_net_get_weights_f64(net, l, ro->A);
     }
     if (rc) {
-        fprintf(stderr, "%s: weights: %s\n", prog_name(), lrmlp_net_errmsg(net));
+        fprintf(stderr, "%s: weights: %s\n", prog_name(), lrmlp_last_errmsg());
         return rc;
     }
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)m, (lapack_int)n, ro->A,
@@ -367,13 +367,13 @@ static int load_fashion(const config *c, uint64_t seed, lrmlp_dataset **out)
     size_t n = c->n < lrmlp_dataset_size(all) ? c->n : lrmlp_dataset_size(all);
     if ((rc = lrmlp_dataset_shuffle(all, seed)) ||
         (rc = lrmlp_dataset_split(all, n, out, NULL))) {
-        fprintf(stderr, "%s: subset: %s\n", prog_name(), lrmlp_dataset_errmsg(all));
+        fprintf(stderr, "%s: subset: %s\n", prog_name(), lrmlp_last_errmsg());
         lrmlp_dataset_free(all);
         return rc;
     }
     lrmlp_dataset_free(all);
     if ((rc = lrmlp_dataset_standardize(*out, LRMLP_STANDARDIZE_GLOBAL, NULL))) {
-        fprintf(stderr, "%s: standardize: %s\n", prog_name(), lrmlp_dataset_errmsg(*out));
+        fprintf(stderr, "%s: standardize: %s\n", prog_name(), lrmlp_last_errmsg());
         lrmlp_dataset_free(*out);
         *out = NULL;
     }
@@ -466,7 +466,7 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     }
     lrmlp_eval_result ev;
     if ((rc = lrmlp_evaluate(net, ds, loss, 0, &ev))) {
-        fprintf(stderr, "%s: evaluate: %s\n", prog_name(), lrmlp_net_errmsg(net));
+        fprintf(stderr, "%s: evaluate: %s\n", prog_name(), lrmlp_last_errmsg());
         goto done;
     }
     res->loss0 = ev.loss;
@@ -481,9 +481,9 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
         lrmlp_epoch_stats st;
         if ((rc = lrmlp_train_epoch(net, opt, ds, &to, &st))) {
             fprintf(stderr, "%s: step %llu: %s", prog_name(),
-                    (unsigned long long)lrmlp_optim_steps(opt) + 1, lrmlp_net_errmsg(net));
+                    (unsigned long long)lrmlp_optim_steps(opt) + 1, lrmlp_last_errmsg());
             if (rc == LRMLP_ERR_STOPPED)
-                fprintf(stderr, " (tracker: %s%s)", lrmlp_tracker_errmsg(tr),
+                fprintf(stderr, " (tracker: %s%s)", lrmlp_last_errmsg(),
                         ro.failed ? "; rotation failed" : "");
             fprintf(stderr, "\n");
             goto done;
@@ -497,15 +497,15 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     }
     res->steps = (size_t)lrmlp_optim_steps(opt);
     if ((rc = lrmlp_tracker_flush(tr))) {
-        fprintf(stderr, "%s: tracker flush: %s\n", prog_name(), lrmlp_tracker_errmsg(tr));
+        fprintf(stderr, "%s: tracker flush: %s\n", prog_name(), lrmlp_last_errmsg());
         goto done;
     }
     if (res->steps % cap->every && (rc = lrmlp_tracker_record(tr, net, res->steps))) {
-        fprintf(stderr, "%s: tracker record: %s\n", prog_name(), lrmlp_tracker_errmsg(tr));
+        fprintf(stderr, "%s: tracker record: %s\n", prog_name(), lrmlp_last_errmsg());
         goto done;
     }
     if ((rc = lrmlp_evaluate(net, ds, loss, 0, &ev))) {
-        fprintf(stderr, "%s: evaluate: %s\n", prog_name(), lrmlp_net_errmsg(net));
+        fprintf(stderr, "%s: evaluate: %s\n", prog_name(), lrmlp_last_errmsg());
         goto done;
     }
     res->lossT = ev.loss;
@@ -672,7 +672,7 @@ int main(int argc, char **argv)
                 rc = c.f32 ? lrmlp_dataset_batch_f32(ds, NULL, 0, n, X, T)
                            : lrmlp_dataset_batch_f64(ds, NULL, 0, n, X, T);
                 if (rc) {
-                    fprintf(stderr, "%s: batch: %s\n", prog_name(), lrmlp_dataset_errmsg(ds));
+                    fprintf(stderr, "%s: batch: %s\n", prog_name(), lrmlp_last_errmsg());
                     return 1;
                 }
                 char csv[4096], rot[4096];

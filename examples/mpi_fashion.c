@@ -105,7 +105,7 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
             rc = lrmlp_mpi_checkpoint_load(h, &net, &opt, ckpt, 0);
             if (rc) {
                 if (rank == 0)
-                    fprintf(stderr, "mpi_fashion: resume: %s\n", lrmlp_mpi_errmsg(h));
+                    fprintf(stderr, "mpi_fashion: resume: %s\n", lrmlp_last_errmsg());
                 goto out;
             }
             first = lrmlp_optim_steps(opt) / steps_per_epoch;
@@ -118,7 +118,7 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
         rc = lrmlp_mpi_broadcast_model(h, &net, &opt, 0);
         if (rc) {
             if (rank == 0)
-                fprintf(stderr, "mpi_fashion: broadcast: %s\n", lrmlp_mpi_errmsg(h));
+                fprintf(stderr, "mpi_fashion: broadcast: %s\n", lrmlp_last_errmsg());
             goto out;
         }
     }
@@ -140,7 +140,7 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
         rc = lrmlp_mpi_train_epoch(h, net, opt, train_ds, &to, c->seed, e, &st);
         if (rc) {
             fprintf(stderr, "mpi_fashion: rank %d epoch %llu: %s\n", rank,
-                    (unsigned long long)e, lrmlp_mpi_errmsg(h));
+                    (unsigned long long)e, lrmlp_last_errmsg());
             goto out;
         }
         double ar = lrmlp_mpi_allreduce_seconds(h) - ar0;
@@ -167,7 +167,7 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
             rc = lrmlp_mpi_checkpoint_save(h, net, opt, ckpt, 0);
             if (rc) {
                 if (rank == 0)
-                    fprintf(stderr, "mpi_fashion: checkpoint: %s\n", lrmlp_mpi_errmsg(h));
+                    fprintf(stderr, "mpi_fashion: checkpoint: %s\n", lrmlp_last_errmsg());
                 goto out;
             }
         }

@@ -12,25 +12,15 @@ int openblas_get_num_threads(void);
 #endif
 
 static _Thread_local char last_errmsg[LRMLP_ERRMSG_LEN];
+static _Thread_local int last_status;
 
 LRMLP_API const char *lrmlp_strerror(int status)
 {
     switch (status) {
-    case LRMLP_OK: return "success";
-    case LRMLP_ERR_NOMEM: return "out of memory";
-    case LRMLP_ERR_INVALID: return "invalid argument";
-    case LRMLP_ERR_SHAPE: return "shape mismatch";
-    case LRMLP_ERR_DTYPE: return "precision (dtype) mismatch";
-    case LRMLP_ERR_NONFINITE: return "NaN or infinity in input";
-    case LRMLP_ERR_DIVERGED: return "training diverged (non-finite loss or gradient)";
-    case LRMLP_ERR_IO: return "input/output error";
-    case LRMLP_ERR_FORMAT: return "malformed or truncated data";
-    case LRMLP_ERR_CHECKSUM: return "checksum mismatch";
-    case LRMLP_ERR_VERSION: return "unsupported version";
-    case LRMLP_ERR_LINALG: return "linear algebra routine failed";
-    case LRMLP_ERR_STOPPED: return "stopped by callback";
-    case LRMLP_ERR_UNSUPPORTED: return "not supported";
-    case LRMLP_ERR_STATE: return "invalid state for this call";
+#define STATUS_TEXT_(name, value, text) \
+    case LRMLP_##name: return text;
+        LRMLP_STATUS_MAP(STATUS_TEXT_)
+#undef STATUS_TEXT_
     default: return "unknown status";
     }
 }
@@ -78,32 +68,44 @@ LRMLP_API size_t lrmlp_build_info(char *buf, size_t len)
 }
 
 LRMLP_API const char *lrmlp_last_errmsg(void) { return last_errmsg; }
+LRMLP_API int lrmlp_last_status(void) { return last_status; }
 
-LRMLP_API void lrmlp_free(void *p) { free(p); }
-
-int lrmlp__err(char *buf, int status, const char *fmt, ...)
+LRMLP_API int lrmlp_error_set(int status, const char *msg)
 {
-    if (buf) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(buf, LRMLP_ERRMSG_LEN, fmt, ap);
-        va_end(ap);
-    }
+    snprintf(last_errmsg, sizeof last_errmsg, "%s", msg ? msg : "");
+    last_status = status;
     return status;
 }
 
-int lrmlp__last_err(int status, const char *fmt, ...)
+LRMLP_API void lrmlp_error_clear(void)
+{
+    last_errmsg[0] = '\0';
+    last_status = LRMLP_OK;
+}
+
+LRMLP_API void lrmlp_free(void *p) { free(p); }
+
+int lrmlp__err(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_errmsg, sizeof last_errmsg, fmt, ap);
     va_end(ap);
+    last_status = status;
     return status;
 }
 
-int lrmlp__last_err_copy(int status, const char *msg)
+int lrmlp__err_prefix(int status, const char *fmt, ...)
 {
-    snprintf(last_errmsg, sizeof last_errmsg, "%s", msg ? msg : "");
+    char prev[LRMLP_ERRMSG_LEN];
+    memcpy(prev, last_errmsg, sizeof prev);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last_errmsg, sizeof last_errmsg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last_errmsg)
+        snprintf(last_errmsg + n, sizeof last_errmsg - (size_t)n, "%s", prev);
+    last_status = status;
     return status;
 }
 

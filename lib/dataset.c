@@ -33,7 +33,7 @@
 /* Sets a handle's message. Functions taking a const handle may report too:
  * the message buffer is the only thing they write. */
 #define DS_ERR(ds, status, ...) \
-    lrmlp__err(((lrmlp_dataset *)(uintptr_t)(ds))->errmsg, (status), __VA_ARGS__)
+    lrmlp__err((status), __VA_ARGS__)
 
 static size_t label_size(int kind)
 {
@@ -62,11 +62,6 @@ LRMLP_API void lrmlp_dataset_free(lrmlp_dataset *ds)
     free(ds->wh_mu);
     free(ds->wh_W);
     free(ds);
-}
-
-LRMLP_API const char *lrmlp_dataset_errmsg(const lrmlp_dataset *ds)
-{
-    return ds ? ds->errmsg : "NULL dataset handle";
 }
 
 LRMLP_API size_t lrmlp_dataset_size(const lrmlp_dataset *ds) { return ds ? ds->n : 0; }
@@ -136,7 +131,7 @@ static int batch_check(const lrmlp_dataset *ds, const size_t *idx, size_t start,
                        const void *out, const char *fn, const char *outname)
 {
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
     if (count == 0)
         return LRMLP_OK;
     if (!out)
@@ -255,7 +250,7 @@ LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mod
 {
     static const char fn[] = "lrmlp_dataset_standardize";
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
     if (mode != LRMLP_STANDARDIZE_GLOBAL && mode != LRMLP_STANDARDIZE_FEATURE)
         return DS_ERR(ds, LRMLP_ERR_INVALID, "%s: unknown mode %d", fn, (int)mode);
     const lrmlp_dataset *ref = reference ? reference : ds;
@@ -323,9 +318,9 @@ LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mod
 LRMLP_API int lrmlp_whiten_options_init(lrmlp_whiten_options *opts, unsigned int version)
 {
     if (!opts)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_whiten_options_init: opts is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_whiten_options_init: opts is NULL");
     if (version != LRMLP_WHITEN_OPTIONS_VERSION)
-        return lrmlp__last_err(LRMLP_ERR_VERSION,
+        return lrmlp__err(LRMLP_ERR_VERSION,
                                "lrmlp_whiten_options_init: unknown options version %u (this "
                                "library knows %u)",
                                version, (unsigned)LRMLP_WHITEN_OPTIONS_VERSION);
@@ -351,7 +346,7 @@ static void block_f64(const lrmlp_dataset *ds, size_t r0, size_t rows, const dou
 /* Computes the whitening matrix W (d x d, row-major: y = W (x - mu)) and mu
  * (zero without centering) from ref. B is a BLOCK_ROWS x d workspace. */
 static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o, double *W,
-                         double *mu, double *B, char *errbuf)
+                         double *mu, double *B)
 {
     static const char fn[] = "lrmlp_dataset_whiten";
     size_t n = ref->n, d = ref->d;
@@ -359,7 +354,7 @@ static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o
     double *G = malloc(d * d * sizeof *G);
     int rc = LRMLP_OK;
     if (!C || !w || !G) {
-        rc = lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "%s: out of memory (d = %zu)", fn, d);
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (d = %zu)", fn, d);
         goto done;
     }
     memset(mu, 0, d * sizeof *mu);
@@ -384,18 +379,18 @@ static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o
     lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, C,
                                      (lapack_int)d, w);
     if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR) {
-        rc = lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "%s: out of memory in LAPACKE_dsyevd", fn);
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory in LAPACKE_dsyevd", fn);
         goto done;
     }
     if (info != 0) {
-        rc = lrmlp__err(errbuf, LRMLP_ERR_LINALG, "%s: LAPACKE_dsyevd failed (info = %d)", fn,
+        rc = lrmlp__err(LRMLP_ERR_LINALG, "%s: LAPACKE_dsyevd failed (info = %d)", fn,
                         (int)info);
         goto done;
     }
     /* Eigenvalues ascend; C's columns are the eigenvectors. */
     double lmax = w[d - 1];
     if (!isfinite(lmax) || !isfinite(w[0])) {
-        rc = lrmlp__err(errbuf, LRMLP_ERR_LINALG, "%s: non-finite eigenvalue", fn);
+        rc = lrmlp__err(LRMLP_ERR_LINALG, "%s: non-finite eigenvalue", fn);
         goto done;
     }
     double tol = lmax > 0.0 ? lmax * (double)d * DBL_EPSILON : 0.0;
@@ -403,7 +398,7 @@ static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o
         size_t bad = 0;
         while (bad < d && !(w[bad] > tol))
             bad++;
-        rc = lrmlp__err(errbuf, LRMLP_ERR_LINALG,
+        rc = lrmlp__err(LRMLP_ERR_LINALG,
                         "%s: covariance is singular (%zu of %zu eigenvalues <= %g, from %zu "
                         "samples); use eps > 0",
                         fn, bad, d, tol, n);
@@ -441,7 +436,7 @@ static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o
     }
     for (size_t i = 0; i < d * d; i++)
         if (!isfinite(W[i])) {
-            rc = lrmlp__err(errbuf, LRMLP_ERR_LINALG, "%s: whitening matrix is not finite", fn);
+            rc = lrmlp__err(LRMLP_ERR_LINALG, "%s: whitening matrix is not finite", fn);
             goto done;
         }
 done:
@@ -456,7 +451,7 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
 {
     static const char fn[] = "lrmlp_dataset_whiten";
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
     lrmlp_whiten_options o = LRMLP_WHITEN_OPTIONS_INIT;
     if (opts) {
         if (opts->version != LRMLP_WHITEN_OPTIONS_VERSION)
@@ -499,7 +494,7 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
         memcpy(W, ref->wh_W, d * d * sizeof *W);
         memcpy(mu, ref->wh_mu, d * sizeof *mu);
     } else {
-        rc = whiten_matrix(ref, &o, W, mu, B, ds->errmsg);
+        rc = whiten_matrix(ref, &o, W, mu, B);
         if (rc != LRMLP_OK)
             goto done;
     }
@@ -565,7 +560,7 @@ static void swap_bytes(unsigned char *a, unsigned char *b, size_t len)
 LRMLP_API int lrmlp_dataset_shuffle(lrmlp_dataset *ds, uint64_t seed)
 {
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_dataset_shuffle: dataset is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_dataset_shuffle: dataset is NULL");
     lrmlp_rng rng;
     lrmlp__rng_seed(&rng, seed);
     size_t xr = ds->d * lrmlp__dataset_storage_size(ds->storage);
@@ -610,7 +605,6 @@ static lrmlp_dataset *ds_subset(const lrmlp_dataset *ds, size_t r0, size_t cnt)
     s->scale = s->shift = NULL;
     s->scale_f = s->shift_f = NULL;
     s->std_m = s->std_s = s->wh_mu = s->wh_W = NULL;
-    s->errmsg[0] = '\0';
     if (!(s->X = malloc(cnt * xr)))
         goto fail;
     memcpy(s->X, (const unsigned char *)ds->X + r0 * xr, cnt * xr);
@@ -660,7 +654,7 @@ LRMLP_API int lrmlp_dataset_split(const lrmlp_dataset *ds, size_t n_first,
     if (second)
         *second = NULL;
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
     if (n_first > ds->n)
         return DS_ERR(ds, LRMLP_ERR_INVALID, "%s: n_first = %zu exceeds n = %zu", fn, n_first,
                       ds->n);

@@ -113,53 +113,53 @@ static int FN(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
                         const char *fn)
 {
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: out is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: out is NULL", fn);
     *out = NULL;
     if (!X)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: X is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: X is NULL", fn);
     if (n == 0 || d == 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: n = %zu and d = %zu must be positive",
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: n = %zu and d = %zu must be positive",
                                fn, n, d);
     size_t nd, ndb, nt = 0, ntb = 0;
     if (!lrmlp__mul_ok(n, d, &nd) || !lrmlp__mul_ok(nd, sizeof(REAL), &ndb))
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: n x d = %zu x %zu is too large", fn, n,
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: n x d = %zu x %zu is too large", fn, n,
                                d);
     if (labels && n_classes == 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: labels given with n_classes = 0", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: labels given with n_classes = 0", fn);
     if (!labels && n_classes != 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                                "%s: n_classes = %zu given without labels", fn, n_classes);
     if (n_classes > (size_t)INT32_MAX)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: n_classes = %zu exceeds INT32_MAX", fn,
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: n_classes = %zu exceeds INT32_MAX", fn,
                                n_classes);
     if (T && n_targets == 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: T given with n_targets = 0", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: T given with n_targets = 0", fn);
     if (!T && n_targets != 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: n_targets = %zu given without T", fn,
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: n_targets = %zu given without T", fn,
                                n_targets);
     if (T && (!lrmlp__mul_ok(n, n_targets, &nt) || !lrmlp__mul_ok(nt, sizeof(REAL), &ntb)))
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: n x n_targets = %zu x %zu is too large",
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: n x n_targets = %zu x %zu is too large",
                                fn, n, n_targets);
 
     size_t bad;
     if (!FN(all_finite)(X, nd, &bad))
-        return lrmlp__last_err(LRMLP_ERR_NONFINITE,
+        return lrmlp__err(LRMLP_ERR_NONFINITE,
                                "%s: X[%zu] (sample %zu, feature %zu) is not finite", fn, bad,
                                bad / d, bad % d);
     if (T && !FN(all_finite)(T, nt, &bad))
-        return lrmlp__last_err(LRMLP_ERR_NONFINITE,
+        return lrmlp__err(LRMLP_ERR_NONFINITE,
                                "%s: T[%zu] (sample %zu, target %zu) is not finite", fn, bad,
                                bad / n_targets, bad % n_targets);
     if (labels)
         for (size_t i = 0; i < n; i++)
             if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
-                return lrmlp__last_err(LRMLP_ERR_INVALID,
+                return lrmlp__err(LRMLP_ERR_INVALID,
                                        "%s: labels[%zu] = %ld is outside [0, %zu)", fn, i,
                                        (long)labels[i], n_classes);
 
     lrmlp_dataset *ds = calloc(1, sizeof *ds);
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
     ds->n = n;
     ds->d = d;
     ds->storage = ST_REAL;
@@ -181,7 +181,7 @@ static int FN(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
     return LRMLP_OK;
 nomem:
     lrmlp_dataset_free(ds);
-    return lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu x %zu)", fn, n, d);
+    return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu x %zu)", fn, n, d);
 }
 
 LRMLP_API int FN(lrmlp_dataset_from_labels)(lrmlp_dataset **out, const REAL *X, size_t n,

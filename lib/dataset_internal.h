@@ -33,7 +33,6 @@ struct lrmlp_dataset {
     int std_mode;
     double *wh_mu, *wh_W;   /* d and d x d: x -> W (x - mu) */
     lrmlp_whiten_options wh_opts;
-    char errmsg[LRMLP_ERRMSG_LEN];
 };
 
 /* Bytes per feature element of storage st. */

@@ -26,7 +26,7 @@ static int errno_err(int status, const char *what, const char *verb, const char 
     int e = errno;
     if (strerror_r(e, eb, sizeof eb) != 0)
         snprintf(eb, sizeof eb, "errno %d", e);
-    return lrmlp__last_err(status, "%s: %s '%s': %s", what, verb, path, eb);
+    return lrmlp__err(status, "%s: %s '%s': %s", what, verb, path, eb);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -50,34 +50,34 @@ static int idx_header(const unsigned char *p, size_t len, int labels, const char
                       idx_hdr *h)
 {
     if (len < 4)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: truncated IDX header (%zu bytes)", what,
+        return lrmlp__err(LRMLP_ERR_FORMAT, "%s: truncated IDX header (%zu bytes)", what,
                                len);
     uint32_t magic = be32(p);
     unsigned ndims = p[3];
     if (p[0] != 0 || p[1] != 0 || p[2] != 0x08 || (labels ? ndims != 1 : ndims < 2))
-        return lrmlp__last_err(LRMLP_ERR_FORMAT,
+        return lrmlp__err(LRMLP_ERR_FORMAT,
                                "%s: bad IDX magic 0x%08lx (expected %s)", what,
                                (unsigned long)magic,
                                labels ? "0x00000801: u8 labels"
                                       : "0x0000080N, N >= 2: u8 images");
     size_t hl = 4 + 4 * (size_t)ndims;
     if (len < hl)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT,
+        return lrmlp__err(LRMLP_ERR_FORMAT,
                                "%s: truncated IDX header (%zu of %zu bytes)", what, len, hl);
     uint64_t count = be32(p + 4), dim = 1;
     if (count == 0)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: IDX file holds no samples", what);
+        return lrmlp__err(LRMLP_ERR_FORMAT, "%s: IDX file holds no samples", what);
     for (unsigned k = 1; k < ndims; k++) {
         uint64_t s = be32(p + 4 + 4 * k);
         if (s == 0)
-            return lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: IDX dimension %u is 0", what, k);
+            return lrmlp__err(LRMLP_ERR_FORMAT, "%s: IDX dimension %u is 0", what, k);
         dim *= s;   /* both factors <= 2^32, and dim <= 2^31 before: no overflow */
         if (dim > IDX_MAX_ELEMS)
-            return lrmlp__last_err(LRMLP_ERR_FORMAT,
+            return lrmlp__err(LRMLP_ERR_FORMAT,
                                    "%s: IDX sample size exceeds 2^31 elements", what);
     }
     if (count * dim > IDX_MAX_ELEMS)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT,
+        return lrmlp__err(LRMLP_ERR_FORMAT,
                                "%s: IDX claims %llu x %llu elements, more than 2^31", what,
                                (unsigned long long)count, (unsigned long long)dim);
     h->count = (size_t)count;
@@ -91,11 +91,11 @@ static int idx_check_len(const idx_hdr *h, size_t len, const char *what)
 {
     size_t have = len - h->hdr_len;
     if (have < h->data_len)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT,
+        return lrmlp__err(LRMLP_ERR_FORMAT,
                                "%s: truncated IDX data (%zu of %zu bytes)", what, have,
                                h->data_len);
     if (have > h->data_len)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT,
+        return lrmlp__err(LRMLP_ERR_FORMAT,
                                "%s: %zu trailing bytes after the IDX data", what,
                                have - h->data_len);
     return LRMLP_OK;
@@ -121,7 +121,7 @@ static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_l
         if (rc != LRMLP_OK)
             return rc;
         if (hl.count != hi.count)
-            return lrmlp__last_err(LRMLP_ERR_FORMAT,
+            return lrmlp__err(LRMLP_ERR_FORMAT,
                                    "label file has %zu labels, image file %zu images",
                                    hl.count, hi.count);
         const unsigned char *lv = lab + hl.hdr_len;
@@ -132,14 +132,14 @@ static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_l
 
     lrmlp_dataset *ds = calloc(1, sizeof *ds);
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "lrmlp_dataset_load_idx: out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "lrmlp_dataset_load_idx: out of memory");
     ds->n = hi.count;
     ds->d = hi.dim;
     ds->storage = ST_U8;
     ds->dtype = LRMLP_F32;
     if (lab && lrmlp__dataset_set_labels(ds, NULL, lab + hl.hdr_len, n_classes) != LRMLP_OK) {
         lrmlp_dataset_free(ds);
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "lrmlp_dataset_load_idx: out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "lrmlp_dataset_load_idx: out of memory");
     }
     if (adopt) {
         unsigned char *buf = *adopt;
@@ -151,7 +151,7 @@ static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_l
         ds->X = malloc(hi.data_len);
         if (!ds->X) {
             lrmlp_dataset_free(ds);
-            return lrmlp__last_err(LRMLP_ERR_NOMEM,
+            return lrmlp__err(LRMLP_ERR_NOMEM,
                                    "lrmlp_dataset_load_idx: out of memory (%zu bytes)",
                                    hi.data_len);
         }
@@ -165,10 +165,10 @@ int lrmlp__dataset_idx_from_mem(lrmlp_dataset **out, const void *img, size_t img
                                 const void *lab, size_t lab_len)
 {
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "idx_from_mem: out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "idx_from_mem: out is NULL");
     *out = NULL;
     if (!img)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "idx_from_mem: images buffer is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "idx_from_mem: images buffer is NULL");
     return idx_build(out, img, img_len, lab, lab_len, NULL);
 }
 
@@ -196,7 +196,7 @@ static int rd_read(idx_reader *r, void *buf, size_t len, size_t *got)
                 const char *m = gzerror(r->gz, &zerr);
                 if (zerr == Z_ERRNO)
                     return errno_err(LRMLP_ERR_IO, r->what, "reading", r->path);
-                return lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: corrupt gzip data in '%s': %s",
+                return lrmlp__err(LRMLP_ERR_FORMAT, "%s: corrupt gzip data in '%s': %s",
                                        r->what, r->path, m ? m : "unknown zlib error");
             }
             if (k == 0)
@@ -244,7 +244,7 @@ static int idx_read_file(const char *path, int labels, const char *what,
         r.gz = gzdopen(r.fd, "rb");
         if (!r.gz) {
             close(r.fd);
-            return lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: cannot start zlib on '%s'", what,
+            return lrmlp__err(LRMLP_ERR_NOMEM, "%s: cannot start zlib on '%s'", what,
                                    path);
         }
         gzbuffer(r.gz, 1u << 17);
@@ -272,10 +272,10 @@ static int idx_read_file(const char *path, int labels, const char *what,
     if (!r.gz && S_ISREG(st.st_mode)) {
         if ((uintmax_t)st.st_size != (uintmax_t)total) {
             rc = (uintmax_t)st.st_size < (uintmax_t)total
-                     ? lrmlp__last_err(LRMLP_ERR_FORMAT,
+                     ? lrmlp__err(LRMLP_ERR_FORMAT,
                                        "%s: '%s' is truncated: %zu bytes, header claims %zu",
                                        what, path, (size_t)st.st_size, total)
-                     : lrmlp__last_err(LRMLP_ERR_FORMAT,
+                     : lrmlp__err(LRMLP_ERR_FORMAT,
                                        "%s: '%s' has %zu trailing bytes after the IDX data",
                                        what, path, (size_t)st.st_size - total);
             goto done;
@@ -291,7 +291,7 @@ static int idx_read_file(const char *path, int labels, const char *what,
     }
     buf = malloc(cap);
     if (!buf) {
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu bytes)", what, cap);
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu bytes)", what, cap);
         goto done;
     }
     memcpy(buf, head, h.hdr_len);
@@ -306,14 +306,14 @@ static int idx_read_file(const char *path, int labels, const char *what,
         size_t ncap = cap > total / 2 ? total : cap * 2;
         unsigned char *nb = realloc(buf, ncap);
         if (!nb) {
-            rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu bytes)", what, ncap);
+            rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu bytes)", what, ncap);
             goto done;
         }
         buf = nb;
         cap = ncap;
     }
     if (len < total) {
-        rc = lrmlp__last_err(LRMLP_ERR_FORMAT,
+        rc = lrmlp__err(LRMLP_ERR_FORMAT,
                              "%s: '%s' is truncated: %zu of %zu bytes of IDX data", what, path,
                              len - h.hdr_len, h.data_len);
         goto done;
@@ -321,7 +321,7 @@ static int idx_read_file(const char *path, int labels, const char *what,
     unsigned char probe;
     rc = rd_read(&r, &probe, 1, &got);
     if (rc == LRMLP_OK && got != 0)
-        rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: '%s' has trailing bytes after the IDX data",
+        rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' has trailing bytes after the IDX data",
                              what, path);
     if (rc == LRMLP_OK) {
         *buf_out = buf;
@@ -341,10 +341,10 @@ LRMLP_API int lrmlp_dataset_load_idx(lrmlp_dataset **out, const char *images_pat
                                      const char *labels_path)
 {
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_dataset_load_idx: out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_dataset_load_idx: out is NULL");
     *out = NULL;
     if (!images_path)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_dataset_load_idx: images_path is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_dataset_load_idx: images_path is NULL");
     unsigned char *img = NULL, *lab = NULL;
     size_t img_len = 0, lab_len = 0;
     int rc = idx_read_file(images_path, 0, "images", &img, &img_len);
@@ -363,9 +363,9 @@ LRMLP_API int lrmlp_dataset_load_idx(lrmlp_dataset **out, const char *images_pat
 LRMLP_API int lrmlp_csv_options_init(lrmlp_csv_options *opts, unsigned int version)
 {
     if (!opts)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_csv_options_init: opts is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_csv_options_init: opts is NULL");
     if (version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__last_err(LRMLP_ERR_VERSION,
+        return lrmlp__err(LRMLP_ERR_VERSION,
                                "lrmlp_csv_options_init: unknown options version %u (this "
                                "library knows %u)",
                                version, (unsigned)LRMLP_CSV_OPTIONS_VERSION);
@@ -526,28 +526,28 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
 {
     static const char fn[] = "lrmlp_dataset_load_csv";
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: out is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: out is NULL", fn);
     *out = NULL;
     if (!text && len)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: text is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: text is NULL", fn);
     lrmlp_csv_options o = LRMLP_CSV_OPTIONS_INIT;
     if (opts) {
         if (opts->version != LRMLP_CSV_OPTIONS_VERSION)
-            return lrmlp__last_err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
+            return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
                                    opts->version);
         o = *opts;
     }
     if (csv_bad_delim(o.delimiter))
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: delimiter 0x%02x is not usable", fn,
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: delimiter 0x%02x is not usable", fn,
                                (unsigned)(unsigned char)o.delimiter);
     if (o.dtype != LRMLP_F32 && o.dtype != LRMLP_F64)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: dtype %d is not LRMLP_F32 or LRMLP_F64",
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: dtype %d is not LRMLP_F32 or LRMLP_F64",
                                fn, (int)o.dtype);
     if (o.label_column < -1)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: label_column %ld is not >= -1", fn,
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: label_column %ld is not >= -1", fn,
                                o.label_column);
     if (o.label_column >= 0 && o.n_targets != 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                                "%s: n_targets = %zu needs label_column = -1", fn, o.n_targets);
     const char delim = o.delimiter;
 
@@ -565,19 +565,19 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
             ncols = f;
             first_line = it.line_no;
         } else if (f != ncols) {
-            return lrmlp__last_err(LRMLP_ERR_FORMAT,
+            return lrmlp__err(LRMLP_ERR_FORMAT,
                                    "%s: line %zu has %zu fields, line %zu has %zu", fn,
                                    it.line_no, f, first_line, ncols);
         }
         n++;
     }
     if (n == 0)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: no data rows", fn);
+        return lrmlp__err(LRMLP_ERR_FORMAT, "%s: no data rows", fn);
 
     size_t d, nt = 0, label_col = SIZE_MAX;
     if (o.label_column >= 0) {
         if ((size_t)o.label_column >= ncols)
-            return lrmlp__last_err(LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                                    "%s: label_column %ld, but the rows have %zu fields", fn,
                                    o.label_column, ncols);
         label_col = (size_t)o.label_column;
@@ -585,25 +585,25 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
     } else {
         nt = o.n_targets;
         if (nt >= ncols)
-            return lrmlp__last_err(LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                                    "%s: n_targets = %zu leaves no feature in %zu fields", fn,
                                    nt, ncols);
         d = ncols - nt;
     }
     if (d == 0)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: rows have no feature column", fn);
+        return lrmlp__err(LRMLP_ERR_FORMAT, "%s: rows have no feature column", fn);
 
     int st = lrmlp__dataset_dtype_storage(o.dtype);
     size_t es = lrmlp__dataset_storage_size(st), nd, ndb, ntb = 0;
     if (!lrmlp__mul_ok(n, d, &nd) || !lrmlp__mul_ok(nd, es, &ndb) ||
         !lrmlp__mul_ok(n, nt, &ntb) || !lrmlp__mul_ok(ntb, es, &ntb))
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: %zu x %zu is too large", fn, n, ncols);
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: %zu x %zu is too large", fn, n, ncols);
 
     lrmlp_dataset *ds = calloc(1, sizeof *ds);
     int32_t *lab = NULL;
     int rc = LRMLP_OK;
     if (!ds)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
     ds->n = n;
     ds->d = d;
     ds->storage = st;
@@ -616,7 +616,7 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
     if (label_col != SIZE_MAX)
         lab = malloc(n * sizeof *lab);
     if (!ds->X || (nt && !ds->T) || (label_col != SIZE_MAX && !lab)) {
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu x %zu)", fn, n, ncols);
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu x %zu)", fn, n, ncols);
         goto fail;
     }
 
@@ -642,20 +642,20 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
             int pr = parse_number(a, (size_t)(b - a), &v);
             int tl = (int)((b - a) > 40 ? 40 : (b - a));
             if (pr == PN_NONFINITE || pr == PN_RANGE) {
-                rc = lrmlp__last_err(LRMLP_ERR_NONFINITE,
+                rc = lrmlp__err(LRMLP_ERR_NONFINITE,
                                      "%s: line %zu, column %zu: '%.*s' is not a finite number",
                                      fn, it.line_no, c + 1, tl, a);
                 goto fail;
             }
             if (pr != PN_OK) {
-                rc = lrmlp__last_err(LRMLP_ERR_FORMAT,
+                rc = lrmlp__err(LRMLP_ERR_FORMAT,
                                      "%s: line %zu, column %zu: '%.*s' is not a number", fn,
                                      it.line_no, c + 1, tl, a);
                 goto fail;
             }
             if (c == label_col) {
                 if (!(v >= 0.0 && v <= (double)(INT32_MAX - 1) && v == floor(v))) {
-                    rc = lrmlp__last_err(LRMLP_ERR_FORMAT,
+                    rc = lrmlp__err(LRMLP_ERR_FORMAT,
                                          "%s: line %zu, column %zu: label '%.*s' is not a "
                                          "non-negative integer",
                                          fn, it.line_no, c + 1, tl, a);
@@ -677,7 +677,7 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
                 if (st == ST_F32) {
                     float f = (float)v;
                     if (!isfinite(f)) {
-                        rc = lrmlp__last_err(LRMLP_ERR_NONFINITE,
+                        rc = lrmlp__err(LRMLP_ERR_NONFINITE,
                                              "%s: line %zu, column %zu: '%.*s' overflows float",
                                              fn, it.line_no, c + 1, tl, a);
                         goto fail;
@@ -692,7 +692,7 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
         row++;
     }
     if (lab && lrmlp__dataset_set_labels(ds, lab, NULL, max_label + 1) != LRMLP_OK) {
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
         goto fail;
     }
     free(lab);
@@ -709,12 +709,12 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
 {
     static const char fn[] = "lrmlp_dataset_load_csv";
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: out is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: out is NULL", fn);
     *out = NULL;
     if (!path)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "%s: path is NULL", fn);
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: path is NULL", fn);
     if (opts && opts->version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__last_err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
+        return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
                                opts->version);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -737,11 +737,11 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
         cap = ncap;
     }
     if (!buf)
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "%s: out of memory reading '%s'", fn, path);
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory reading '%s'", fn, path);
     else if (ferror(f))
         rc = errno_err(LRMLP_ERR_IO, fn, "reading", path);
     else if (len == 0)
-        rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "%s: '%s' is empty", fn, path);
+        rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' is empty", fn, path);
     else
         rc = lrmlp__dataset_csv_from_mem(out, buf, len, opts);
     fclose(f);

@@ -11,15 +11,16 @@
 #define LRMLP_ERRMSG_LEN 256
 #define LRMLP_INTERNAL __attribute__((visibility("hidden")))
 
-/* ---- errors (common.c) ---- */
-/* Formats a message into buf (LRMLP_ERRMSG_LEN bytes) and returns status. */
-LRMLP_INTERNAL int lrmlp__err(char *buf, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Same, into the calling thread's last-error message (lrmlp_last_errmsg). */
-LRMLP_INTERNAL int lrmlp__last_err(int status, const char *fmt, ...)
+/* ---- errors (common.c) ----
+ * The one error channel (common.h): formats a message into the calling
+ * thread's last-error slot, records status there, and returns status, so
+ * that `return lrmlp__err(LRMLP_ERR_INVALID, "...");` reports and fails. */
+LRMLP_INTERNAL int lrmlp__err(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Copies a handle's message into the thread's last-error message. */
-LRMLP_INTERNAL int lrmlp__last_err_copy(int status, const char *msg);
+/* Puts a formatted prefix before the thread's current message (which a
+ * failed inner call set) and records status. */
+LRMLP_INTERNAL int lrmlp__err_prefix(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Overflow-checked size arithmetic: return 0 on overflow. */
 LRMLP_INTERNAL int lrmlp__mul_ok(size_t a, size_t b, size_t *out);
@@ -84,15 +85,14 @@ struct lrmlp_net {
      * paper's network it stands for. */
     size_t lr_rank;
     size_t lr_layers;
-    char errmsg[LRMLP_ERRMSG_LEN];
 };
 
 /* Allocates a network of the given shape with zero parameters and a
  * generator seeded with seed. acts has n_layers entries. Validates the
- * shape. Reports errors through errbuf (LRMLP_ERRMSG_LEN bytes). */
+ * shape. */
 LRMLP_INTERNAL int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers,
                                     const size_t *widths, const lrmlp_activation *acts,
-                                    int bias, uint64_t seed, char *errbuf);
+                                    int bias, uint64_t seed);
 /* 1 if both networks have the same dtype, widths and bias flag. */
 LRMLP_INTERNAL int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b);
 /* Largest number of samples one forward/backward pass handles: larger
@@ -136,13 +136,12 @@ struct lrmlp_optim {
     void *ws;                /* scratch (Muon Newton-Schulz), not state */
     size_t ws_size;
     double *lr_scale;        /* n_layers learning-rate multipliers, all 1 at creation */
-    char errmsg[LRMLP_ERRMSG_LEN];
 };
 
 /* Allocates an optimizer for the shape of net with validated options and
  * zero state. Used by lrmlp_optim_create and the model loader. */
 LRMLP_INTERNAL int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
-                                      const lrmlp_optim_options *opts, char *errbuf);
+                                      const lrmlp_optim_options *opts);
 /* Number of state vectors (0, 1 or 2) the optimizer keeps, and them. */
 LRMLP_INTERNAL size_t lrmlp__optim_n_state(const lrmlp_optim *opt);
 

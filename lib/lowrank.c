@@ -48,34 +48,33 @@ static void set_w(lrmlp_net *net, size_t l, const double *W)
 
 LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *o)
 {
-    char err[LRMLP_ERRMSG_LEN];
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
     if (!o)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "options are NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
     if (o->version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return lrmlp__last_err(LRMLP_ERR_VERSION, "unknown lrmlp_lowrank_options version %u",
+        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_lowrank_options version %u",
                                o->version);
     size_t L = o->n_layers, d = o->input_dim, m = o->width, K = o->output_dim, r = o->rank;
     if (L < 2 || L > 4000)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "n_layers must be in [2, 4000], got %zu", L);
+        return lrmlp__err(LRMLP_ERR_INVALID, "n_layers must be in [2, 4000], got %zu", L);
     if (r < 1 || r > d || r > m || K < 1)
-        return lrmlp__last_err(LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                                "need 1 <= rank <= min(input_dim, width) and output_dim >= 1 "
                                "(rank %zu, d %zu, m %zu, K %zu)", r, d, m, K);
     if (!isfinite(o->eps) || o->eps <= 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
     if ((int)o->hidden_activation < 0 || o->hidden_activation >= LRMLP_ACT_COUNT_ ||
         (int)o->output_activation < 0 || o->output_activation >= LRMLP_ACT_COUNT_)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "invalid activation");
+        return lrmlp__err(LRMLP_ERR_INVALID, "invalid activation");
     size_t nl = L + 2;
     size_t *widths = malloc((nl + 1) * sizeof *widths);
     lrmlp_activation *acts = malloc(nl * sizeof *acts);
     if (!widths || !acts) {
         free(widths);
         free(acts);
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     /* V^T, A_1 .. A_{L-1}, U, W_L */
     widths[0] = d;
@@ -90,11 +89,11 @@ LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options 
     acts[L] = o->hidden_activation;
     acts[L + 1] = o->output_activation;
     lrmlp_net *net;
-    int rc = lrmlp__net_alloc(&net, o->dtype, nl, widths, acts, 0, o->seed, err);
+    int rc = lrmlp__net_alloc(&net, o->dtype, nl, widths, acts, 0, o->seed);
     free(widths);
     free(acts);
     if (rc)
-        return lrmlp__last_err_copy(rc, err);
+        return rc;
     net->lr_rank = r;
     net->lr_layers = L;
     for (size_t l = 0; l < nl && rc == LRMLP_OK; l++) {
@@ -106,7 +105,6 @@ LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options 
             rc = lrmlp_net_init_layer(net, l, LRMLP_INIT_TORCH_DEFAULT, 1.0);
     }
     if (rc) {
-        lrmlp__last_err_copy(rc, net->errmsg);
         lrmlp_net_free(net);
         return rc;
     }
@@ -122,7 +120,7 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
     if (!net || !layer)
         return LRMLP_ERR_INVALID;
     if (!net->lr_rank)
-        return lrmlp__err((char *)net->errmsg, LRMLP_ERR_STATE, "not a low-rank network");
+        return lrmlp__err(LRMLP_ERR_STATE, "not a low-rank network");
     size_t L = net->lr_layers;
     switch (factor) {
     case LRMLP_FACTOR_V:
@@ -130,7 +128,7 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
         return LRMLP_OK;
     case LRMLP_FACTOR_A:
         if (index < 1 || index > L - 1)
-            return lrmlp__err((char *)net->errmsg, LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                               "core index %zu out of range 1..%zu", index, L - 1);
         *layer = index;
         return LRMLP_OK;
@@ -141,7 +139,7 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
         *layer = L + 1;
         return LRMLP_OK;
     default:
-        return lrmlp__err((char *)net->errmsg, LRMLP_ERR_INVALID, "unknown factor %d",
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown factor %d",
                           (int)factor);
     }
 }
@@ -150,14 +148,14 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
 static int check_pair(lrmlp_net *lr, const lrmlp_net *dense)
 {
     if (!lr->lr_rank)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_STATE, "not a low-rank network");
+        return lrmlp__err(LRMLP_ERR_STATE, "not a low-rank network");
     size_t L = lr->lr_layers, m = lr->widths[L + 1];
     int ok = dense->n_layers == L && !dense->bias && dense->widths[0] == lr->widths[0] &&
              dense->widths[L] == lr->widths[L + 2];
     for (size_t i = 1; ok && i < L; i++)
         ok = dense->widths[i] == m;
     if (!ok)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "dense network must have %zu bias-free layers with widths "
                           "%zu, %zu, ..., %zu, %zu",
                           L, lr->widths[0], m, m, lr->widths[L + 2]);
@@ -176,7 +174,7 @@ static int init_cores_and_head(lrmlp_net *lr, const lrmlp_net *dense, double eps
     const lrmlp_layer_ *src = &dense->layers[L - 1];
     double *W = malloc(src->in * src->out * sizeof *W);
     if (!W)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     get_w(dense, L - 1, W);
     set_w(lr, L + 1, W);
     free(W);
@@ -189,23 +187,23 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
     if (!lr)
         return LRMLP_ERR_INVALID;
     if (!dense || !Vb)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_INVALID, "dense network or basis is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
     if (!isfinite(eps) || eps <= 0)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_INVALID, "eps must be finite and > 0");
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
     int rc = check_pair(lr, dense);
     if (rc)
         return rc;
     size_t L = lr->lr_layers, d = lr->widths[0], m = lr->widths[L + 1], r = lr->lr_rank;
     for (size_t i = 0; i < d * r; i++)
         if (!isfinite(Vb[i]))
-            return lrmlp__err(lr->errmsg, LRMLP_ERR_NONFINITE, "basis holds NaN or Inf");
+            return lrmlp__err(LRMLP_ERR_NONFINITE, "basis holds NaN or Inf");
     /* Orthonormal columns: Vb^T Vb = I. */
     double *G = malloc(r * r * sizeof *G);
     double *Vt = malloc(r * d * sizeof *Vt);
     double *M = malloc(m * r * sizeof *M), *M2 = malloc(m * r * sizeof *M2);
     double *W = malloc(m * (m > d ? m : d) * sizeof *W);
     if (!G || !Vt || !M || !M2 || !W) {
-        rc = lrmlp__err(lr->errmsg, LRMLP_ERR_NOMEM, "out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         goto done;
     }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, Vb,
@@ -213,7 +211,7 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
     for (size_t i = 0; i < r; i++)
         for (size_t j = 0; j < r; j++)
             if (fabs(G[i * r + j] - (i == j)) > 1e-6) {
-                rc = lrmlp__err(lr->errmsg, LRMLP_ERR_INVALID,
+                rc = lrmlp__err(LRMLP_ERR_INVALID,
                                 "basis columns are not orthonormal (V^T V - I has %.3g at "
                                 "%zu,%zu)", G[i * r + j] - (i == j), i, j);
                 goto done;
@@ -252,9 +250,9 @@ LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, d
     if (!lr)
         return LRMLP_ERR_INVALID;
     if (!dense)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_INVALID, "dense network is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "dense network is NULL");
     if (!isfinite(eps) || eps <= 0)
-        return lrmlp__err(lr->errmsg, LRMLP_ERR_INVALID, "eps must be finite and > 0");
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
     int rc = check_pair(lr, dense);
     if (!rc)
         rc = lrmlp_net_init_layer(lr, 0, LRMLP_INIT_ORTHOGONAL, 1.0);
@@ -267,12 +265,11 @@ LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, d
 
 LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
 {
-    char err[LRMLP_ERRMSG_LEN];
     if (!out || !lr)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "NULL argument");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     *out = NULL;
     if (!lr->lr_rank)
-        return lrmlp__last_err(LRMLP_ERR_STATE, "not a low-rank network");
+        return lrmlp__err(LRMLP_ERR_STATE, "not a low-rank network");
     size_t L = lr->lr_layers, d = lr->widths[0], r = lr->lr_rank, m = lr->widths[L + 1],
            K = lr->widths[L + 2];
     size_t *widths = malloc((L + 1) * sizeof *widths);
@@ -283,7 +280,7 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     lrmlp_net *net = NULL;
     int rc = LRMLP_OK;
     if (!widths || !acts || !W || !A || !B || !C) {
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         goto done;
     }
     widths[0] = d;
@@ -293,11 +290,9 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     for (size_t l = 0; l + 1 < L; l++)
         acts[l] = lr->layers[L].act; /* phi: the activation after U */
     acts[L - 1] = lr->layers[L + 1].act;
-    rc = lrmlp__net_alloc(&net, lr->dtype, L, widths, acts, 0, 0, err);
-    if (rc) {
-        lrmlp__last_err_copy(rc, err);
+    rc = lrmlp__net_alloc(&net, lr->dtype, L, widths, acts, 0, 0);
+    if (rc)
         goto done;
-    }
     net->rng = lr->rng;
     /* First dense layer: A_1 V^T (r x d), or U A_1 V^T (m x d) when L = 2. */
     get_w(lr, 0, B); /* V^T, r x d */
@@ -307,7 +302,7 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     if (L == 2) {
         double *U = malloc(m * r * sizeof *U);
         if (!U) {
-            rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
             goto done;
         }
         get_w(lr, L, U);
@@ -330,7 +325,7 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
         /* Last hidden layer: U A_{L-1} in the first r columns. */
         double *U = malloc(m * r * sizeof *U);
         if (!U) {
-            rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
             goto done;
         }
         get_w(lr, L, U);
@@ -360,9 +355,8 @@ done:
 
 LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const size_t *ranks)
 {
-    char err[LRMLP_ERRMSG_LEN];
     if (!out || !dense || !ranks)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "NULL argument");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     *out = NULL;
     size_t L = dense->n_layers, nl = L;
     for (size_t l = 0; l < L; l++)
@@ -374,7 +368,7 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
         free(widths);
         free(acts);
         free(k);
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     size_t j = 0;
     widths[0] = dense->widths[0];
@@ -390,12 +384,12 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
         widths[++j] = ly->out;
     }
     lrmlp_net *net = NULL;
-    int rc = lrmlp__net_alloc(&net, dense->dtype, nl, widths, acts, dense->bias, 0, err);
+    int rc = lrmlp__net_alloc(&net, dense->dtype, nl, widths, acts, dense->bias, 0);
     free(widths);
     free(acts);
     if (rc) {
         free(k);
-        return lrmlp__last_err_copy(rc, err);
+        return rc;
     }
     net->rng = dense->rng;
     size_t es = lrmlp__dtype_size(dense->dtype);
@@ -405,7 +399,7 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
         size_t in = ly->in, outw = ly->out, mn = in < outw ? in : outw;
         double *W = malloc(in * outw * sizeof *W);
         if (!W) {
-            rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
             break;
         }
         get_w(dense, l, W);
@@ -418,7 +412,7 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
                                       W, (lapack_int)in, S, U, (lapack_int)mn, Vt,
                                       (lapack_int)in);
             if (info != 0) {
-                rc = lrmlp__last_err(info < 0 && !(S && U && Vt) ? LRMLP_ERR_NOMEM
+                rc = lrmlp__err(info < 0 && !(S && U && Vt) ? LRMLP_ERR_NOMEM
                                                                  : LRMLP_ERR_LINALG,
                                      "SVD of layer %zu failed (info %d)", l, (int)info);
             } else {

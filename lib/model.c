@@ -167,8 +167,8 @@ static int optim_matches(const lrmlp_optim *opt, const lrmlp_net *net)
     return 1;
 }
 
-/* Builds the file in a new buffer; errors go to net->errmsg. */
-static int build_file(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+/* Builds the file in a new buffer. */
+static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
                       uint8_t **out, size_t *out_len)
 {
     *out = NULL;
@@ -178,17 +178,17 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspa
     size_t n_state = 0;
 
     if (!vector_finite(net->params, net->n_params, net->dtype))
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE,
+        return lrmlp__err(LRMLP_ERR_NONFINITE,
                           "model save: the network's parameters hold NaN or Inf");
     if (opt) {
         if (!optim_matches(opt, net))
-            return lrmlp__err(net->errmsg, LRMLP_ERR_SHAPE,
+            return lrmlp__err(LRMLP_ERR_SHAPE,
                               "model save: the optimizer was made for another network shape");
         n_state = lrmlp__optim_n_state(opt);
         const void *st[2] = { opt->m, opt->v };
         for (size_t k = 0; k < n_state; k++)
             if (!st[k] || !vector_finite(st[k], net->n_params, net->dtype))
-                return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE,
+                return lrmlp__err(LRMLP_ERR_NONFINITE,
                                   "model save: the optimizer's state holds NaN or Inf");
     }
 
@@ -218,11 +218,11 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspa
     const uint64_t subs_off = align8(opt_end);
     const uint64_t total = has_subs ? subs_off + subs_len : opt_end;
     if (total > SIZE_MAX)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "model save: file too large");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "model save: file too large");
 
     uint8_t *b = calloc(1, (size_t)total);
     if (!b)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM,
+        return lrmlp__err(LRMLP_ERR_NOMEM,
                           "model save: cannot allocate %llu bytes", (unsigned long long)total);
 
     /* NETW */
@@ -311,7 +311,7 @@ static int build_file(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspa
     return LRMLP_OK;
 }
 
-static int save_mem(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+static int save_mem(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
                     void **buf, size_t *len)
 {
     if (buf)
@@ -319,9 +319,9 @@ static int save_mem(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace
     if (len)
         *len = 0;
     if (!net)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_save_mem: net is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_save_mem: net is NULL");
     if (!buf || !len)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "lrmlp_model_save_mem: buf and len must not be NULL");
     uint8_t *b;
     size_t n;
@@ -333,17 +333,17 @@ static int save_mem(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt, void **buf,
+LRMLP_API int lrmlp_model_save_mem(const lrmlp_net *net, const lrmlp_optim *opt, void **buf,
                                    size_t *len)
 {
     return save_mem(net, opt, NULL, buf, len);
 }
 
-LRMLP_API int lrmlp_model_save_subspace_mem(lrmlp_net *net, const lrmlp_optim *opt,
+LRMLP_API int lrmlp_model_save_subspace_mem(const lrmlp_net *net, const lrmlp_optim *opt,
                                             const lrmlp_subspace *sub, void **buf, size_t *len)
 {
     if (net && !sub)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "subspace estimate is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "subspace estimate is NULL");
     return save_mem(net, opt, sub, buf, len);
 }
 
@@ -355,20 +355,20 @@ static const char *errno_str(int e, char *buf, size_t len)
 }
 
 /* Writes data to a new temporary file beside path and renames it over path. */
-static int write_atomic(const char *path, const uint8_t *data, size_t len, char *errbuf)
+static int write_atomic(const char *path, const uint8_t *data, size_t len)
 {
     char es[128];
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmpXXXXXX");
     if (!tmp)
-        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "model save: out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "model save: out of memory");
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
 
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        lrmlp__err(errbuf, LRMLP_ERR_IO, "model save: cannot create a temporary file beside '%s': %s",
+        lrmlp__err(LRMLP_ERR_IO, "model save: cannot create a temporary file beside '%s': %s",
                    path, errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
@@ -384,7 +384,7 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len, char 
         int e = errno;
         close(fd);
         unlink(tmp);
-        lrmlp__err(errbuf, LRMLP_ERR_IO, "model save: cannot open '%s': %s", tmp,
+        lrmlp__err(LRMLP_ERR_IO, "model save: cannot open '%s': %s", tmp,
                    errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
@@ -403,7 +403,7 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len, char 
         what = "rename", e = errno;
     if (what) {
         unlink(tmp);
-        lrmlp__err(errbuf, LRMLP_ERR_IO, "model save: %s of '%s' failed: %s", what, path,
+        lrmlp__err(LRMLP_ERR_IO, "model save: %s of '%s' failed: %s", what, path,
                    errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
@@ -431,34 +431,34 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len, char 
     return LRMLP_OK;
 }
 
-static int save_path(lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+static int save_path(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
                      const char *path)
 {
     if (!net)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_save: net is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_save: net is NULL");
     if (!path || !*path)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "lrmlp_model_save: path is NULL or empty");
     uint8_t *b;
     size_t n;
     int rc = build_file(net, opt, sub, &b, &n);
     if (rc != LRMLP_OK)
         return rc;
-    rc = write_atomic(path, b, n, net->errmsg);
+    rc = write_atomic(path, b, n);
     free(b);
     return rc;
 }
 
-LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const char *path)
+LRMLP_API int lrmlp_model_save(const lrmlp_net *net, const lrmlp_optim *opt, const char *path)
 {
     return save_path(net, opt, NULL, path);
 }
 
-LRMLP_API int lrmlp_model_save_subspace(lrmlp_net *net, const lrmlp_optim *opt,
+LRMLP_API int lrmlp_model_save_subspace(const lrmlp_net *net, const lrmlp_optim *opt,
                                         const lrmlp_subspace *sub, const char *path)
 {
     if (net && !sub)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "subspace estimate is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "subspace estimate is NULL");
     return save_path(net, opt, sub, path);
 }
 
@@ -498,7 +498,7 @@ static void tag_str(const char tag[4], char out[5])
     out[4] = '\0';
 }
 
-#define FAIL(status, ...) return lrmlp__last_err(status, "model file: " __VA_ARGS__)
+#define FAIL(status, ...) return lrmlp__err(status, "model file: " __VA_ARGS__)
 
 static int parse_netw(const uint8_t *p, uint64_t len, netw_ *nw)
 {
@@ -762,9 +762,9 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     if (opt)
         *opt = NULL;
     if (!net)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_mem: net is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_mem: net is NULL");
     if (!buf && len)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_mem: buf is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_mem: buf is NULL");
     static const uint8_t empty[1] = { 0 };
     const uint8_t *b = buf ? (const uint8_t *)buf : empty;
 
@@ -795,7 +795,6 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     }
 
     /* Everything is validated: build the handles. */
-    char errbuf[LRMLP_ERRMSG_LEN];
     size_t *widths = malloc((nw.L + 1) * sizeof *widths);
     lrmlp_activation *acts = malloc(nw.L * sizeof *acts);
     if (!widths || !acts) {
@@ -808,13 +807,12 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     for (size_t l = 0; l < nw.L; l++)
         acts[l] = (lrmlp_activation)get_u32(nw.layers + 8 * l);
     lrmlp_net *n = NULL;
-    errbuf[0] = '\0';
-    rc = lrmlp__net_alloc(&n, nw.dtype, nw.L, widths, acts, nw.bias, 1, errbuf);
+    rc = lrmlp__net_alloc(&n, nw.dtype, nw.L, widths, acts, nw.bias, 1);
     free(widths);
     free(acts);
     if (rc != LRMLP_OK)
-        return lrmlp__last_err(rc == LRMLP_ERR_NOMEM ? rc : LRMLP_ERR_FORMAT,
-                               "model file: cannot create the network: %.200s", errbuf);
+        return lrmlp__err_prefix(rc == LRMLP_ERR_NOMEM ? rc : LRMLP_ERR_FORMAT,
+                                 "model file: cannot create the network: ");
     if (n->n_params != nw.n_params) {
         lrmlp_net_free(n);
         FAIL(LRMLP_ERR_FORMAT, "parameter count mismatch (internal)");
@@ -828,12 +826,11 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
 
     lrmlp_optim *o = NULL;
     if (s_optm) {
-        errbuf[0] = '\0';
-        rc = lrmlp__optim_alloc(&o, n, &om.o, errbuf);
+        rc = lrmlp__optim_alloc(&o, n, &om.o);
         if (rc != LRMLP_OK) {
             lrmlp_net_free(n);
-            return lrmlp__last_err(rc == LRMLP_ERR_NOMEM ? rc : LRMLP_ERR_FORMAT,
-                                   "model file: invalid optimizer: %.200s", errbuf);
+            return lrmlp__err_prefix(rc == LRMLP_ERR_NOMEM ? rc : LRMLP_ERR_FORMAT,
+                                     "model file: invalid optimizer: ");
         }
         if (lrmlp__optim_n_state(o) != om.n_state) {
             unsigned want = (unsigned)lrmlp__optim_n_state(o);
@@ -868,13 +865,13 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
     char es[128];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return lrmlp__last_err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
+        return lrmlp__err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
                                errno_str(errno, es, sizeof es));
     size_t cap = 1 << 16, len = 0;
     uint8_t *b = malloc(cap);
     int rc = LRMLP_OK;
     if (!b)
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "model file: out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: out of memory");
     while (rc == LRMLP_OK) {
         if (len == cap) {
             size_t ncap;
@@ -882,7 +879,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
             if (lrmlp__mul_ok(cap, 2, &ncap))
                 nb = realloc(b, ncap);
             if (!nb) {
-                rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
+                rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
                                      path);
                 break;
             }
@@ -893,7 +890,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
         len += got;
         if (got == 0) {
             if (ferror(f))
-                rc = lrmlp__last_err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
+                rc = lrmlp__err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
                                      errno_str(errno, es, sizeof es));
             break;
         }
@@ -915,9 +912,9 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
     if (opt)
         *opt = NULL;
     if (!net)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: net is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load: net is NULL");
     if (!path)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
     uint8_t *b;
     size_t len;
     int rc = read_file(path, &b, &len);
@@ -931,7 +928,7 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
 LRMLP_API int lrmlp_model_load_subspace_mem(const void *buf, size_t len, lrmlp_subspace **sub)
 {
     if (!sub)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
     *sub = NULL;
     /* The whole file must be valid, not only its SUBS section. */
     lrmlp_net *net;
@@ -960,10 +957,10 @@ LRMLP_API int lrmlp_model_load_subspace_mem(const void *buf, size_t len, lrmlp_s
 LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
 {
     if (!sub)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: sub is NULL");
     *sub = NULL;
     if (!path)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
     uint8_t *b;
     size_t len;
     int rc = read_file(path, &b, &len);

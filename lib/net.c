@@ -26,9 +26,10 @@
 LRMLP_API int lrmlp_net_options_init(lrmlp_net_options *opts, unsigned int version)
 {
     if (!opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_options_init: opts is NULL");
     if (version != LRMLP_NET_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
+        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_net_options_init: unknown version %u",
+                          version);
     lrmlp_net_options d = LRMLP_NET_OPTIONS_INIT;
     *opts = d;
     return LRMLP_OK;
@@ -60,37 +61,37 @@ LRMLP_API void lrmlp_net_free(lrmlp_net *net)
 }
 
 int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size_t *widths,
-                     const lrmlp_activation *acts, int bias, uint64_t seed, char *errbuf)
+                     const lrmlp_activation *acts, int bias, uint64_t seed)
 {
     *out = NULL;
     if (dtype != LRMLP_F32 && dtype != LRMLP_F64)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "dtype must be LRMLP_F32 or LRMLP_F64");
+        return lrmlp__err(LRMLP_ERR_INVALID, "dtype must be LRMLP_F32 or LRMLP_F64");
     if (n_layers < 1 || n_layers > 4096)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "n_layers must be in [1, 4096], got %zu",
+        return lrmlp__err(LRMLP_ERR_INVALID, "n_layers must be in [1, 4096], got %zu",
                           n_layers);
     if (!widths)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "widths is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "widths is NULL");
     size_t total = 0;
     for (size_t i = 0; i <= n_layers; i++) {
         if (widths[i] < 1 || widths[i] > ((size_t)1 << 30))
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "width %zu is %zu (must be 1..2^30)",
+            return lrmlp__err(LRMLP_ERR_INVALID, "width %zu is %zu (must be 1..2^30)",
                               i, widths[i]);
     }
     for (size_t l = 0; l < n_layers; l++) {
         size_t w;
         if (acts && ((int)acts[l] < 0 || acts[l] >= LRMLP_ACT_COUNT_))
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "activation of layer %zu is invalid", l);
+            return lrmlp__err(LRMLP_ERR_INVALID, "activation of layer %zu is invalid", l);
         if (!lrmlp__mul_ok(widths[l], widths[l + 1], &w) || !lrmlp__add_ok(total, w, &total) ||
             (bias && !lrmlp__add_ok(total, widths[l + 1], &total)))
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "parameter count overflows");
+            return lrmlp__err(LRMLP_ERR_INVALID, "parameter count overflows");
     }
     size_t bytes;
     if (!lrmlp__mul_ok(total, lrmlp__dtype_size(dtype), &bytes) || bytes > ((size_t)1 << 40))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "network too large (%zu parameters)", total);
+        return lrmlp__err(LRMLP_ERR_INVALID, "network too large (%zu parameters)", total);
 
     lrmlp_net *net = calloc(1, sizeof *net);
     if (!net)
-        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     net->dtype = dtype;
     net->n_layers = n_layers;
     net->bias = bias ? 1 : 0;
@@ -101,7 +102,7 @@ int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const 
     net->grads = calloc(total, lrmlp__dtype_size(dtype));
     if (!net->widths || !net->layers || !net->params || !net->grads) {
         lrmlp_net_free(net);
-        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory for %zu parameters", total);
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for %zu parameters", total);
     }
     memcpy(net->widths, widths, (n_layers + 1) * sizeof *widths);
     size_t off = 0;
@@ -146,7 +147,7 @@ static int init_orthogonal(lrmlp_net *net, const lrmlp_layer_ *ly, double scale)
         free(A);
         free(tau);
         free(sgn);
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory in orthogonal init");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory in orthogonal init");
     }
     for (size_t i = 0; i < rows * cols; i++)
         A[i] = lrmlp__rng_normal(&net->rng);
@@ -162,7 +163,7 @@ static int init_orthogonal(lrmlp_net *net, const lrmlp_layer_ *ly, double scale)
         free(A);
         free(tau);
         free(sgn);
-        return lrmlp__err(net->errmsg, LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
+        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
     }
     /* Q is rows x cols; W (out x in) is Q or Q^T. */
     for (size_t i = 0; i < rows; i++) {
@@ -181,7 +182,7 @@ static int init_orthogonal(lrmlp_net *net, const lrmlp_layer_ *ly, double scale)
 static int check_layer(const lrmlp_net *net, size_t layer)
 {
     if (layer >= net->n_layers)
-        return lrmlp__err((char *)net->errmsg, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "layer %zu out of range (network has %zu)", layer, net->n_layers);
     return LRMLP_OK;
 }
@@ -194,9 +195,9 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
     if (rc)
         return rc;
     if ((int)init < 0 || init >= LRMLP_INIT_COUNT_)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown initializer %d", (int)init);
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown initializer %d", (int)init);
     if (!isfinite(scale) || scale < 0)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "init scale must be finite and >= 0");
+        return lrmlp__err(LRMLP_ERR_INVALID, "init scale must be finite and >= 0");
     const lrmlp_layer_ *ly = &net->layers[layer];
     size_t nw = ly->in * ly->out;
     double fan_in = (double)ly->in, fan_out = (double)ly->out;
@@ -249,41 +250,39 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
 
 LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
 {
-    char err[LRMLP_ERRMSG_LEN];
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
     if (!opts)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "options are NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
     if (opts->version != LRMLP_NET_OPTIONS_VERSION)
-        return lrmlp__last_err(LRMLP_ERR_VERSION, "unknown lrmlp_net_options version %u",
+        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_net_options version %u",
                                opts->version);
     if ((int)opts->init < 0 || opts->init >= LRMLP_INIT_COUNT_ || !isfinite(opts->init_scale) ||
         opts->init_scale < 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "invalid initializer or init_scale");
+        return lrmlp__err(LRMLP_ERR_INVALID, "invalid initializer or init_scale");
     if (!opts->activations &&
         ((int)opts->hidden_activation < 0 || opts->hidden_activation >= LRMLP_ACT_COUNT_ ||
          (int)opts->output_activation < 0 || opts->output_activation >= LRMLP_ACT_COUNT_))
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "invalid activation");
+        return lrmlp__err(LRMLP_ERR_INVALID, "invalid activation");
     if (opts->n_layers < 1 || opts->n_layers > 4096)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "n_layers must be in [1, 4096]");
+        return lrmlp__err(LRMLP_ERR_INVALID, "n_layers must be in [1, 4096]");
     lrmlp_activation *acts = malloc(opts->n_layers * sizeof *acts);
     if (!acts)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     for (size_t l = 0; l < opts->n_layers; l++)
         acts[l] = opts->activations ? opts->activations[l]
                   : l + 1 == opts->n_layers ? opts->output_activation
                                             : opts->hidden_activation;
     lrmlp_net *net;
     int rc = lrmlp__net_alloc(&net, opts->dtype, opts->n_layers, opts->widths, acts, opts->bias,
-                              opts->seed, err);
+                              opts->seed);
     free(acts);
     if (rc)
-        return lrmlp__last_err_copy(rc, err);
+        return rc;
     for (size_t l = 0; l < net->n_layers; l++) {
         rc = lrmlp_net_init_layer(net, l, opts->init, opts->init_scale);
         if (rc) {
-            lrmlp__last_err_copy(rc, net->errmsg);
             lrmlp_net_free(net);
             return rc;
         }
@@ -294,21 +293,19 @@ LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
 
 LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
 {
-    char err[LRMLP_ERRMSG_LEN];
     if (!out || !src)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "NULL argument");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     *out = NULL;
     lrmlp_activation *acts = malloc(src->n_layers * sizeof *acts);
     if (!acts)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     for (size_t l = 0; l < src->n_layers; l++)
         acts[l] = src->layers[l].act;
     lrmlp_net *net;
-    int rc = lrmlp__net_alloc(&net, src->dtype, src->n_layers, src->widths, acts, src->bias, 0,
-                              err);
+    int rc = lrmlp__net_alloc(&net, src->dtype, src->n_layers, src->widths, acts, src->bias, 0);
     free(acts);
     if (rc)
-        return lrmlp__last_err_copy(rc, err);
+        return rc;
     size_t bytes = src->n_params * lrmlp__dtype_size(src->dtype);
     memcpy(net->params, src->params, bytes);
     memcpy(net->grads, src->grads, bytes);
@@ -320,11 +317,6 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
     net->lr_layers = src->lr_layers;
     *out = net;
     return LRMLP_OK;
-}
-
-LRMLP_API const char *lrmlp_net_errmsg(const lrmlp_net *net)
-{
-    return net ? net->errmsg : "network handle is NULL";
 }
 
 LRMLP_API lrmlp_dtype lrmlp_net_dtype(const lrmlp_net *net)
@@ -431,14 +423,14 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     ok = ok && lrmlp__mul_ok(n, maxw, &cnt) && lrmlp__mul_ok(cnt, 2, &cnt) &&
          lrmlp__add_ok(total, cnt, &total) && lrmlp__mul_ok(total, es, &cnt);
     if (!ok)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
     free_workspace(net);
     net->ws = malloc(cnt);
     net->h = calloc(L + 1, sizeof *net->h);
     net->dact = calloc(L, sizeof *net->dact);
     if (!net->ws || !net->h || !net->dact) {
         free_workspace(net);
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for a batch of %zu", n);
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for a batch of %zu", n);
     }
     char *p = net->ws;
     for (size_t l = 0; l < L; l++) {
@@ -461,13 +453,13 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
     if (!net)
         return LRMLP_ERR_INVALID;
     if (net->dtype != dt)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_DTYPE, "network is %s, call is %s",
+        return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call is %s",
                           net->dtype == LRMLP_F32 ? "float32" : "float64",
                           dt == LRMLP_F32 ? "float32" : "float64");
     if (!X)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "input X is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "input X is NULL");
     if (n == 0)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch has no samples");
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch has no samples");
     return ensure_workspace(net, n);
 }
 
@@ -478,9 +470,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (rc)                                                                                \
             return rc;                                                                         \
         if (!Y)                                                                                \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "output Y is NULL");             \
+            return lrmlp__err(LRMLP_ERR_INVALID, "output Y is NULL");             \
         if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
+            return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
         forward_##SFX_(net, X, n, 0);                                                          \
         memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));      \
         return LRMLP_OK;                                                                       \
@@ -489,9 +481,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
     static int check_finite_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n)   \
     {                                                                                          \
         if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
+            return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
         if (!all_finite_##SFX_(T, n * net->widths[net->n_layers]))                             \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
+            return lrmlp__err(LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
         return LRMLP_OK;                                                                       \
     }                                                                                          \
     static int loss_common_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,    \
@@ -502,9 +494,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (rc)                                                                                \
             return rc;                                                                         \
         if (!T)                                                                                \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "targets T are NULL");           \
+            return lrmlp__err(LRMLP_ERR_INVALID, "targets T are NULL");           \
         if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)                                        \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);   \
+            return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);   \
         size_t k = net->widths[net->n_layers];                                                 \
         if (!trusted && (rc = check_finite_##SFX_(net, X, T, n)) != LRMLP_OK)                  \
             return rc;                                                                         \
@@ -514,7 +506,7 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (out)                                                                               \
             *out = v;                                                                          \
         if (!isfinite(v))                                                                      \
-            return lrmlp__err(net->errmsg, LRMLP_ERR_DIVERGED, "loss is not finite");          \
+            return lrmlp__err(LRMLP_ERR_DIVERGED, "loss is not finite");          \
         return LRMLP_OK;                                                                       \
     }                                                                                          \
     LRMLP_API int lrmlp_net_loss_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,        \
@@ -589,19 +581,18 @@ static int part_range(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype 
 {
     if (!net)
         return LRMLP_ERR_INVALID;
-    char *em = (char *)net->errmsg;
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
     if (net->dtype != dt)
-        return lrmlp__err(em, LRMLP_ERR_DTYPE, "network is %s, call is %s",
+        return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call is %s",
                           net->dtype == LRMLP_F32 ? "float32" : "float64",
                           dt == LRMLP_F32 ? "float32" : "float64");
     if (!buf)
-        return lrmlp__err(em, LRMLP_ERR_INVALID, "buffer is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "buffer is NULL");
     const lrmlp_layer_ *ly = &net->layers[layer];
     if (part == PART_B && ly->b_off == SIZE_MAX)
-        return lrmlp__err(em, LRMLP_ERR_INVALID, "network has no biases");
+        return lrmlp__err(LRMLP_ERR_INVALID, "network has no biases");
     *off = part == PART_W ? ly->w_off : ly->b_off;
     *cnt = part == PART_W ? ly->in * ly->out : ly->out;
     return LRMLP_OK;
@@ -627,7 +618,7 @@ static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, cons
         return rc;
     int finite = dt == LRMLP_F32 ? all_finite_f32(src, cnt) : all_finite_f64(src, cnt);
     if (!finite)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
+        return lrmlp__err(LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
     size_t es = lrmlp__dtype_size(dt);
     memcpy((char *)net->params + off * es, src, cnt * es);
     return LRMLP_OK;

@@ -60,9 +60,9 @@ static const double lrmlp_pi = 3.14159265358979323846;
 LRMLP_API int lrmlp_optim_options_init(lrmlp_optim_options *opts, unsigned int version)
 {
     if (!opts)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "lrmlp_optim_options_init: opts is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_options_init: opts is NULL");
     if (version != LRMLP_OPTIM_OPTIONS_VERSION)
-        return lrmlp__last_err(LRMLP_ERR_VERSION,
+        return lrmlp__err(LRMLP_ERR_VERSION,
                                "lrmlp_optim_options_init: unknown options version %u", version);
     const lrmlp_optim_options def = LRMLP_OPTIM_OPTIONS_INIT;
     *opts = def;
@@ -71,70 +71,70 @@ LRMLP_API int lrmlp_optim_options_init(lrmlp_optim_options *opts, unsigned int v
 
 static int in_unit(double x) { return x >= 0.0 && x < 1.0; } /* false for NaN */
 
-/* Checks every field; the message (errbuf may be NULL) names the first bad one. */
-static int validate(const lrmlp_optim_options *o, char *errbuf)
+/* Checks every field; the message names the first bad one. */
+static int validate(const lrmlp_optim_options *o)
 {
     if (!o)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "optimizer options are NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options are NULL");
     if (o->version != LRMLP_OPTIM_OPTIONS_VERSION)
-        return lrmlp__err(errbuf, LRMLP_ERR_VERSION,
+        return lrmlp__err(LRMLP_ERR_VERSION,
                           "optimizer options: unknown version %u (this library knows %u)",
                           o->version, (unsigned)LRMLP_OPTIM_OPTIONS_VERSION);
     if ((int)o->kind < 0 || (int)o->kind >= (int)LRMLP_OPTIM_COUNT_)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "optimizer options: unknown kind %d",
+        return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options: unknown kind %d",
                           (int)o->kind);
     if (!(isfinite(o->lr) && o->lr > 0.0))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: lr must be finite and > 0 (got %g)", o->lr);
     if (!in_unit(o->momentum))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: momentum must be in [0, 1) (got %g)", o->momentum);
     if (!in_unit(o->beta1))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: beta1 must be in [0, 1) (got %g)", o->beta1);
     if (!in_unit(o->beta2))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: beta2 must be in [0, 1) (got %g)", o->beta2);
     if (!(isfinite(o->eps) && o->eps > 0.0))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: eps must be finite and > 0 (got %g)", o->eps);
     if (!(isfinite(o->weight_decay) && o->weight_decay >= 0.0))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: weight_decay must be finite and >= 0 (got %g)",
                           o->weight_decay);
     if (!(isfinite(o->clip_norm) && o->clip_norm >= 0.0))
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: clip_norm must be finite and >= 0 (got %g)",
                           o->clip_norm);
     if (o->ns_steps < 1 || o->ns_steps > 100)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "optimizer options: ns_steps must be in 1..100 (got %d)", o->ns_steps);
     switch (o->schedule) {
     case LRMLP_SCHEDULE_CONSTANT:
         break;
     case LRMLP_SCHEDULE_COSINE:
         if (o->total_steps <= o->warmup_steps)
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                               "optimizer options: total_steps (%llu) must exceed warmup_steps "
                               "(%llu) for the cosine schedule",
                               (unsigned long long)o->total_steps,
                               (unsigned long long)o->warmup_steps);
         if (!(isfinite(o->min_lr) && o->min_lr >= 0.0))
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                               "optimizer options: min_lr must be finite and >= 0 (got %g)",
                               o->min_lr);
         break;
     case LRMLP_SCHEDULE_STEP:
         if (o->step_size < 1)
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                               "optimizer options: step_size must be >= 1 for the step schedule");
         if (!(isfinite(o->gamma) && o->gamma > 0.0))
-            return lrmlp__err(errbuf, LRMLP_ERR_INVALID,
+            return lrmlp__err(LRMLP_ERR_INVALID,
                               "optimizer options: gamma must be finite and > 0 (got %g)",
                               o->gamma);
         break;
     default:
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "optimizer options: unknown schedule %d",
+        return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options: unknown schedule %d",
                           (int)o->schedule);
     }
     return LRMLP_OK;
@@ -161,7 +161,7 @@ static double schedule_lr(const lrmlp_optim_options *o, uint64_t t)
 
 LRMLP_API double lrmlp_schedule_lr(const lrmlp_optim_options *opts, uint64_t t)
 {
-    if (validate(opts, NULL) != LRMLP_OK)
+    if (validate(opts) != LRMLP_OK)
         return NAN;
     return schedule_lr(opts, t);
 }
@@ -186,7 +186,7 @@ size_t lrmlp__optim_n_state(const lrmlp_optim *opt)
 }
 
 /* Muon workspace in elements: the largest 2*rows*cols + 2*r*r over layers. */
-static int muon_ws_elems(const lrmlp_net *net, size_t *out, char *errbuf)
+static int muon_ws_elems(const lrmlp_net *net, size_t *out)
 {
     size_t best = 0;
     for (size_t l = 0; l < net->n_layers; l++) {
@@ -196,7 +196,7 @@ static int muon_ws_elems(const lrmlp_net *net, size_t *out, char *errbuf)
         if (rows > INT_MAX || cols > INT_MAX || !lrmlp__mul_ok(rows, cols, &rc) ||
             !lrmlp__mul_ok(r, r, &rr) || !lrmlp__add_ok(rc, rr, &sum) ||
             !lrmlp__mul_ok(sum, 2, &sum))
-            return lrmlp__err(errbuf, LRMLP_ERR_UNSUPPORTED,
+            return lrmlp__err(LRMLP_ERR_UNSUPPORTED,
                               "Muon: layer %zu (%zu x %zu) is too large for BLAS", l, rows, cols);
         if (sum > best)
             best = sum;
@@ -218,34 +218,34 @@ LRMLP_API void lrmlp_optim_free(lrmlp_optim *opt)
 }
 
 int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
-                       const lrmlp_optim_options *opts, char *errbuf)
+                       const lrmlp_optim_options *opts)
 {
     if (out)
         *out = NULL;
     if (!out || !net)
-        return lrmlp__err(errbuf, LRMLP_ERR_INVALID, "lrmlp_optim_create: %s is NULL",
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_create: %s is NULL",
                           !out ? "out" : "net");
-    int rc = validate(opts, errbuf);
+    int rc = validate(opts);
     if (rc != LRMLP_OK)
         return rc;
     const size_t esize = lrmlp__dtype_size(net->dtype);
     if (esize == 0)
-        return lrmlp__err(errbuf, LRMLP_ERR_DTYPE, "lrmlp_optim_create: network has no valid dtype");
+        return lrmlp__err(LRMLP_ERR_DTYPE, "lrmlp_optim_create: network has no valid dtype");
 
     size_t ws_elems = 0, ws_bytes = 0, state_bytes;
     if (opts->kind == LRMLP_OPTIM_MUON) {
-        rc = muon_ws_elems(net, &ws_elems, errbuf);
+        rc = muon_ws_elems(net, &ws_elems);
         if (rc != LRMLP_OK)
             return rc;
         if (!lrmlp__mul_ok(ws_elems, esize, &ws_bytes))
-            return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "Muon workspace size overflows");
+            return lrmlp__err(LRMLP_ERR_NOMEM, "Muon workspace size overflows");
     }
     if (!lrmlp__mul_ok(net->n_params, esize, &state_bytes))
-        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "optimizer state size overflows");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "optimizer state size overflows");
 
     lrmlp_optim *o = calloc(1, sizeof *o);
     if (!o)
-        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory allocating an optimizer");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory allocating an optimizer");
     o->o = *opts;
     o->dtype = net->dtype;
     o->n_layers = net->n_layers;
@@ -263,7 +263,7 @@ int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
         ok = (o->ws = malloc(ws_bytes)) != NULL;
     if (!ok) {
         lrmlp_optim_free(o);
-        return lrmlp__err(errbuf, LRMLP_ERR_NOMEM, "out of memory allocating optimizer state");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory allocating optimizer state");
     }
     memcpy(o->widths, net->widths, (net->n_layers + 1) * sizeof *o->widths);
     for (size_t l = 0; l < net->n_layers; l++)
@@ -276,16 +276,7 @@ int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
 LRMLP_API int lrmlp_optim_create(lrmlp_optim **out, const lrmlp_net *net,
                                  const lrmlp_optim_options *opts)
 {
-    char buf[LRMLP_ERRMSG_LEN];
-    int rc = lrmlp__optim_alloc(out, net, opts, buf);
-    if (rc != LRMLP_OK)
-        return lrmlp__last_err_copy(rc, buf);
-    return LRMLP_OK;
-}
-
-LRMLP_API const char *lrmlp_optim_errmsg(const lrmlp_optim *opt)
-{
-    return opt ? opt->errmsg : "optimizer handle is NULL";
+    return lrmlp__optim_alloc(out, net, opts);
 }
 
 LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_options *opts)
@@ -300,24 +291,24 @@ LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_option
 static int check_shape(lrmlp_optim *opt, const lrmlp_net *net)
 {
     if (net->dtype != opt->dtype)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_DTYPE,
+        return lrmlp__err(LRMLP_ERR_DTYPE,
                           "optimizer was created for a %s network, got a %s one",
                           opt->dtype == LRMLP_F64 ? "float64" : "float32",
                           net->dtype == LRMLP_F64 ? "float64" : "float32");
     if (net->n_layers != opt->n_layers)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "optimizer was created for %zu layers, network has %zu",
                           opt->n_layers, net->n_layers);
     for (size_t i = 0; i <= net->n_layers; i++)
         if (net->widths[i] != opt->widths[i])
-            return lrmlp__err(opt->errmsg, LRMLP_ERR_SHAPE,
+            return lrmlp__err(LRMLP_ERR_SHAPE,
                               "optimizer was created for width %zu = %zu, network has %zu", i,
                               opt->widths[i], net->widths[i]);
     if (!net->bias != !opt->bias)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "optimizer was created for a network %s biases", opt->bias ? "with" : "without");
     if (net->n_params != opt->n_params)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "optimizer was created for %zu parameters, network has %zu",
                           opt->n_params, net->n_params);
     return LRMLP_OK;
@@ -328,7 +319,7 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
     if (!opt)
         return LRMLP_ERR_INVALID;
     if (!net)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_INVALID, "lrmlp_optim_step: net is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_step: net is NULL");
     int rc = check_shape(opt, net);
     if (rc != LRMLP_OK)
         return rc;
@@ -338,7 +329,7 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
     int finite = opt->dtype == LRMLP_F32 ? grad_norm_f32(net, &norm, &bad)
                                          : grad_norm_f64(net, &norm, &bad);
     if (!finite)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_DIVERGED,
+        return lrmlp__err(LRMLP_ERR_DIVERGED,
                           "gradient of layer %zu holds NaN or Inf; nothing was changed", bad);
 
     const lrmlp_optim_options *o = &opt->o;
@@ -407,10 +398,10 @@ LRMLP_API int lrmlp_optim_set_layer_lr_scale(lrmlp_optim *opt, size_t layer, dou
     if (!opt)
         return LRMLP_ERR_INVALID;
     if (layer >= opt->n_layers)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "layer %zu out of range (the optimizer has %zu)", layer, opt->n_layers);
     if (!isfinite(scale) || scale < 0)
-        return lrmlp__err(opt->errmsg, LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                           "learning-rate scale must be finite and >= 0 (got %g)", scale);
     opt->lr_scale[layer] = scale;
     return LRMLP_OK;

@@ -29,7 +29,6 @@ struct lrmlp_subspace {
     size_t n_alloc;       /* entries in layers (L - 1) */
     size_t n_layers;      /* layers with bases */
     sub_layer_ *layers;
-    char errmsg[LRMLP_ERRMSG_LEN];
 };
 
 /* ---- small numerical helpers ---- */
@@ -51,14 +50,14 @@ static double *dalloc(size_t a, size_t b)
 }
 
 /* Singular values (descending) of the m x n row-major matrix A, not changed. */
-static int svals(const double *A, size_t m, size_t n, double *s, char *err)
+static int svals(const double *A, size_t m, size_t n, double *s)
 {
     size_t mn = m < n ? m : n;
     if (mn == 0)
         return LRMLP_OK;
     double *C = dalloc(m, n);
     if (!C)
-        return lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     memcpy(C, A, m * n * sizeof *C);
     /* The row-major m x n A is the column-major n x m A^T: same singular
      * values, and the column-major driver takes 1 x 1 dummies for U, VT. */
@@ -75,12 +74,12 @@ static int svals(const double *A, size_t m, size_t n, double *s, char *err)
     }
     free(C);
     if (info != 0)
-        return lrmlp__err(err, LRMLP_ERR_LINALG, "singular values failed (info %d)", (int)info);
+        return lrmlp__err(LRMLP_ERR_LINALG, "singular values failed (info %d)", (int)info);
     return LRMLP_OK;
 }
 
 /* Thin QR in place: A (n x c, n >= c >= 1) becomes Q with orthonormal columns. */
-static int orth_inplace(double *A, size_t n, size_t c, double *tau, char *err)
+static int orth_inplace(double *A, size_t n, size_t c, double *tau)
 {
     lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)c, A,
                                      (lapack_int)c, tau);
@@ -88,7 +87,7 @@ static int orth_inplace(double *A, size_t n, size_t c, double *tau, char *err)
         info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)c, (lapack_int)c, A,
                               (lapack_int)c, tau);
     if (info != 0)
-        return lrmlp__err(err, LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
+        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
     return LRMLP_OK;
 }
 
@@ -97,7 +96,7 @@ static int orth_inplace(double *A, size_t n, size_t c, double *tau, char *err)
  * (so Q's first r columns equal A when A is already orthonormal), and in
  * the last n - r columns a basis of the complement. R (r x r, optional)
  * receives the triangular factor with that sign convention. */
-static int full_qr(const double *A, size_t n, size_t r, double *Q, double *R, char *err)
+static int full_qr(const double *A, size_t n, size_t r, double *Q, double *R)
 {
     memset(Q, 0, n * n * sizeof *Q);
     if (r == 0) {
@@ -109,7 +108,7 @@ static int full_qr(const double *A, size_t n, size_t r, double *Q, double *R, ch
     if (!tau || !sgn) {
         free(tau);
         free(sgn);
-        return lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         memcpy(Q + i * n, A + i * r, r * sizeof *Q);
@@ -134,7 +133,7 @@ static int full_qr(const double *A, size_t n, size_t r, double *Q, double *R, ch
     free(tau);
     free(sgn);
     if (info != 0)
-        return lrmlp__err(err, LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
+        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
     return LRMLP_OK;
 }
 
@@ -148,13 +147,13 @@ static void copy_cols(double *D, const double *S, size_t rows, size_t cols, size
 /* ---- top-K singular triplets of G (m x d) ---- */
 
 static int topk_exact(const double *G, size_t m, size_t d, size_t K, double *sv, double *L,
-                      double *R, char *err)
+                      double *R)
 {
     size_t mn = m < d ? m : d;
     double *A = dalloc(m, d), *U = dalloc(m, mn), *S = dalloc(mn, 1), *VT = dalloc(mn, d);
     int rc = LRMLP_OK;
     if (!A || !U || !S || !VT) {
-        rc = lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory for the SVD of G_1 (%zu x %zu)",
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the SVD of G_1 (%zu x %zu)",
                         m, d);
         goto done;
     }
@@ -170,7 +169,7 @@ static int topk_exact(const double *G, size_t m, size_t d, size_t K, double *sv,
         free(sup);
     }
     if (info != 0) {
-        rc = lrmlp__err(err, LRMLP_ERR_LINALG, "SVD of G_1 failed (info %d)", (int)info);
+        rc = lrmlp__err(LRMLP_ERR_LINALG, "SVD of G_1 failed (info %d)", (int)info);
         goto done;
     }
     copy_cols(L, U, m, mn, 0, K);
@@ -189,8 +188,7 @@ done:
 }
 
 static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t over,
-                           size_t q, uint64_t seed, double *sv, double *L, double *R,
-                           char *err)
+                           size_t q, uint64_t seed, double *sv, double *L, double *R)
 {
     size_t mn = m < d ? m : d;
     size_t l = K + (over < mn - K ? over : mn - K); /* K <= l <= min(m, d) */
@@ -198,7 +196,7 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
     double *Ub = dalloc(l, l), *S = dalloc(l, 1), *Vt = dalloc(l, d);
     int rc = LRMLP_OK;
     if (!Y || !Z || !tau || !B || !Ub || !S || !Vt) {
-        rc = lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory for the randomized SVD");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the randomized SVD");
         goto done;
     }
     lrmlp_rng rng;
@@ -208,16 +206,16 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
     /* Y = G Omega, then q rounds of Y <- G orth(G^T orth(Y)). */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)l, (int)d, 1.0, G,
                 (int)d, Z, (int)l, 0.0, Y, (int)l);
-    if ((rc = orth_inplace(Y, m, l, tau, err)))
+    if ((rc = orth_inplace(Y, m, l, tau)))
         goto done;
     for (size_t it = 0; it < q; it++) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)l, (int)m, 1.0, G,
                     (int)d, Y, (int)l, 0.0, Z, (int)l);
-        if ((rc = orth_inplace(Z, d, l, tau, err)))
+        if ((rc = orth_inplace(Z, d, l, tau)))
             goto done;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)l, (int)d, 1.0, G,
                     (int)d, Z, (int)l, 0.0, Y, (int)l);
-        if ((rc = orth_inplace(Y, m, l, tau, err)))
+        if ((rc = orth_inplace(Y, m, l, tau)))
             goto done;
     }
     /* B = Q^T G (l x d) and its SVD B = Ub S Vt. */
@@ -226,7 +224,7 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)l, (lapack_int)d, B,
                                      (lapack_int)d, S, Ub, (lapack_int)l, Vt, (lapack_int)d);
     if (info != 0) {
-        rc = lrmlp__err(err, LRMLP_ERR_LINALG, "SVD of the projected G_1 failed (info %d)",
+        rc = lrmlp__err(LRMLP_ERR_LINALG, "SVD of the projected G_1 failed (info %d)",
                         (int)info);
         goto done;
     }
@@ -299,14 +297,14 @@ static double *layer_weights(const lrmlp_net *net, size_t l)
 }
 
 /* S_big and S_small of layer 0 from the singular vectors. */
-static int build_first_v(lrmlp_subspace *s, const double *W, sub_layer_ *ly, char *err)
+static int build_first_v(lrmlp_subspace *s, const double *W, sub_layer_ *ly)
 {
     size_t d = s->d, m = s->m, K = s->k, r = 2 * K;
     double *A = dalloc(d, r), *Rf = dalloc(r, r), *sr = dalloc(r, 1);
     int rc = LRMLP_OK;
     ly->V = dalloc(d, d);
     if (!A || !Rf || !sr || !ly->V) {
-        rc = lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory for the input bases");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the input bases");
         goto done;
     }
     /* A = [R11, W^T L11 / eps] (d x 2K) */
@@ -315,16 +313,16 @@ static int build_first_v(lrmlp_subspace *s, const double *W, sub_layer_ *ly, cha
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)K, (int)m, 1.0 / s->eps, W,
                 (int)d, s->L11, (int)K, 0.0, A + K, (int)r);
     if (!all_finite(A, d * r)) {
-        rc = lrmlp__err(err, LRMLP_ERR_DIVERGED, "W_1(0)^T L11 / eps is not finite");
+        rc = lrmlp__err(LRMLP_ERR_DIVERGED, "W_1(0)^T L11 / eps is not finite");
         goto done;
     }
-    if ((rc = full_qr(A, d, r, ly->V, Rf, err)))
+    if ((rc = full_qr(A, d, r, ly->V, Rf)))
         goto done;
     /* Dimension check on the exact singular values of A (= those of R). */
-    if ((rc = svals(Rf, r, r, sr, err)))
+    if ((rc = svals(Rf, r, r, sr)))
         goto done;
     if (!(sr[r - 1] > 1e-10 * sr[0])) {
-        rc = lrmlp__err(err, LRMLP_ERR_LINALG,
+        rc = lrmlp__err(LRMLP_ERR_LINALG,
                         "S_big has dimension < 2K = %zu: W_1(0)^T L11 / eps nearly lies in "
                         "span(R11) (smallest/largest singular value %.3g)",
                         r, sr[0] > 0 ? sr[r - 1] / sr[0] : 0.0);
@@ -338,14 +336,14 @@ done:
 }
 
 /* Output bases of a layer from its V2 and W(0). */
-static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t layer, char *err)
+static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t layer)
 {
     size_t in = ly->in, out = ly->out, p = ly->p;
     double *U2 = dalloc(out, p), *Q = dalloc(out, out), *Rf = dalloc(p, p), *C = dalloc(p, p);
     int rc = LRMLP_OK;
     ly->U = dalloc(out, out);
     if (!U2 || !Q || !Rf || !C || !ly->U) {
-        rc = lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory for the output bases");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the output bases");
         goto done;
     }
     ly->u2_dev = 0;
@@ -353,7 +351,7 @@ static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t la
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)p, (int)in,
                     1.0 / s->eps, W, (int)in, ly->V + (in - p), (int)in, 0.0, U2, (int)p);
         if (!all_finite(U2, out * p)) {
-            rc = lrmlp__err(err, LRMLP_ERR_DIVERGED, "W(0) V2 / eps of layer %zu is not finite",
+            rc = lrmlp__err(LRMLP_ERR_DIVERGED, "W(0) V2 / eps of layer %zu is not finite",
                             layer);
             goto done;
         }
@@ -369,7 +367,7 @@ static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t la
         }
         ly->u2_dev = sqrt(dev);
     }
-    if ((rc = full_qr(U2, out, p, Q, Rf, err)))
+    if ((rc = full_qr(U2, out, p, Q, Rf)))
         goto done;
     if (p > 0) {
         double dmin = INFINITY, dmax = 0;
@@ -379,7 +377,7 @@ static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t la
             dmax = a > dmax ? a : dmax;
         }
         if (!(dmin > 1e-12 * dmax)) {
-            rc = lrmlp__err(err, LRMLP_ERR_LINALG,
+            rc = lrmlp__err(LRMLP_ERR_LINALG,
                             "W(0) V2 / eps of layer %zu is rank-deficient: no output bases", layer);
             goto done;
         }
@@ -399,18 +397,18 @@ done:
 }
 
 /* Input bases of layer l >= 1: V2 = U2 of layer l-1, V1 its complement. */
-static int build_next_v(const sub_layer_ *prev, sub_layer_ *ly, char *err)
+static int build_next_v(const sub_layer_ *prev, sub_layer_ *ly)
 {
     size_t in = ly->in, p = ly->p;
     double *V2 = dalloc(in, p), *Q = dalloc(in, in);
     int rc = LRMLP_OK;
     ly->V = dalloc(in, in);
     if (!V2 || !Q || !ly->V) {
-        rc = lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory for the input bases");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the input bases");
         goto done;
     }
     copy_cols(V2, prev->U, in, in, in - p, p);
-    if ((rc = full_qr(V2, in, p, Q, NULL, err)))
+    if ((rc = full_qr(V2, in, p, Q, NULL)))
         goto done;
     for (size_t i = 0; i < in; i++) {
         memcpy(ly->V + i * in, Q + i * in + p, (in - p) * sizeof *Q);
@@ -423,18 +421,18 @@ done:
 }
 
 static int build(lrmlp_subspace *s, const lrmlp_net *net, const double *G,
-                 const lrmlp_subspace_options *o, char *err)
+                 const lrmlp_subspace_options *o)
 {
     size_t K = s->k, m = s->m, d = s->d;
     int rc = o->method == LRMLP_SUBSPACE_EXACT
-                 ? topk_exact(G, m, d, K, s->sv, s->L11, s->R11, err)
+                 ? topk_exact(G, m, d, K, s->sv, s->L11, s->R11)
                  : topk_randomized(G, m, d, K, o->oversample, o->power_iters, o->seed, s->sv,
-                                   s->L11, s->R11, err);
+                                   s->L11, s->R11);
     if (rc)
         return rc;
     size_t big = m > d ? m : d;
     if (!(s->sv[K - 1] > s->sv[0] * DBL_EPSILON * (double)big))
-        return lrmlp__err(err, LRMLP_ERR_LINALG,
+        return lrmlp__err(LRMLP_ERR_LINALG,
                           "G_1 has numerical rank < K = %zu (sigma_K = %.3g, sigma_1 = %.3g): "
                           "use more samples or a smaller k",
                           K, s->sv[K - 1], s->sv[0]);
@@ -446,14 +444,14 @@ static int build(lrmlp_subspace *s, const lrmlp_net *net, const double *G,
         ly->p = p;
         double *W = layer_weights(net, l);
         if (!W)
-            return lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory");
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         if (!all_finite(W, ly->in * ly->out)) {
             free(W);
-            return lrmlp__err(err, LRMLP_ERR_DIVERGED, "weights of layer %zu are not finite", l);
+            return lrmlp__err(LRMLP_ERR_DIVERGED, "weights of layer %zu are not finite", l);
         }
-        rc = l == 0 ? build_first_v(s, W, ly, err) : build_next_v(&s->layers[l - 1], ly, err);
+        rc = l == 0 ? build_first_v(s, W, ly) : build_next_v(&s->layers[l - 1], ly);
         if (rc == LRMLP_OK && ly->out >= p)
-            rc = build_u(s, W, ly, l, err);
+            rc = build_u(s, W, ly, l);
         free(W);
         if (rc)
             return rc;
@@ -468,43 +466,42 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
                     size_t n, lrmlp_loss loss, const lrmlp_subspace_options *opts,
                     lrmlp_dtype dtype)
 {
-    char err[LRMLP_ERRMSG_LEN];
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
     if (!net || !X || !T)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "NULL network or data");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL network or data");
     lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
     if (opts) {
         if (opts->version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-            return lrmlp__last_err(LRMLP_ERR_VERSION, "unknown lrmlp_subspace_options version %u",
+            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_subspace_options version %u",
                                    opts->version);
         o = *opts;
     }
     if (net->dtype != dtype)
-        return lrmlp__last_err(LRMLP_ERR_DTYPE, "network is %s, call the _%s function",
+        return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call the _%s function",
                                net->dtype == LRMLP_F32 ? "float32" : "float64",
                                net->dtype == LRMLP_F32 ? "f32" : "f64");
     if (n == 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "n must be >= 1");
+        return lrmlp__err(LRMLP_ERR_INVALID, "n must be >= 1");
     if (!isfinite(o.eps) || !(o.eps > 0))
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "eps must be finite and > 0, got %g", o.eps);
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0, got %g", o.eps);
     if ((int)o.method < 0 || o.method >= LRMLP_SUBSPACE_METHOD_COUNT_)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "unknown method %d", (int)o.method);
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown method %d", (int)o.method);
     if (o.power_iters > 64)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "power_iters must be <= 64, got %zu",
+        return lrmlp__err(LRMLP_ERR_INVALID, "power_iters must be <= 64, got %zu",
                                o.power_iters);
     size_t L = net->n_layers;
     if (L < 2)
-        return lrmlp__last_err(LRMLP_ERR_SHAPE, "the network needs >= 2 layers, has %zu", L);
+        return lrmlp__err(LRMLP_ERR_SHAPE, "the network needs >= 2 layers, has %zu", L);
     size_t d = net->widths[0], m = net->widths[1];
     size_t K = o.k ? o.k : net->widths[L];
     size_t mn = m < d ? m : d;
     if (o.theory && (K > d || 2 * K >= d))
-        return lrmlp__last_err(LRMLP_ERR_INVALID,
+        return lrmlp__err(LRMLP_ERR_INVALID,
                                "theory setting needs K < d/2, got K = %zu, d = %zu", K, d);
     if (K > mn || K > d - K)
-        return lrmlp__last_err(LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                                "K = %zu out of range: need K <= min(m, d) = %zu and 2K <= d = %zu",
                                K, mn, d);
 
@@ -516,7 +513,7 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     if (net->n_layers > sizeof frozen_small) {
         frozen = malloc(net->n_layers);
         if (!frozen)
-            return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t l = 0; l < net->n_layers; l++) {
         frozen[l] = (unsigned char)net->layers[l].frozen;
@@ -531,14 +528,14 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     if (frozen != frozen_small)
         free(frozen);
     if (rc)
-        return lrmlp__last_err_copy(rc, net->errmsg);
+        return rc;
 
     lrmlp_subspace *s = calloc(1, sizeof *s);
     double *G = dalloc(m, d);
     if (!s || !G) {
         free(s);
         free(G);
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     s->k = K;
     s->m = m;
@@ -550,7 +547,7 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     s->R11 = dalloc(d, K);
     s->layers = calloc(L - 1, sizeof *s->layers);
     if (!s->sv || !s->L11 || !s->R11 || !s->layers) {
-        rc = lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         goto fail;
     }
     size_t w0 = net->layers[0].w_off;
@@ -562,20 +559,19 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
         memcpy(G, (const double *)net->grads + w0, m * d * sizeof *G);
     }
     if (!all_finite(G, m * d)) {
-        rc = lrmlp__err(err, LRMLP_ERR_DIVERGED, "the gradient G_1 holds NaN/Inf");
+        rc = lrmlp__err(LRMLP_ERR_DIVERGED, "the gradient G_1 holds NaN/Inf");
         goto fail;
     }
-    rc = build(s, net, G, &o, err);
+    rc = build(s, net, G, &o);
     if (rc)
         goto fail;
     free(G);
-    s->errmsg[0] = '\0';
     *out = s;
     return LRMLP_OK;
 fail:
     free(G);
     lrmlp_subspace_free(s);
-    return lrmlp__last_err_copy(rc, err);
+    return rc;
 }
 
 LRMLP_API int lrmlp_subspace_estimate_f32(lrmlp_subspace **out, lrmlp_net *net, const float *X,
@@ -594,11 +590,6 @@ LRMLP_API int lrmlp_subspace_estimate_f64(lrmlp_subspace **out, lrmlp_net *net,
 
 /* ---- queries ---- */
 
-LRMLP_API const char *lrmlp_subspace_errmsg(const lrmlp_subspace *s)
-{
-    return s ? s->errmsg : "subspace handle is NULL";
-}
-
 LRMLP_API size_t lrmlp_subspace_rank(const lrmlp_subspace *s) { return s ? s->k : 0; }
 
 LRMLP_API size_t lrmlp_subspace_n_layers(const lrmlp_subspace *s) { return s ? s->n_layers : 0; }
@@ -606,15 +597,14 @@ LRMLP_API size_t lrmlp_subspace_n_layers(const lrmlp_subspace *s) { return s ? s
 /* The layer, or NULL with the handle's message set. */
 static const sub_layer_ *get_layer(const lrmlp_subspace *s, size_t layer, int need_u, int *rc)
 {
-    char *err = (char *)s->errmsg;
     if (layer >= s->n_layers) {
-        *rc = lrmlp__err(err, LRMLP_ERR_INVALID, "layer %zu has no bases (%zu layers have)",
+        *rc = lrmlp__err(LRMLP_ERR_INVALID, "layer %zu has no bases (%zu layers have)",
                          layer, s->n_layers);
         return NULL;
     }
     const sub_layer_ *ly = &s->layers[layer];
     if (need_u && !ly->has_u) {
-        *rc = lrmlp__err(err, LRMLP_ERR_SHAPE,
+        *rc = lrmlp__err(LRMLP_ERR_SHAPE,
                          "layer %zu has no output bases: its width %zu < p = %zu", layer,
                          ly->out, ly->p);
         return NULL;
@@ -649,9 +639,9 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
     if (!s)
         return LRMLP_ERR_INVALID;
     if (!out)
-        return lrmlp__err((char *)s->errmsg, LRMLP_ERR_INVALID, "out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     if ((int)which < 0 || which >= LRMLP_SUBSPACE_BASIS_COUNT_)
-        return lrmlp__err((char *)s->errmsg, LRMLP_ERR_INVALID, "unknown basis %d", (int)which);
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown basis %d", (int)which);
     int rc;
     const sub_layer_ *ly =
         get_layer(s, layer, which == LRMLP_SUBSPACE_U1 || which == LRMLP_SUBSPACE_U2, &rc);
@@ -679,7 +669,7 @@ LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv
     if (!s)
         return LRMLP_ERR_INVALID;
     if (!sv)
-        return lrmlp__err((char *)s->errmsg, LRMLP_ERR_INVALID, "sv is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "sv is NULL");
     memcpy(sv, s->sv, (s->k + 1) * sizeof *sv);
     return LRMLP_OK;
 }
@@ -700,7 +690,7 @@ LRMLP_API int lrmlp_subspace_u2_deviation(const lrmlp_subspace *s, size_t layer,
     if (!s)
         return LRMLP_ERR_INVALID;
     if (!dev)
-        return lrmlp__err((char *)s->errmsg, LRMLP_ERR_INVALID, "dev is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "dev is NULL");
     int rc;
     const sub_layer_ *ly = get_layer(s, layer, 1, &rc);
     if (!ly)
@@ -715,9 +705,8 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
 {
     if (!s)
         return LRMLP_ERR_INVALID;
-    char *err = (char *)s->errmsg;
     if (!W0 || !Wt || !frac)
-        return lrmlp__err(err, LRMLP_ERR_INVALID, "NULL argument");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     int rc;
     const sub_layer_ *ly = get_layer(s, layer, 1, &rc);
     if (!ly)
@@ -727,14 +716,14 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
     if (!D || !T1) {
         free(D);
         free(T1);
-        return lrmlp__err(err, LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < out * in; i++)
         D[i] = Wt[i] - W0[i];
     if (!all_finite(D, out * in)) {
         free(D);
         free(T1);
-        return lrmlp__err(err, LRMLP_ERR_NONFINITE, "W0 or Wt holds NaN/Inf");
+        return lrmlp__err(LRMLP_ERR_NONFINITE, "W0 or Wt holds NaN/Inf");
     }
     /* T1 = D V, then D = U^T T1: the block matrix Wt of the change. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)in, 1.0, D,
@@ -768,7 +757,6 @@ LRMLP_API double lrmlp_principal_angles(const double *A, const double *B, size_t
         return NAN;
     double *C = dalloc(r, r), *E = dalloc(n, r), *sc = dalloc(r, 1), *ss = dalloc(r, 1);
     double res = NAN;
-    char err[LRMLP_ERRMSG_LEN];
     if (!C || !E || !sc || !ss)
         goto done;
     /* C = A^T B, E = B - A C: the part of B outside span(A) */
@@ -781,7 +769,7 @@ LRMLP_API double lrmlp_principal_angles(const double *A, const double *B, size_t
     for (size_t i = 0; i < nr; i++)
         f += E[i] * E[i];
     if (angles) {
-        if (svals(C, r, r, sc, err) || svals(E, n, r, ss, err))
+        if (svals(C, r, r, sc) || svals(E, n, r, ss))
             goto done;
         /* sc descending = cosines of ascending angles; ss descending = sines of
          * descending angles. */
@@ -866,7 +854,7 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
     *out = NULL;
     const uint8_t *end = p + len;
     if (len < SUBS_HEAD)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS section too short");
+        return lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS section too short");
     uint64_t k = get_u64(p), m = get_u64(p + 8), d = get_u64(p + 16), nl = get_u64(p + 32);
     double eps = get_f64(p + 24);
     const uint64_t lim = (uint64_t)1 << 30;
@@ -874,10 +862,10 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
     if (k < 1 || m < 1 || d < 1 || m > lim || d > lim || k > m || k > d || 2 * k > d ||
         nl < 1 || nl > 4096 || !isfinite(eps) || eps <= 0 ||
         (len - SUBS_HEAD) / 8 / (m + d + 1) < k)
-        return lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS header is invalid");
+        return lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS header is invalid");
     lrmlp_subspace *s = calloc(1, sizeof *s);
     if (!s)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     s->k = (size_t)k;
     s->m = (size_t)m;
     s->d = (size_t)d;
@@ -890,15 +878,15 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
     int rc = LRMLP_OK;
     p += SUBS_HEAD;
     if (!s->sv || !s->L11 || !s->R11 || !s->layers)
-        rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     else if (!take_doubles(&p, end, s->sv, k + 1) || !take_doubles(&p, end, s->L11, m * k) ||
              !take_doubles(&p, end, s->R11, d * k))
-        rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS singular data is invalid");
+        rc = lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS singular data is invalid");
     uint64_t prev_out = 0, prev_p = 0;
     for (uint64_t l = 0; rc == LRMLP_OK && l < nl; l++) {
         sub_layer_ *ly = &s->layers[l];
         if ((uint64_t)(end - p) < SUBS_LAYER) {
-            rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu truncated",
+            rc = lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu truncated",
                                  (unsigned long long)l);
             break;
         }
@@ -912,7 +900,7 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
                  (size_t)(end - p) / 8 / in >= in &&
                  (!hu || ((size_t)(end - p) / 8 - in * in) / o >= o) && (l + 1 == nl || hu);
         if (!ok) {
-            rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu is invalid",
+            rc = lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu is invalid",
                                  (unsigned long long)l);
             break;
         }
@@ -924,12 +912,12 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
         ly->V = dalloc(in, in);
         ly->U = hu ? dalloc(o, o) : NULL;
         if (!ly->V || (hu && !ly->U)) {
-            rc = lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
             break;
         }
         if (!take_doubles(&p, end, ly->V, in * in) ||
             (hu && !take_doubles(&p, end, ly->U, o * o))) {
-            rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu bases are "
+            rc = lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS layer %llu bases are "
                                  "invalid", (unsigned long long)l);
             break;
         }
@@ -938,7 +926,7 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
         s->n_layers++;
     }
     if (rc == LRMLP_OK && p != end)
-        rc = lrmlp__last_err(LRMLP_ERR_FORMAT, "model file: SUBS section has trailing bytes");
+        rc = lrmlp__err(LRMLP_ERR_FORMAT, "model file: SUBS section has trailing bytes");
     if (rc != LRMLP_OK) {
         lrmlp_subspace_free(s);
         return rc;

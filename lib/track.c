@@ -56,7 +56,6 @@ struct lrmlp_tracker {
     double *work;
     lapack_int lwork;
     lapack_int *iwork;      /* 8 * max mn */
-    char errmsg[LRMLP_ERRMSG_LEN];
 };
 
 static const char *const quantity_names[LRMLP_TRACK_QUANTITY_COUNT_] = {
@@ -171,7 +170,7 @@ static int svd_run(lrmlp_tracker *t, char job, size_t r, size_t c, double *A, do
                                    t->work, t->lwork);
     }
     if (info != 0)
-        return lrmlp__err(t->errmsg, LRMLP_ERR_LINALG, "SVD failed (info %d)", (int)info);
+        return lrmlp__err(LRMLP_ERR_LINALG, "SVD failed (info %d)", (int)info);
     return LRMLP_OK;
 }
 
@@ -248,14 +247,14 @@ static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quant
         if (fprintf(t->csv, "%" PRIu64 ",%zu,%s,%zu,%s\n", step, layer, quantity_names[q], index,
                     num) < 0) {
             char es[128];
-            return lrmlp__err(t->errmsg, LRMLP_ERR_IO, "writing the CSV file: %s",
+            return lrmlp__err(LRMLP_ERR_IO, "writing the CSV file: %s",
                               errno_str(errno, es, sizeof es));
         }
     }
     if (t->fn) {
         lrmlp_track_record rec = {step, layer, q, index, value};
         if (t->fn(t->fn_user, &rec))
-            return lrmlp__err(t->errmsg, LRMLP_ERR_STOPPED, "stopped by record callback");
+            return lrmlp__err(LRMLP_ERR_STOPPED, "stopped by record callback");
     }
     return LRMLP_OK;
 }
@@ -265,12 +264,12 @@ static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quant
 static int check_shape(lrmlp_tracker *t, const lrmlp_net *net)
 {
     if (net->n_layers != t->net_layers)
-        return lrmlp__err(t->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "network has %zu layers, the tracker was created for %zu",
                           net->n_layers, t->net_layers);
     for (size_t i = 0; i <= t->net_layers; i++)
         if (net->widths[i] != t->widths[i])
-            return lrmlp__err(t->errmsg, LRMLP_ERR_SHAPE,
+            return lrmlp__err(LRMLP_ERR_SHAPE,
                               "network width %zu is %zu, the tracker was created for %zu", i,
                               net->widths[i], t->widths[i]);
     return LRMLP_OK;
@@ -282,7 +281,7 @@ static int record_layer(lrmlp_tracker *t, const lrmlp_net *net, size_t l, uint64
     size_t in = ly->in, out = ly->out, n = in * out, mn = ly->mn;
     reload_w(t, net, l);
     if (!all_finite(t->bufA, n))
-        return lrmlp__err(t->errmsg, LRMLP_ERR_DIVERGED, "layer %zu weights hold NaN/Inf", l);
+        return lrmlp__err(LRMLP_ERR_DIVERGED, "layer %zu weights hold NaN/Inf", l);
     double fro2 = sumsq(t->bufA, n);
     for (size_t i = 0; i < n; i++)
         t->bufB[i] = t->bufA[i] - ly->W0[i];
@@ -337,7 +336,7 @@ static int record_grad(lrmlp_tracker *t, const lrmlp_net *net, uint64_t step)
     size_t gm = t->gm, gd = t->gd, k = t->k;
     reload_g(t, net, 0);
     if (!all_finite(t->bufA, gm * gd))
-        return lrmlp__err(t->errmsg, LRMLP_ERR_DIVERGED, "layer 0 gradient holds NaN/Inf");
+        return lrmlp__err(LRMLP_ERR_DIVERGED, "layer 0 gradient holds NaN/Inf");
     double v[3] = {NAN, NAN, NAN};
     if (sumsq(t->bufA, gm * gd) > 0) {
         int rc = grad_svd(t, net);
@@ -362,7 +361,7 @@ LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t st
     if (!t)
         return LRMLP_ERR_INVALID;
     if (!net)
-        return lrmlp__err(t->errmsg, LRMLP_ERR_INVALID, "NULL network");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
     int rc = check_shape(t, net);
     if (rc)
         return rc;
@@ -380,7 +379,7 @@ LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_s
     if (!t)
         return 1;
     if (!info)
-        return lrmlp__err(t->errmsg, LRMLP_ERR_INVALID, "NULL step info") != 0;
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL step info") != 0;
     if (info->step % t->every)
         return 0;
     return lrmlp_tracker_record(t, net, info->step) != LRMLP_OK;
@@ -392,7 +391,7 @@ LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t)
         return LRMLP_ERR_INVALID;
     if (t->csv && fflush(t->csv) != 0) {
         char es[128];
-        return lrmlp__err(t->errmsg, LRMLP_ERR_IO, "flushing the CSV file: %s",
+        return lrmlp__err(LRMLP_ERR_IO, "flushing the CSV file: %s",
                           errno_str(errno, es, sizeof es));
     }
     return LRMLP_OK;
@@ -420,11 +419,6 @@ LRMLP_API double lrmlp_tracker_last(const lrmlp_tracker *t, size_t layer,
     default:
         return NAN;
     }
-}
-
-LRMLP_API const char *lrmlp_tracker_errmsg(const lrmlp_tracker *t)
-{
-    return t ? t->errmsg : "NULL tracker";
 }
 
 /* ---- creation ---- */
@@ -466,25 +460,25 @@ static int copy_bases(trk_layer_ *ly, const lrmlp_subspace *s, size_t l)
     size_t in = 0, out = 0, p = 0;
     int has_u = 0;
     if (lrmlp_subspace_layer_dims(s, l, &in, &out, &p, &has_u) != LRMLP_OK)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "subspace: %s", lrmlp_subspace_errmsg(s));
+        return lrmlp__err_prefix(LRMLP_ERR_INVALID, "subspace: ");
     if (in != ly->in || out != ly->out)
-        return lrmlp__last_err(LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                                "subspace layer %zu is %zu x %zu, the network's is %zu x %zu", l,
                                out, in, ly->out, ly->in);
     /* A layer narrower than p has V bases only (subspace.h): no block split. */
     if (p > in || (has_u && p > out))
-        return lrmlp__last_err(LRMLP_ERR_SHAPE, "subspace layer %zu: p = %zu does not fit", l, p);
+        return lrmlp__err(LRMLP_ERR_SHAPE, "subspace layer %zu: p = %zu does not fit", l, p);
     if (!has_u)
         return LRMLP_OK;
     ly->p = p;
     ly->U = dalloc(out, out);
     ly->V = dalloc(in, in);
     if (!ly->U || !ly->V)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     /* V = [V1 V2] and U = [U1 U2], columns side by side. */
     double *tmp = dalloc(in > out ? in : out, in > out ? in : out);
     if (!tmp)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     static const lrmlp_subspace_basis which[4] = {LRMLP_SUBSPACE_V1, LRMLP_SUBSPACE_V2,
                                                   LRMLP_SUBSPACE_U1, LRMLP_SUBSPACE_U2};
     int rc = LRMLP_OK;
@@ -495,7 +489,7 @@ static int copy_bases(trk_layer_ *ly, const lrmlp_subspace *s, size_t l)
         if (cols == 0)
             continue;
         if (lrmlp_subspace_get_basis(s, l, which[b], tmp) != LRMLP_OK) {
-            rc = lrmlp__last_err(LRMLP_ERR_INVALID, "subspace: %s", lrmlp_subspace_errmsg(s));
+            rc = lrmlp__err_prefix(LRMLP_ERR_INVALID, "subspace: ");
             break;
         }
         for (size_t i = 0; i < rows; i++)
@@ -537,7 +531,7 @@ static int alloc_scratch(lrmlp_tracker *t)
         t->C = dalloc(k, k);
         t->E = dalloc(gm > gd ? gm : gd, k);
         if (!t->gU || !t->gVT || !t->Lt || !t->Rt || !t->L0 || !t->R0 || !t->C || !t->E)
-            return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     t->bufA = dalloc(maxn, 1);
     t->bufB = dalloc(maxn, 1);
@@ -546,7 +540,7 @@ static int alloc_scratch(lrmlp_tracker *t)
     t->work = dalloc((size_t)lw, 1);
     t->iwork = malloc(8 * maxmn * sizeof *t->iwork);
     if (!t->bufA || !t->bufB || !t->sv || !t->work || !t->iwork)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     return LRMLP_OK;
 }
 
@@ -561,19 +555,19 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
     t->fn_user = o->on_record_user;
     t->widths = malloc((L + 1) * sizeof *t->widths);
     if (!t->widths)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     memcpy(t->widths, net->widths, (L + 1) * sizeof *t->widths);
     for (size_t i = 0; i <= L; i++)
         if (net->widths[i] > INT_MAX)
-            return lrmlp__last_err(LRMLP_ERR_SHAPE, "width %zu too large for BLAS", i);
+            return lrmlp__err(LRMLP_ERR_SHAPE, "width %zu too large for BLAS", i);
 
     size_t nl = s ? lrmlp_subspace_n_layers(s) : (L > 1 ? L - 1 : 1);
     if (nl > L)
-        return lrmlp__last_err(LRMLP_ERR_SHAPE, "subspace has %zu layers, the network %zu", nl,
+        return lrmlp__err(LRMLP_ERR_SHAPE, "subspace has %zu layers, the network %zu", nl,
                                L);
     t->layers = calloc(nl, sizeof *t->layers);
     if (!t->layers)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     t->n_layers = nl;
     for (size_t l = 0; l < nl; l++) {
         trk_layer_ *ly = &t->layers[l];
@@ -583,10 +577,10 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
         ly->W0 = dalloc(ly->out, ly->in);
         ly->last_sv = dalloc(ly->mn, 1);
         if (!ly->W0 || !ly->last_sv)
-            return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         load_f64(net, net->params, net->layers[l].w_off, ly->in * ly->out, ly->W0);
         if (!all_finite(ly->W0, ly->in * ly->out))
-            return lrmlp__last_err(LRMLP_ERR_DIVERGED, "layer %zu weights hold NaN/Inf", l);
+            return lrmlp__err(LRMLP_ERR_DIVERGED, "layer %zu weights hold NaN/Inf", l);
         for (int i = 0; i < 4; i++)
             ly->last_block[i] = NAN;
         for (size_t i = 0; i < ly->mn; i++)
@@ -605,7 +599,7 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
     t->gmn = t->gm < t->gd ? t->gm : t->gd;
     t->k = o->k ? o->k : s ? lrmlp_subspace_rank(s) : net->widths[L];
     if (t->k < 1 || t->k > t->gmn)
-        return lrmlp__last_err(LRMLP_ERR_SHAPE, "K = %zu is outside 1..min(%zu, %zu)", t->k,
+        return lrmlp__err(LRMLP_ERR_SHAPE, "K = %zu is outside 1..min(%zu, %zu)", t->k,
                                t->gm, t->gd);
     for (int i = 0; i < 3; i++)
         t->last_grad[i] = NAN;
@@ -621,7 +615,7 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
             nonzero |= g[i] != 0, finite &= isfinite(g[i]) != 0;
     }
     if (!finite)
-        return lrmlp__last_err(LRMLP_ERR_DIVERGED, "layer 0 gradient holds NaN/Inf");
+        return lrmlp__err(LRMLP_ERR_DIVERGED, "layer 0 gradient holds NaN/Inf");
     t->has_grad = nonzero;
 
     int rc = alloc_scratch(t);
@@ -630,7 +624,7 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
     if (t->has_grad) {
         reload_g(t, net, 0);
         if ((rc = grad_svd(t, net)))
-            return lrmlp__last_err_copy(rc, t->errmsg);
+            return rc;
         memcpy(t->L0, t->Lt, t->gm * t->k * sizeof *t->L0);
         memcpy(t->R0, t->Rt, t->gd * t->k * sizeof *t->R0);
     }
@@ -639,17 +633,17 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
         t->csv = fopen(o->csv_path, "w");
         if (!t->csv) {
             char es[128];
-            return lrmlp__last_err(LRMLP_ERR_IO, "cannot open %s: %s", o->csv_path,
+            return lrmlp__err(LRMLP_ERR_IO, "cannot open %s: %s", o->csv_path,
                                    errno_str(errno, es, sizeof es));
         }
         if (fputs("step,layer,quantity,index,value\n", t->csv) < 0) {
             char es[128];
-            return lrmlp__last_err(LRMLP_ERR_IO, "writing %s: %s", o->csv_path,
+            return lrmlp__err(LRMLP_ERR_IO, "writing %s: %s", o->csv_path,
                                    errno_str(errno, es, sizeof es));
         }
     }
     if ((rc = lrmlp_tracker_record(t, net, 0)))
-        return lrmlp__last_err_copy(rc, t->errmsg);
+        return rc;
     return LRMLP_OK;
 }
 
@@ -658,22 +652,22 @@ LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
                                    const lrmlp_tracker_options *opts)
 {
     if (!out)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "out is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
     if (!net)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "NULL network");
+        return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
     lrmlp_tracker_options o = LRMLP_TRACKER_OPTIONS_INIT;
     if (opts) {
         if (opts->version != LRMLP_TRACKER_OPTIONS_VERSION)
-            return lrmlp__last_err(LRMLP_ERR_VERSION, "unknown lrmlp_tracker_options version %u",
+            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_tracker_options version %u",
                                    opts->version);
         o = *opts;
     }
     if (o.every == 0)
-        return lrmlp__last_err(LRMLP_ERR_INVALID, "every must be >= 1");
+        return lrmlp__err(LRMLP_ERR_INVALID, "every must be >= 1");
     lrmlp_tracker *t = calloc(1, sizeof *t);
     if (!t)
-        return lrmlp__last_err(LRMLP_ERR_NOMEM, "out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     int rc = create(t, net, subspace, &o);
     if (rc) {
         lrmlp_tracker_free(t);

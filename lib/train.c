@@ -77,18 +77,18 @@ static int scratch_split(lrmlp_net *net, size_t xb, size_t tb, size_t nidx, void
 static int check_dataset(lrmlp_net *net, const lrmlp_dataset *ds, int need_targets)
 {
     if (!ds)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "dataset is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "dataset is NULL");
     size_t k = net->widths[net->n_layers];
     if (lrmlp_dataset_dim(ds) != net->widths[0])
-        return lrmlp__err(net->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "dataset has %zu features, network input width is %zu",
                           lrmlp_dataset_dim(ds), net->widths[0]);
     if (need_targets && lrmlp_dataset_target_dim(ds) != k)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_SHAPE,
+        return lrmlp__err(LRMLP_ERR_SHAPE,
                           "dataset targets have width %zu, network output width is %zu",
                           lrmlp_dataset_target_dim(ds), k);
     if (lrmlp_dataset_size(ds) == 0)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "dataset is empty");
+        return lrmlp__err(LRMLP_ERR_INVALID, "dataset is empty");
     return LRMLP_OK;
 }
 
@@ -99,7 +99,7 @@ static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *id
                  ? lrmlp_dataset_batch_f32(ds, idx, start, count, X, T)
                  : lrmlp_dataset_batch_f64(ds, idx, start, count, X, T);
     if (rc)
-        lrmlp__err(net->errmsg, rc, "dataset: %s", lrmlp_dataset_errmsg(ds));
+        lrmlp__err_prefix(rc, "dataset: ");
     return rc;
 }
 
@@ -109,12 +109,12 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     if (!net)
         return LRMLP_ERR_INVALID;
     if (!opt || !opts)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "optimizer or options are NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "optimizer or options are NULL");
     if (opts->version != LRMLP_TRAIN_OPTIONS_VERSION)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_VERSION,
+        return lrmlp__err(LRMLP_ERR_VERSION,
                           "unknown lrmlp_train_options version %u", opts->version);
     if ((int)opts->loss < 0 || opts->loss >= LRMLP_LOSS_COUNT_)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)opts->loss);
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)opts->loss);
     int rc = check_dataset(net, ds, 1);
     if (rc)
         return rc;
@@ -127,11 +127,11 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     cs = bs < cs ? bs : cs;
     size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
     if (!lrmlp__mul_ok(cs, d * es, &xb) || !lrmlp__mul_ok(cs, k * es, &tb))
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch too large");
     size_t *idx = NULL;
     void *X, *T;
     if (!scratch_split(net, xb, tb, opts->shuffle ? n : 0, &X, &T, &idx))
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
     if (opts->shuffle) {
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
@@ -171,14 +171,14 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
             if (rc) {
                 if (rc > 0)
                     rc = LRMLP_ERR_INVALID;
-                lrmlp__err(net->errmsg, rc, "all-reduce hook failed: %s", lrmlp_strerror(rc));
+                lrmlp__err(rc, "all-reduce hook failed: %s", lrmlp_strerror(rc));
                 break;
             }
         }
         double lr = lrmlp_optim_current_lr(opt);
         rc = lrmlp_optim_step(opt, net);
         if (rc) {
-            lrmlp__err(net->errmsg, rc, "optimizer: %s", lrmlp_optim_errmsg(opt));
+            lrmlp__err_prefix(rc, "optimizer: ");
             break;
         }
         loss_sum += loss;
@@ -187,7 +187,7 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         if (opts->on_step) {
             lrmlp_step_info info = {lrmlp_optim_steps(opt), net->epochs, batch, cnt, loss, lr};
             if (opts->on_step(opts->on_step_user, net, &info)) {
-                rc = lrmlp__err(net->errmsg, LRMLP_ERR_STOPPED, "stopped by step callback");
+                rc = lrmlp__err(LRMLP_ERR_STOPPED, "stopped by step callback");
                 break;
             }
         }
@@ -210,9 +210,9 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
     if (!net)
         return LRMLP_ERR_INVALID;
     if (!out)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "result pointer is NULL");
+        return lrmlp__err(LRMLP_ERR_INVALID, "result pointer is NULL");
     if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
     int rc = check_dataset(net, ds, 1);
     if (rc)
         return rc;
@@ -221,10 +221,10 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
     bs = bs > n ? n : bs;
     size_t es = lrmlp__dtype_size(net->dtype), xb, tb;
     if (!lrmlp__mul_ok(bs, d * es, &xb) || !lrmlp__mul_ok(bs, k * es, &tb))
-        return lrmlp__err(net->errmsg, LRMLP_ERR_INVALID, "batch too large");
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch too large");
     void *X, *T;
     if (!scratch_split(net, xb, tb, 0, &X, &T, NULL))
-        return lrmlp__err(net->errmsg, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
     int classify = lrmlp_dataset_n_classes(ds) > 0;
     double total = 0;
     size_t correct = 0;

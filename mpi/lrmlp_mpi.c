@@ -16,23 +16,22 @@ struct lrmlp_mpi {
     uint64_t calls, bytes;
     size_t last_bytes;
     double seconds, wait_seconds;
-    char errmsg[512];
 };
-
-static _Thread_local char last_errmsg[512];
 
 #define CHUNK ((size_t)1 << 30) /* elements (or bytes) per MPI call: below INT_MAX */
 
 LRMLP_MPI_API int lrmlp_mpi_version_number(void) { return LRMLP_MPI_VERSION_NUMBER; }
-LRMLP_MPI_API const char *lrmlp_mpi_last_errmsg(void) { return last_errmsg; }
 
+/* Reports through the core library's thread-local error (lrmlp_error_set). */
 static int fail(lrmlp_mpi *h, int rc, const char *fmt, ...)
 {
+    (void)h;
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return rc;
+    return lrmlp_error_set(rc, msg);
 }
 
 /* Maps an MPI error to LRMLP_ERR_IO with MPI's message. */
@@ -57,38 +56,32 @@ static double now_seconds(void)
 LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm)
 {
     if (!out) {
-        snprintf(last_errmsg, sizeof last_errmsg, "out pointer is NULL");
-        return LRMLP_ERR_INVALID;
+        return lrmlp_error_set(LRMLP_ERR_INVALID, "out pointer is NULL");
     }
     *out = NULL;
     int inited = 0, finalized = 0;
     MPI_Initialized(&inited);
     MPI_Finalized(&finalized);
     if (!inited || finalized) {
-        snprintf(last_errmsg, sizeof last_errmsg,
-                 "MPI is not initialized (or already finalized); call MPI_Init first");
-        return LRMLP_ERR_STATE;
+        return lrmlp_error_set(LRMLP_ERR_STATE,
+                               "MPI is not initialized (or already finalized); call MPI_Init first");
     }
     if (comm == MPI_COMM_NULL) {
-        snprintf(last_errmsg, sizeof last_errmsg, "communicator is MPI_COMM_NULL");
-        return LRMLP_ERR_INVALID;
+        return lrmlp_error_set(LRMLP_ERR_INVALID, "communicator is MPI_COMM_NULL");
     }
     lrmlp_mpi *h = calloc(1, sizeof *h);
     if (!h) {
-        snprintf(last_errmsg, sizeof last_errmsg, "out of memory");
-        return LRMLP_ERR_NOMEM;
+        return lrmlp_error_set(LRMLP_ERR_NOMEM, "out of memory");
     }
     int mrc = MPI_Comm_dup(comm, &h->comm);
     if (mrc != MPI_SUCCESS) {
         mpi_fail(h, mrc, "MPI_Comm_dup");
-        snprintf(last_errmsg, sizeof last_errmsg, "%s", h->errmsg);
         free(h);
         return LRMLP_ERR_IO;
     }
     MPI_Comm_set_errhandler(h->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(h->comm, &h->rank);
     MPI_Comm_size(h->comm, &h->size);
-    last_errmsg[0] = '\0';
     *out = h;
     return LRMLP_OK;
 }
@@ -104,10 +97,6 @@ LRMLP_MPI_API void lrmlp_mpi_free(lrmlp_mpi *h)
     free(h);
 }
 
-LRMLP_MPI_API const char *lrmlp_mpi_errmsg(const lrmlp_mpi *h)
-{
-    return h ? h->errmsg : "handle is NULL";
-}
 LRMLP_MPI_API int lrmlp_mpi_rank(const lrmlp_mpi *h) { return h ? h->rank : -1; }
 LRMLP_MPI_API int lrmlp_mpi_size(const lrmlp_mpi *h) { return h ? h->size : 0; }
 LRMLP_MPI_API MPI_Comm lrmlp_mpi_comm(const lrmlp_mpi *h) { return h ? h->comm : MPI_COMM_NULL; }
@@ -338,7 +327,7 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
     if (is_root) {
         int src = lrmlp_model_save_mem(src_net, src_opt, &buf, &len);
         if (src) {
-            fail(h, src, "saving the model: %s", lrmlp_net_errmsg(src_net));
+            fail(h, src, "saving the model: %s", lrmlp_last_errmsg());
             hdr[1] = (uint64_t)(-src);
         } else {
             hdr[0] = len;
@@ -437,7 +426,6 @@ LRMLP_MPI_API int lrmlp_mpi_broadcast_model(lrmlp_mpi *h, lrmlp_net **net, lrmlp
     } else {
         lrmlp_optim_free(no);
     }
-    h->errmsg[0] = '\0';
     return LRMLP_OK;
 }
 
@@ -455,7 +443,7 @@ LRMLP_MPI_API int lrmlp_mpi_checkpoint_save(lrmlp_mpi *h, lrmlp_net *net, const 
         if (!net || !path)
             code = fail(h, LRMLP_ERR_INVALID, "network or path is NULL");
         else if ((code = lrmlp_model_save(net, opt, path)) != 0)
-            fail(h, code, "saving %s: %s", path, lrmlp_net_errmsg(net));
+            fail(h, code, "saving %s: %s", path, lrmlp_last_errmsg());
     }
     int mrc = MPI_Bcast(&code, 1, MPI_INT, root, h->comm);
     if (mrc != MPI_SUCCESS)
@@ -506,7 +494,6 @@ LRMLP_MPI_API int lrmlp_mpi_checkpoint_load(lrmlp_mpi *h, lrmlp_net **net, lrmlp
     } else {
         lrmlp_optim_free(no);
     }
-    h->errmsg[0] = '\0';
     return LRMLP_OK;
 }
 
@@ -703,11 +690,11 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
         if (m > 0) {
             local = fetch(ds, idx ? idx + lo : NULL, idx ? 0 : lo, m, X, T);
             if (local)
-                fail(h, local, "dataset: %s", lrmlp_dataset_errmsg(ds));
+                fail(h, local, "dataset: %s", lrmlp_last_errmsg());
             else if ((local = dt == LRMLP_F32
                                   ? lrmlp_net_gradient_f32(net, X, T, m, o->loss, &loss)
                                   : lrmlp_net_gradient_f64(net, X, T, m, o->loss, &loss)) != 0)
-                fail(h, local, "gradient: %s", lrmlp_net_errmsg(net));
+                fail(h, local, "gradient: %s", lrmlp_last_errmsg());
         }
         if (local)
             fill_nan(grads, np, dt);
@@ -723,7 +710,7 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
             /* The reduced gradient is the same on every rank, so every rank
              * fails here together: agree on the original cause. */
             if (!local)
-                fail(h, rc, "optimizer: %s", lrmlp_optim_errmsg(opt));
+                fail(h, rc, "optimizer: %s", lrmlp_last_errmsg());
             int rc_all = 0;
             if (agree(h, local ? local : rc, NULL, 0, &rc_all, NULL) == LRMLP_OK && !local &&
                 rc_all != rc && rc_all != 0)
@@ -819,7 +806,7 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
         size_t cnt = hi - start < bs ? hi - start : bs;
         local = fetch(ds, NULL, start, cnt, X, T);
         if (local) {
-            fail(h, local, "dataset: %s", lrmlp_dataset_errmsg(ds));
+            fail(h, local, "dataset: %s", lrmlp_last_errmsg());
             break;
         }
         double l = 0;
@@ -828,7 +815,7 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
         if (local == LRMLP_ERR_DIVERGED)
             local = LRMLP_OK; /* a non-finite loss is a result here */
         if (local) {
-            fail(h, local, "loss: %s", lrmlp_net_errmsg(net));
+            fail(h, local, "loss: %s", lrmlp_last_errmsg());
             break;
         }
         acc[0] += loss == LRMLP_LOSS_SSE ? l : l * (double)cnt;

@@ -18,8 +18,8 @@
  * error (the same code where the failure is detected collectively) instead of
  * hanging.
  *
- * Errors: LRMLP_OK or a negative lrmlp_status; the handle keeps a message
- * (lrmlp_mpi_errmsg). lrmlp_mpi_create reports through lrmlp_mpi_last_errmsg().
+ * Errors: LRMLP_OK or a negative lrmlp_status, with a message in the core
+ * library's thread-local lrmlp_last_errmsg() (lrmlp/common.h).
  * Threads: one thread at a time per handle; distinct handles (on distinct
  * communicators) may be used from distinct threads if MPI was initialized
  * with MPI_THREAD_MULTIPLE. */
@@ -39,7 +39,7 @@ extern "C" {
 #define LRMLP_MPI_API
 #endif
 
-/* Compile-time version of the add-on (its ABI follows docs/abi.md, soversion 1). */
+/* Compile-time version of the add-on (its ABI follows docs/abi.md, soversion 2). */
 #define LRMLP_MPI_VERSION_NUMBER 100
 #define LRMLP_MPI_VERSION_STRING "0.1.0"
 /* Run-time version of the add-on actually loaded. */
@@ -50,7 +50,7 @@ typedef struct lrmlp_mpi lrmlp_mpi;
 /* Creates a handle on a duplicate of comm (MPI_Comm_dup, so the add-on's
  * messages never mix with the caller's). Collective over comm. MPI must be
  * initialized and not finalized (else LRMLP_ERR_STATE). On error *out is NULL
- * and lrmlp_mpi_last_errmsg() says why. The handle starts in sum mode. The
+ * and lrmlp_last_errmsg() says why. The handle starts in sum mode. The
  * duplicated communicator uses MPI_ERRORS_RETURN, so a failed MPI call becomes
  * LRMLP_ERR_IO with MPI's message instead of aborting the program. */
 LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm);
@@ -58,12 +58,6 @@ LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm);
 /* Frees the handle and its communicator (MPI_Comm_free, collective over the
  * communicator). Call before MPI_Finalize. NULL is a no-op. */
 LRMLP_MPI_API void lrmlp_mpi_free(lrmlp_mpi *h);
-
-/* Message of the last failed lrmlp_mpi_create in this thread (thread-local). */
-LRMLP_MPI_API const char *lrmlp_mpi_last_errmsg(void);
-
-/* Message of the last error on this handle ("" if none). */
-LRMLP_MPI_API const char *lrmlp_mpi_errmsg(const lrmlp_mpi *h);
 
 /* Rank and size of the handle's communicator; its duplicated communicator
  * (owned by the handle: do not free). */

@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include <lrmlp.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 START_TEST(test_versions)
@@ -66,6 +68,52 @@ START_TEST(test_options_init)
 }
 END_TEST
 
+/* The thread-local last error: a failure in one thread is invisible in
+ * another, successful calls do not clear it, and messages name the problem. */
+static void *fail_in_thread(void *arg)
+{
+    (void)arg;
+    lrmlp_error_clear();
+    ck_assert_int_eq(lrmlp_net_create(NULL, NULL), LRMLP_ERR_INVALID);
+    static char copy[256];
+    snprintf(copy, sizeof copy, "%s", lrmlp_last_errmsg());
+    return copy;
+}
+
+START_TEST(test_last_error)
+{
+    lrmlp_error_clear();
+    ck_assert_str_eq(lrmlp_last_errmsg(), "");
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_OK);
+    pthread_t th;
+    void *res = NULL;
+    ck_assert_int_eq(pthread_create(&th, NULL, fail_in_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(th, &res), 0);
+    ck_assert(strlen((const char *)res) > 0);
+    ck_assert_str_eq(lrmlp_last_errmsg(), "");        /* the other thread's error */
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_OK);
+
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    ck_assert_int_eq(lrmlp_net_options_init(&no, 77), LRMLP_ERR_VERSION);
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_ERR_VERSION);
+    ck_assert(strstr(lrmlp_last_errmsg(), "77") != NULL);
+    ck_assert_int_eq(lrmlp_net_options_init(&no, LRMLP_NET_OPTIONS_VERSION), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_ERR_VERSION); /* success leaves it */
+
+    ck_assert_int_eq(lrmlp_error_set(LRMLP_ERR_STOPPED, "stopped by the user"), LRMLP_ERR_STOPPED);
+    ck_assert_str_eq(lrmlp_last_errmsg(), "stopped by the user");
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_ERR_STOPPED);
+    char longmsg[600];
+    memset(longmsg, 'x', sizeof longmsg - 1);
+    longmsg[sizeof longmsg - 1] = '\0';
+    lrmlp_error_set(LRMLP_ERR_IO, longmsg);
+    ck_assert_uint_eq(strlen(lrmlp_last_errmsg()), 255);
+    lrmlp_error_set(LRMLP_ERR_IO, NULL);
+    ck_assert_str_eq(lrmlp_last_errmsg(), "");
+    lrmlp_error_clear();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -74,6 +122,7 @@ int main(void)
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_build_info);
     tcase_add_test(tc, test_options_init);
+    tcase_add_test(tc, test_last_error);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

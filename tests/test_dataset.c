@@ -229,7 +229,7 @@ START_TEST(test_idx_plain)
     ck_assert_uint_eq(lrmlp_dataset_target_dim(ds), 0);
     int32_t l[1];
     ck_assert_int_eq(lrmlp_dataset_labels(ds, NULL, 0, 1, l), LRMLP_ERR_STATE);
-    ck_assert_str_ne(lrmlp_dataset_errmsg(ds), "");
+    ck_assert_str_ne(lrmlp_last_errmsg(), "");
     lrmlp_dataset_free(ds);
     unlink(pi);
     unlink(pl);
@@ -733,7 +733,7 @@ START_TEST(test_from_memory)
     lrmlp_dataset_free(NULL);
     ck_assert_uint_eq(lrmlp_dataset_size(NULL), 0);
     ck_assert_uint_eq(lrmlp_dataset_memory(NULL), 0);
-    ck_assert_ptr_nonnull(lrmlp_dataset_errmsg(NULL));
+    ck_assert_ptr_nonnull(lrmlp_last_errmsg());
 }
 END_TEST
 
@@ -846,7 +846,7 @@ START_TEST(test_standardize_reference)
     lrmlp_dataset *other = make_f64(X, 100, 2);
     ck_assert_int_eq(lrmlp_dataset_standardize(test, LRMLP_STANDARDIZE_FEATURE, other),
                      LRMLP_ERR_SHAPE);
-    ck_assert_str_ne(lrmlp_dataset_errmsg(test), "");
+    ck_assert_str_ne(lrmlp_last_errmsg(), "");
     ck_assert_int_eq(lrmlp_dataset_standardize(test, (lrmlp_standardize_mode)7, NULL),
                      LRMLP_ERR_INVALID);
     double *Y2 = batch64(test);
@@ -995,7 +995,7 @@ START_TEST(test_whiten_singular)
     lrmlp_dataset *ds = make_f64(X, n, d);
     double *before = batch64(ds);
     ck_assert_int_eq(lrmlp_dataset_whiten(ds, NULL, NULL), LRMLP_ERR_LINALG);
-    ck_assert(strstr(lrmlp_dataset_errmsg(ds), "singular") != NULL);
+    ck_assert(strstr(lrmlp_last_errmsg(), "singular") != NULL);
     double *after = batch64(ds);
     ck_assert_mem_eq(before, after, n * d * sizeof *before);
     lrmlp_whiten_options o = LRMLP_WHITEN_OPTIONS_INIT;
@@ -1259,7 +1259,7 @@ START_TEST(test_batch)
     for (int i = 0; i < 12; i++)
         X[i] = -99.0f;
     ck_assert_int_eq(lrmlp_dataset_batch_f32(ds, badidx, 0, 3, X, T), LRMLP_ERR_INVALID);
-    ck_assert(strstr(lrmlp_dataset_errmsg(ds), "idx[1] = 20") != NULL);
+    ck_assert(strstr(lrmlp_last_errmsg(), "idx[1] = 20") != NULL);
     for (int i = 0; i < 12; i++)
         ck_assert_float_eq(X[i], -99.0f);
     double Xd[12];

@@ -321,7 +321,7 @@ START_TEST(test_bad_input)
     lrmlp_net *net = make_net(LRMLP_F32, 2, w, LRMLP_ACT_TANH, LRMLP_ACT_IDENTITY, 0, 1);
     float X[4] = {1, 2, NAN, 0}, Y[4], T[4] = {0, 1, 1, 0};
     ck_assert_int_eq(lrmlp_net_predict_f32(net, X, 2, Y), LRMLP_ERR_NONFINITE);
-    ck_assert(strstr(lrmlp_net_errmsg(net), "NaN") != NULL);
+    ck_assert(strstr(lrmlp_last_errmsg(), "NaN") != NULL);
     X[2] = 0.5f;
     ck_assert_int_eq(lrmlp_net_predict_f32(net, X, 2, Y), LRMLP_OK);
     double Xd[4] = {0};

@@ -574,7 +574,7 @@ START_TEST(test_nonfinite_gradient)
         put_vec(a, lrmlp_net_grads(a), g);
         set_grad(a, (k * 5) % n, bad[k]);
         ck_assert_int_eq(lrmlp_optim_step(oa, a), LRMLP_ERR_DIVERGED);
-        ck_assert_str_ne(lrmlp_optim_errmsg(oa), "");
+        ck_assert_str_ne(lrmlp_last_errmsg(), "");
         ck_assert_mem_eq(lrmlp_net_params(a), lrmlp_net_params(b), n * esz);
         ck_assert_uint_eq(lrmlp_optim_steps(oa), 1);
         ck_assert(lrmlp_optim_current_lr(oa) == lr1);
@@ -652,7 +652,7 @@ START_TEST(test_shape_mismatch)
         unsigned char before[MAXP * sizeof(double)];
         memcpy(before, lrmlp_net_params(x), bytes);
         ck_assert_int_eq(lrmlp_optim_step(opt, x), bad[k].rc);
-        ck_assert_str_ne(lrmlp_optim_errmsg(opt), "");
+        ck_assert_str_ne(lrmlp_last_errmsg(), "");
         ck_assert_mem_eq(before, lrmlp_net_params(x), bytes);
         ck_assert_uint_eq(lrmlp_optim_steps(opt), 0);
         lrmlp_net_free(x);
@@ -876,10 +876,17 @@ START_TEST(test_options_init_and_getters)
     ck_assert(o.kind == d.kind && o.lr == d.lr && o.weight_decay == d.weight_decay);
     ck_assert(o.schedule == d.schedule && o.total_steps == 1000 && o.warmup_steps == 100);
     ck_assert_int_eq(lrmlp_optim_get_options(opt, NULL), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_optim_get_options(NULL, &o), LRMLP_ERR_INVALID);
+    ck_assert(strlen(lrmlp_last_errmsg()) > 0);
+    /* successful calls leave the thread's last error alone; clear resets it */
+    lrmlp_error_clear();
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_OK);
     ck_assert_uint_eq(lrmlp_optim_steps(opt), 0);
     ck_assert_double_eq_tol(lrmlp_optim_current_lr(opt), 0.003 / 100, 1e-18);
-    ck_assert_str_eq(lrmlp_optim_errmsg(opt), "");
+    ck_assert_int_eq(lrmlp_optim_get_options(opt, &o), LRMLP_OK);
+    ck_assert_str_eq(lrmlp_last_errmsg(), "");
+    ck_assert_int_eq(lrmlp_last_status(), LRMLP_OK);
 
     ck_assert_str_eq(lrmlp_optim_kind_name(LRMLP_OPTIM_GD), "gd");
     ck_assert_str_eq(lrmlp_optim_kind_name(LRMLP_OPTIM_SGD), "sgd");
@@ -890,7 +897,7 @@ START_TEST(test_options_init_and_getters)
 
     ck_assert_uint_eq(lrmlp_optim_steps(NULL), 0);
     ck_assert(isnan(lrmlp_optim_current_lr(NULL)));
-    ck_assert_ptr_nonnull(lrmlp_optim_errmsg(NULL));
+    ck_assert_ptr_nonnull(lrmlp_last_errmsg());
     lrmlp_optim_reset(NULL);
     lrmlp_optim_free(NULL);
     lrmlp_optim_free(opt);

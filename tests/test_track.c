@@ -124,8 +124,8 @@ static double parsimony_run(lrmlp_activation act, double lr, size_t epochs)
     ck_assert_int_eq(lrmlp_net_loss_f64(net, X, T, TN, LRMLP_LOSS_SSE, &loss0, NULL), LRMLP_OK);
     for (size_t e = 0; e < epochs; e++) {
         rc = lrmlp_train_epoch(net, opt, ds, &tr, NULL);
-        ck_assert_msg(rc == LRMLP_OK, "epoch %zu: %d %s / %s", e, rc, lrmlp_net_errmsg(net),
-                      lrmlp_tracker_errmsg(t));
+        ck_assert_msg(rc == LRMLP_OK, "epoch %zu: %d %s / %s", e, rc, lrmlp_last_errmsg(),
+                      lrmlp_last_errmsg());
     }
     double loss1 = NAN;
     ck_assert_int_eq(lrmlp_net_loss_f64(net, X, T, TN, LRMLP_LOSS_SSE, &loss1, NULL), LRMLP_OK);
@@ -525,7 +525,7 @@ START_TEST(test_stop)
     ck_assert_int_eq(rc, LRMLP_ERR_STOPPED);
     ck_assert_uint_eq(lrmlp_optim_steps(opt), 20); /* stopped at the first record at step 20 */
     ck_assert_uint_eq(e, 5);
-    ck_assert_ptr_nonnull(strstr(lrmlp_tracker_errmsg(t), "stopped"));
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "stopped"));
     /* Records at steps 0 and 10 went through; the first at 20 stopped it. */
     ck_assert_uint_eq(lg.r[lg.n - 1].step, 20);
     for (size_t i = 0; i + 1 < lg.n; i++)
@@ -595,7 +595,7 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(lrmlp_tracker_record(NULL, net, 1), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_tracker_record(t, NULL, 1), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_tracker_record(t, other, 1), LRMLP_ERR_SHAPE);
-    ck_assert_ptr_nonnull(strstr(lrmlp_tracker_errmsg(t), "width"));
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "width"));
     const size_t w3[] = {TD, TM, TK, 2};
     lrmlp_net *deeper = tu_make_net(LRMLP_F64, 3, w3, LRMLP_ACT_TANH, 0.1, 3);
     ck_assert_int_eq(lrmlp_tracker_record(t, deeper, 1), LRMLP_ERR_SHAPE);
@@ -618,7 +618,7 @@ START_TEST(test_bad_input)
     ck_assert_str_eq(lrmlp_track_quantity_name(LRMLP_TRACK_GRAD_ANGLE_RIGHT), "grad_angle_right");
     ck_assert_int_eq(lrmlp_tracker_flush(NULL), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_tracker_flush(t), LRMLP_OK);
-    ck_assert_ptr_nonnull(lrmlp_tracker_errmsg(NULL));
+    ck_assert_ptr_nonnull(lrmlp_last_errmsg());
     lrmlp_tracker_free(t);
     lrmlp_tracker_free(NULL);
     lrmlp_net_free(deeper);

@@ -138,7 +138,7 @@ START_TEST(test_allreduce_hook)
     ck_assert(memcmp(before, lrmlp_net_params(net), P * sizeof *before) == 0);
     to.allreduce = failing_hook;
     ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_ERR_IO);
-    ck_assert(strstr(lrmlp_net_errmsg(net), "all-reduce") != NULL);
+    ck_assert(strstr(lrmlp_last_errmsg(), "all-reduce") != NULL);
     free(before);
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
@@ -251,7 +251,7 @@ START_TEST(test_shape_mismatch)
     lrmlp_optim *opt = adam(net, 0.01);
     lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
     ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &to, NULL), LRMLP_ERR_SHAPE);
-    ck_assert(strstr(lrmlp_net_errmsg(net), "features") != NULL);
+    ck_assert(strstr(lrmlp_last_errmsg(), "features") != NULL);
     lrmlp_eval_result ev;
     ck_assert_int_eq(lrmlp_evaluate(net, ds, LRMLP_LOSS_MSE, 0, &ev), LRMLP_ERR_SHAPE);
     to.version = 42;

@@ -11,11 +11,10 @@
  * Batches are copied out as float or double rows (n x d, row-major) with the
  * targets as one-hot rows (classification) or target rows (regression).
  *
- * Threads: const functions may run concurrently on one handle (if several
- * of them fail at once, their messages in the handle may interleave); the
- * others need exclusive use. Errors: LRMLP_OK or a negative status with a message
- * in lrmlp_dataset_errmsg; creators report through lrmlp_last_errmsg(). A
- * failed call leaves the dataset as it was. */
+ * Threads: const functions may run concurrently on one handle; the others
+ * need exclusive use. Errors: LRMLP_OK or a negative status with a message
+ * in lrmlp_last_errmsg() (common.h). A failed call leaves the dataset as it
+ * was. */
 #ifndef LRMLP_DATASET_H
 #define LRMLP_DATASET_H
 
@@ -71,7 +70,6 @@ LRMLP_API int lrmlp_dataset_from_targets_f64(lrmlp_dataset **out, const double *
                                              size_t d, const double *T, size_t n_targets);
 
 LRMLP_API void lrmlp_dataset_free(lrmlp_dataset *ds);
-LRMLP_API const char *lrmlp_dataset_errmsg(const lrmlp_dataset *ds);
 
 LRMLP_API size_t lrmlp_dataset_size(const lrmlp_dataset *ds);        /* n */
 LRMLP_API size_t lrmlp_dataset_dim(const lrmlp_dataset *ds);         /* d */

@@ -17,8 +17,8 @@
  * index for lrmlp_net_get_weights_* and friends. Note that the V factor's
  * layer holds V^T (r x d). Low-rank networks have no biases, as in the paper.
  *
- * Errors: LRMLP_OK or a negative status with the message in the network's
- * lrmlp_net_errmsg (constructors: lrmlp_last_errmsg). Threads: as net.h. */
+ * Errors: LRMLP_OK or a negative status with a message in
+ * lrmlp_last_errmsg() (common.h). Threads: as net.h. */
 #ifndef LRMLP_LOWRANK_H
 #define LRMLP_LOWRANK_H
 

@@ -27,10 +27,10 @@ extern "C" {
 
 /* Writes net (and opt, when not NULL; it must have been created for net's
  * shape) to path atomically. Errors go to net's message. */
-LRMLP_API int lrmlp_model_save(lrmlp_net *net, const lrmlp_optim *opt, const char *path);
+LRMLP_API int lrmlp_model_save(const lrmlp_net *net, const lrmlp_optim *opt, const char *path);
 
 /* Same bytes into a new buffer: *buf (free with lrmlp_free) of *len bytes. */
-LRMLP_API int lrmlp_model_save_mem(lrmlp_net *net, const lrmlp_optim *opt,
+LRMLP_API int lrmlp_model_save_mem(const lrmlp_net *net, const lrmlp_optim *opt,
                                    void **buf, size_t *len);
 
 /* Reads a model file. *net receives a new network. When opt is not NULL,
@@ -47,9 +47,9 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
  * plus an optional SUBS section holding its bases, singular values and
  * vectors, so an analysis can be resumed or shared. sub must not be NULL.
  * Readers that do not know SUBS still load the network. */
-LRMLP_API int lrmlp_model_save_subspace(lrmlp_net *net, const lrmlp_optim *opt,
+LRMLP_API int lrmlp_model_save_subspace(const lrmlp_net *net, const lrmlp_optim *opt,
                                         const lrmlp_subspace *sub, const char *path);
-LRMLP_API int lrmlp_model_save_subspace_mem(lrmlp_net *net, const lrmlp_optim *opt,
+LRMLP_API int lrmlp_model_save_subspace_mem(const lrmlp_net *net, const lrmlp_optim *opt,
                                             const lrmlp_subspace *sub, void **buf, size_t *len);
 
 /* Reads the subspace estimate stored in a model file: *sub receives a new

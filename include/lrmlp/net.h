@@ -26,7 +26,7 @@
  * thread count.
  *
  * Errors: every function returning int returns LRMLP_OK or a negative
- * lrmlp_status, and on error leaves a message readable with lrmlp_net_errmsg.
+ * lrmlp_status, and on error records a message (lrmlp_last_errmsg, common.h).
  * A failed call leaves the network's parameters as they were. */
 #ifndef LRMLP_NET_H
 #define LRMLP_NET_H
@@ -91,10 +91,6 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src);
 
 /* Frees the handle; NULL is a no-op. */
 LRMLP_API void lrmlp_net_free(lrmlp_net *net);
-
-/* Message of the last error on this handle ("" if none). The pointer stays
- * valid until the next call on the handle. */
-LRMLP_API const char *lrmlp_net_errmsg(const lrmlp_net *net);
 
 /* ---- shape queries (thread-safe on a handle no thread is modifying) ---- */
 LRMLP_API lrmlp_dtype lrmlp_net_dtype(const lrmlp_net *net);

@@ -33,7 +33,7 @@
  *
  * Threads: one thread at a time per optimizer; it must not run while another
  * thread uses its network. Errors: LRMLP_OK or a negative status, with a
- * message in lrmlp_optim_errmsg. */
+ * message in lrmlp_last_errmsg() (common.h). */
 #ifndef LRMLP_OPTIM_H
 #define LRMLP_OPTIM_H
 
@@ -95,7 +95,6 @@ LRMLP_API int lrmlp_optim_options_init(lrmlp_optim_options *opts, unsigned int v
 LRMLP_API int lrmlp_optim_create(lrmlp_optim **out, const lrmlp_net *net,
                                  const lrmlp_optim_options *opts);
 LRMLP_API void lrmlp_optim_free(lrmlp_optim *opt);
-LRMLP_API const char *lrmlp_optim_errmsg(const lrmlp_optim *opt);
 
 /* Copies the options in effect into *opts. */
 LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_options *opts);

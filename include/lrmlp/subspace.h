@@ -30,15 +30,13 @@
  * query copies into caller-provided storage.
  *
  * Threads: creating a handle uses the network (one thread at a time, as for
- * any network call). A finished handle is read-only except for its error
- * message: queries on one handle may run from several threads at once, but
- * a failing query overwrites the message another thread may be reading.
+ * any network call). A finished handle is read-only: queries on one handle
+ * may run from several threads at once.
  * Distinct handles are independent. The library never changes the BLAS
  * thread count.
  *
  * Errors: every function returning int returns LRMLP_OK or a negative
- * lrmlp_status. lrmlp_subspace_estimate_* reports through lrmlp_last_errmsg
- * (no handle exists yet); queries through lrmlp_subspace_errmsg. */
+ * lrmlp_status and records a message (lrmlp_last_errmsg, common.h). */
 #ifndef LRMLP_SUBSPACE_H
 #define LRMLP_SUBSPACE_H
 
@@ -133,10 +131,6 @@ LRMLP_API int lrmlp_subspace_estimate_f64(lrmlp_subspace **out, lrmlp_net *net,
 
 /* Frees the handle; NULL is a no-op. */
 LRMLP_API void lrmlp_subspace_free(lrmlp_subspace *s);
-
-/* Message of the last failed query on this handle ("" if none). Valid until
- * the next failing query or lrmlp_subspace_free. */
-LRMLP_API const char *lrmlp_subspace_errmsg(const lrmlp_subspace *s);
 
 /* The rank K in use (after resolving k = 0); 0 for NULL. */
 LRMLP_API size_t lrmlp_subspace_rank(const lrmlp_subspace *s);

@@ -47,9 +47,8 @@
  * with a subspace, out^2 + in^2 doubles of bases per analysed layer.
  *
  * Threads: a tracker is used by the thread that trains its network.
- * Errors: LRMLP_OK or a negative status; creation reports through
- * lrmlp_last_errmsg, the other calls through lrmlp_tracker_errmsg. The
- * library never prints. */
+ * Errors: LRMLP_OK or a negative status with a message in
+ * lrmlp_last_errmsg() (common.h). The library never prints. */
 #ifndef LRMLP_TRACK_H
 #define LRMLP_TRACK_H
 
@@ -133,10 +132,6 @@ LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
                                    const lrmlp_tracker_options *opts);
 /* Frees the tracker and closes its CSV file; NULL is a no-op. */
 LRMLP_API void lrmlp_tracker_free(lrmlp_tracker *t);
-/* Message of the last failed call on t ("" if none; a static text for
- * NULL). Valid until the next failing call or lrmlp_tracker_free. */
-LRMLP_API const char *lrmlp_tracker_errmsg(const lrmlp_tracker *t);
-
 /* Records every quantity now, labelled with step. net must have the shape
  * the tracker was created with (LRMLP_ERR_SHAPE otherwise; any dtype).
  * Errors: LRMLP_ERR_INVALID (NULL), LRMLP_ERR_SHAPE, LRMLP_ERR_DIVERGED
@@ -149,7 +144,7 @@ LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t st
  * records when info->step % every == 0 and returns 0, or nonzero when the
  * record failed (or tracker or info is NULL), which stops training:
  * lrmlp_train_epoch then returns LRMLP_ERR_STOPPED and the tracker's
- * status is in lrmlp_tracker_errmsg. */
+ * message is in lrmlp_last_errmsg() (recorded in the training thread). */
 LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_step_info *info);
 
 /* Flushes the CSV file (a no-op without one); LRMLP_ERR_IO on failure.

@@ -7,7 +7,7 @@
  * Shuffling draws from the network's generator, so a network restored from a
  * model file continues with the same batches as an uninterrupted run.
  *
- * Errors are reported through the network's message (lrmlp_net_errmsg). A
+ * Errors are reported through lrmlp_last_errmsg() (common.h). A
  * diverged step (NaN/Inf loss or gradient) returns LRMLP_ERR_DIVERGED before
  * the optimizer touches the weights, so the network keeps its last finite
  * parameters. Threads: the network, optimizer and dataset must not be used

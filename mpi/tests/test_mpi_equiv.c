@@ -35,10 +35,10 @@ static void run_case(lrmlp_mpi *world, lrmlp_mpi *self, int lowrank, lrmlp_optim
         lrmlp_epoch_stats sa, sb;
         o.batch_size = B;
         int rc = lrmlp_mpi_train_epoch(world, a, oa, ds, &o, 99, e, &sa);
-        CHECK(rc == 0, "P=2 %s: %s", what, lrmlp_mpi_errmsg(world));
+        CHECK(rc == 0, "P=2 %s: %s", what, lrmlp_last_errmsg());
         o.batch_size = 2 * B;
         rc = lrmlp_mpi_train_epoch(self, b, ob, ds, &o, 99, e, &sb);
-        CHECK(rc == 0, "P=1 %s: %s", what, lrmlp_mpi_errmsg(self));
+        CHECK(rc == 0, "P=1 %s: %s", what, lrmlp_last_errmsg());
         CHECK(sa.steps == sb.steps && sa.samples == N && sb.samples == N,
               "steps %zu vs %zu", sa.steps, sb.steps);
         CHECK(fabs(sa.loss - sb.loss) <= 1e-4 * (1 + fabs(sb.loss)), "loss %g vs %g", sa.loss,
@@ -72,9 +72,9 @@ static void vs_core(lrmlp_mpi *world)
     o.shuffle = 0;
     o.batch_size = B;
     CHECK(lrmlp_mpi_train_epoch(world, a, oa, ds, &o, 1, 0, NULL) == 0, "%s",
-          lrmlp_mpi_errmsg(world));
+          lrmlp_last_errmsg());
     o.batch_size = 2 * B;
-    CHECK(lrmlp_train_epoch(b, ob, ds, &o, NULL) == 0, "%s", lrmlp_net_errmsg(b));
+    CHECK(lrmlp_train_epoch(b, ob, ds, &o, NULL) == 0, "%s", lrmlp_last_errmsg());
     double diff = t_param_diff(a, b);
     CHECK(diff <= TOL_F64, "P=2 vs lrmlp_train_epoch: %.3g", diff);
     lrmlp_optim_free(oa);
@@ -94,10 +94,10 @@ static void hook(lrmlp_mpi *world)
         gd[i] = t_rank ? 3.0 : 1.0;
     lrmlp_mpi_reset_counters(world);
     CHECK(lrmlp_mpi_get_average(world) == 0, "default is sum mode");
-    CHECK(lrmlp_mpi_allreduce(world, g, 5, LRMLP_F32) == 0, "%s", lrmlp_mpi_errmsg(world));
+    CHECK(lrmlp_mpi_allreduce(world, g, 5, LRMLP_F32) == 0, "%s", lrmlp_last_errmsg());
     CHECK(g[0] == 3.0f && g[4] == 3.0f, "sum: %g", (double)g[0]);
     lrmlp_mpi_set_average(world, 1);
-    CHECK(lrmlp_mpi_allreduce(world, gd, 3, LRMLP_F64) == 0, "%s", lrmlp_mpi_errmsg(world));
+    CHECK(lrmlp_mpi_allreduce(world, gd, 3, LRMLP_F64) == 0, "%s", lrmlp_last_errmsg());
     CHECK(gd[0] == 2.0 && gd[2] == 2.0, "mean: %g", gd[0]);
     lrmlp_mpi_set_average(world, 0);
     CHECK(lrmlp_mpi_allreduce_calls(world) == 2, "calls %llu",
@@ -135,8 +135,8 @@ static void evaluate(lrmlp_mpi *world)
     for (int i = 0; i < 2; i++) {
         lrmlp_eval_result g, l;
         CHECK(lrmlp_mpi_evaluate(world, net, ds, losses[i], 50, &g) == 0, "%s",
-              lrmlp_mpi_errmsg(world));
-        CHECK(lrmlp_evaluate(net, ds, losses[i], 0, &l) == 0, "%s", lrmlp_net_errmsg(net));
+              lrmlp_last_errmsg());
+        CHECK(lrmlp_evaluate(net, ds, losses[i], 0, &l) == 0, "%s", lrmlp_last_errmsg());
         CHECK(fabs(g.loss - l.loss) <= 1e-5 * fabs(l.loss), "eval loss %g vs %g", g.loss,
               l.loss);
         CHECK(g.accuracy == l.accuracy && g.samples == N, "accuracy %g vs %g", g.accuracy,
@@ -150,8 +150,8 @@ int main(int argc, char **argv)
 {
     t_init(&argc, &argv);
     lrmlp_mpi *world = NULL, *self = NULL;
-    CHECK(lrmlp_mpi_create(&world, MPI_COMM_WORLD) == 0, "%s", lrmlp_mpi_last_errmsg());
-    CHECK(lrmlp_mpi_create(&self, MPI_COMM_SELF) == 0, "%s", lrmlp_mpi_last_errmsg());
+    CHECK(lrmlp_mpi_create(&world, MPI_COMM_WORLD) == 0, "%s", lrmlp_last_errmsg());
+    CHECK(lrmlp_mpi_create(&self, MPI_COMM_SELF) == 0, "%s", lrmlp_last_errmsg());
     CHECK(lrmlp_mpi_size(world) == 2 && lrmlp_mpi_size(self) == 1, "sizes");
     for (int lr = 0; lr < 2; lr++)
         for (int k = 0; k < 2; k++)

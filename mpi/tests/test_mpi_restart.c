@@ -22,26 +22,26 @@ static void run(lrmlp_mpi *h, int lowrank, lrmlp_optim_kind kind, const char *pa
     lrmlp_optim *oa = t_optim(a, kind);
     for (uint64_t e = 0; e < EPOCHS; e++)
         CHECK(lrmlp_mpi_train_epoch(h, a, oa, ds, &o, 17, e, NULL) == 0, "%s",
-              lrmlp_mpi_errmsg(h));
+              lrmlp_last_errmsg());
 
     lrmlp_net *b = t_net(lowrank, D, LRMLP_F32, 8);
     lrmlp_optim *ob = t_optim(b, kind);
     for (uint64_t e = 0; e < EPOCHS / 2; e++)
         CHECK(lrmlp_mpi_train_epoch(h, b, ob, ds, &o, 17, e, NULL) == 0, "%s",
-              lrmlp_mpi_errmsg(h));
-    CHECK(lrmlp_mpi_checkpoint_save(h, b, ob, path, 0) == 0, "%s", lrmlp_mpi_errmsg(h));
+              lrmlp_last_errmsg());
+    CHECK(lrmlp_mpi_checkpoint_save(h, b, ob, path, 0) == 0, "%s", lrmlp_last_errmsg());
     /* "Crash": every rank drops its state; non-root ranks restart empty. */
     lrmlp_net_free(b);
     lrmlp_optim_free(ob);
     b = t_rank == 0 ? t_net(lowrank, D, LRMLP_F32, 1234) : NULL;
     ob = NULL;
-    CHECK(lrmlp_mpi_checkpoint_load(h, &b, &ob, path, 0) == 0, "%s", lrmlp_mpi_errmsg(h));
+    CHECK(lrmlp_mpi_checkpoint_load(h, &b, &ob, path, 0) == 0, "%s", lrmlp_last_errmsg());
     CHECK(b && ob, "restored handles");
     uint64_t first = ob ? lrmlp_optim_steps(ob) / spe : 0;
     CHECK(first == EPOCHS / 2, "resume epoch %llu", (unsigned long long)first);
     for (uint64_t e = first; e < EPOCHS && b && ob; e++)
         CHECK(lrmlp_mpi_train_epoch(h, b, ob, ds, &o, 17, e, NULL) == 0, "%s",
-              lrmlp_mpi_errmsg(h));
+              lrmlp_last_errmsg());
     if (b) {
         double diff = t_param_diff(a, b);
         CHECK(diff == 0.0, "restarted run differs by %g", diff);
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 {
     t_init(&argc, &argv);
     lrmlp_mpi *h = NULL;
-    CHECK(lrmlp_mpi_create(&h, MPI_COMM_WORLD) == 0, "%s", lrmlp_mpi_last_errmsg());
+    CHECK(lrmlp_mpi_create(&h, MPI_COMM_WORLD) == 0, "%s", lrmlp_last_errmsg());
     /* One path for every rank (only rank 0 writes it). */
     int pid = (int)getpid();
     MPI_Bcast(&pid, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -74,11 +74,11 @@ int main(int argc, char **argv)
     lrmlp_net *net = t_net(0, D, LRMLP_F32, 1), *keep = net;
     lrmlp_optim *opt = NULL;
     int rc = lrmlp_mpi_checkpoint_load(h, &net, &opt, missing, 0);
-    CHECK(rc == LRMLP_ERR_IO, "missing file: %d %s", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_IO, "missing file: %d %s", rc, lrmlp_last_errmsg());
     CHECK(net == keep, "handles unchanged on error");
     /* An unwritable path: root's error reaches every rank. */
     rc = lrmlp_mpi_checkpoint_save(h, net, NULL, "/nonexistent-dir/x.lrm", 0);
-    CHECK(rc == LRMLP_ERR_IO, "unwritable: %d %s", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_IO, "unwritable: %d %s", rc, lrmlp_last_errmsg());
     lrmlp_net_free(net);
     if (t_rank == 0)
         unlink(path);

@@ -7,7 +7,7 @@ static void still_in_step(lrmlp_mpi *h, const char *after)
 {
     lrmlp_net *net = t_net(0, 6, LRMLP_F32, 1 + (uint64_t)t_rank);
     CHECK(lrmlp_mpi_broadcast_model(h, &net, NULL, 0) == 0, "after %s: %s", after,
-          lrmlp_mpi_errmsg(h));
+          lrmlp_last_errmsg());
     CHECK(t_all_same(t_model_hash(net, NULL), MPI_COMM_WORLD), "after %s: replicas differ",
           after);
     lrmlp_net_free(net);
@@ -28,13 +28,13 @@ int main(int argc, char **argv)
 {
     t_init(&argc, &argv);
     lrmlp_mpi *h = NULL;
-    CHECK(lrmlp_mpi_create(&h, MPI_COMM_WORLD) == 0, "%s", lrmlp_mpi_last_errmsg());
+    CHECK(lrmlp_mpi_create(&h, MPI_COMM_WORLD) == 0, "%s", lrmlp_last_errmsg());
 
     /* Broadcast: rank 1's hidden width differs (as root and as receiver). */
     for (int root = 0; root < 2; root++) {
         lrmlp_net *net = dense(t_rank == 1 ? 9 : 8), *keep = net;
         int rc = lrmlp_mpi_broadcast_model(h, &net, NULL, root);
-        CHECK(rc == LRMLP_ERR_SHAPE, "root %d: got %d (%s)", root, rc, lrmlp_mpi_errmsg(h));
+        CHECK(rc == LRMLP_ERR_SHAPE, "root %d: got %d (%s)", root, rc, lrmlp_last_errmsg());
         CHECK(net == keep, "handle unchanged");
         lrmlp_net_free(net);
         still_in_step(h, "shape mismatch");
@@ -72,11 +72,11 @@ int main(int argc, char **argv)
     o.batch_size = 4;
     lrmlp_epoch_stats st;
     int rc = lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 1, 0, &st);
-    CHECK(rc == LRMLP_ERR_SHAPE, "train: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_SHAPE, "train: %d (%s)", rc, lrmlp_last_errmsg());
     CHECK(lrmlp_optim_steps(opt) == 0, "no step taken");
     lrmlp_eval_result ev;
     rc = lrmlp_mpi_evaluate(h, net, ds, LRMLP_LOSS_CROSS_ENTROPY, 0, &ev);
-    CHECK(rc == LRMLP_ERR_SHAPE, "evaluate: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_SHAPE, "evaluate: %d (%s)", rc, lrmlp_last_errmsg());
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
     still_in_step(h, "train/evaluate mismatch");
@@ -86,27 +86,27 @@ int main(int argc, char **argv)
     opt = t_optim(net, LRMLP_OPTIM_SGD);
     lrmlp_dataset *ds2 = t_dataset(t_rank ? 41 : 40, 6, LRMLP_F32, 1);
     rc = lrmlp_mpi_train_epoch(h, net, opt, ds2, &o, 1, 0, NULL);
-    CHECK(rc == LRMLP_ERR_SHAPE, "dataset size: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_SHAPE, "dataset size: %d (%s)", rc, lrmlp_last_errmsg());
     lrmlp_dataset_free(ds2);
     /* Rank 1's dataset does not fit the network: its local error reaches rank 0. */
     ds2 = t_dataset(40, t_rank ? 7 : 6, LRMLP_F32, 1);
     rc = lrmlp_mpi_train_epoch(h, net, opt, ds2, &o, 1, 0, NULL);
-    CHECK(rc == LRMLP_ERR_SHAPE, "dataset width: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_SHAPE, "dataset width: %d (%s)", rc, lrmlp_last_errmsg());
     lrmlp_dataset_free(ds2);
     /* Options that differ: batch size, epoch index. */
     o.batch_size = t_rank ? 5 : 4;
     rc = lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 1, 0, NULL);
-    CHECK(rc == LRMLP_ERR_INVALID, "batch: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_INVALID, "batch: %d (%s)", rc, lrmlp_last_errmsg());
     o.batch_size = 4;
     rc = lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 1, (uint64_t)t_rank, NULL);
-    CHECK(rc == LRMLP_ERR_INVALID, "epoch: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_INVALID, "epoch: %d (%s)", rc, lrmlp_last_errmsg());
     /* A NULL argument on one rank only. */
     rc = lrmlp_mpi_train_epoch(h, net, opt, t_rank ? NULL : ds, &o, 1, 0, NULL);
-    CHECK(rc == LRMLP_ERR_INVALID, "NULL dataset on rank 1: %d (%s)", rc, lrmlp_mpi_errmsg(h));
+    CHECK(rc == LRMLP_ERR_INVALID, "NULL dataset on rank 1: %d (%s)", rc, lrmlp_last_errmsg());
     CHECK(lrmlp_optim_steps(opt) == 0, "no step taken");
     /* And a correct epoch afterwards. */
     rc = lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 1, 0, NULL);
-    CHECK(rc == 0, "%s", lrmlp_mpi_errmsg(h));
+    CHECK(rc == 0, "%s", lrmlp_last_errmsg());
     CHECK(lrmlp_optim_steps(opt) == 5, "steps %llu", (unsigned long long)lrmlp_optim_steps(opt));
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         int drc = 0;
         for (uint64_t e = 0; e < 20 && drc == 0; e++)
             drc = lrmlp_mpi_train_epoch(h, dn, dop, dd, &so, 1, e, NULL);
-        CHECK(drc == LRMLP_ERR_DIVERGED, "diverged: %d (%s)", drc, lrmlp_mpi_errmsg(h));
+        CHECK(drc == LRMLP_ERR_DIVERGED, "diverged: %d (%s)", drc, lrmlp_last_errmsg());
         CHECK(t_all_same((uint64_t)drc, MPI_COMM_WORLD), "same status");
         CHECK(t_all_same(lrmlp_optim_steps(dop), MPI_COMM_WORLD), "same step");
         CHECK(t_all_same(t_model_hash(dn, dop), MPI_COMM_WORLD), "same weights");

@@ -8,7 +8,7 @@ int main(int argc, char **argv)
 {
     t_init(&argc, &argv);
     lrmlp_mpi *h = NULL;
-    CHECK(lrmlp_mpi_create(&h, MPI_COMM_WORLD) == 0, "%s", lrmlp_mpi_last_errmsg());
+    CHECK(lrmlp_mpi_create(&h, MPI_COMM_WORLD) == 0, "%s", lrmlp_last_errmsg());
     CHECK(lrmlp_mpi_rank(h) == t_rank, "rank");
     CHECK(lrmlp_mpi_comm(h) != MPI_COMM_WORLD, "communicator is duplicated");
 
@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         lrmlp_optim *opt = t_optim(net, LRMLP_OPTIM_ADAM);
         CHECK(!t_all_same(t_model_hash(net, opt), MPI_COMM_WORLD), "replicas start different");
         lrmlp_net *before = net;
-        CHECK(lrmlp_mpi_broadcast_model(h, &net, &opt, 1) == 0, "%s", lrmlp_mpi_errmsg(h));
+        CHECK(lrmlp_mpi_broadcast_model(h, &net, &opt, 1) == 0, "%s", lrmlp_last_errmsg());
         CHECK(t_all_same(t_model_hash(net, opt), MPI_COMM_WORLD), "identical after broadcast");
         CHECK(t_rank == 1 ? net == before : 1, "root keeps its handle");
 
@@ -29,7 +29,7 @@ int main(int argc, char **argv)
         o.batch_size = 6;
         for (uint64_t e = 0; e < 2; e++)
             CHECK(lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 3, e, NULL) == 0, "%s",
-                  lrmlp_mpi_errmsg(h));
+                  lrmlp_last_errmsg());
         CHECK(lrmlp_optim_steps(opt) == 2 * 9, "steps %llu",
               (unsigned long long)lrmlp_optim_steps(opt));
         CHECK(t_all_same(t_model_hash(net, opt), MPI_COMM_WORLD), "identical after training");
@@ -40,21 +40,21 @@ int main(int argc, char **argv)
             net = NULL;
             opt = NULL;
         }
-        CHECK(lrmlp_mpi_broadcast_model(h, &net, &opt, 0) == 0, "%s", lrmlp_mpi_errmsg(h));
+        CHECK(lrmlp_mpi_broadcast_model(h, &net, &opt, 0) == 0, "%s", lrmlp_last_errmsg());
         CHECK(net && opt, "received handles");
         CHECK(t_all_same(t_model_hash(net, opt), MPI_COMM_WORLD), "identical after NULL receive");
         CHECK(lrmlp_optim_steps(opt) == 18, "optimizer state travels");
 
         /* Without an optimizer pointer only the network travels. */
-        CHECK(lrmlp_mpi_broadcast_model(h, &net, NULL, 0) == 0, "%s", lrmlp_mpi_errmsg(h));
+        CHECK(lrmlp_mpi_broadcast_model(h, &net, NULL, 0) == 0, "%s", lrmlp_last_errmsg());
 
         /* Training continues identically, and the evaluation agrees. */
         CHECK(lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 3, 2, NULL) == 0, "%s",
-              lrmlp_mpi_errmsg(h));
+              lrmlp_last_errmsg());
         CHECK(t_all_same(t_model_hash(net, opt), MPI_COMM_WORLD), "identical after epoch 3");
         lrmlp_eval_result ev;
         CHECK(lrmlp_mpi_evaluate(h, net, ds, LRMLP_LOSS_CROSS_ENTROPY, 8, &ev) == 0, "%s",
-              lrmlp_mpi_errmsg(h));
+              lrmlp_last_errmsg());
         uint64_t bits;
         memcpy(&bits, &ev.loss, sizeof bits);
         CHECK(t_all_same(bits, MPI_COMM_WORLD), "every rank gets the same evaluation");
