@@ -1,4 +1,4 @@
-/* The invariant-subspace estimator (theory.md sections 2-3): top-K singular
+/* The invariant-subspace estimator (docs/theory.md sections 2-3): top-K singular
  * triplets of G_1, S_big / S_small, the U/V bases of every analysed layer,
  * block fractions and principal angles. Everything is computed in double. */
 #include "internal.h"

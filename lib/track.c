@@ -1,4 +1,4 @@
-/* The training-dynamics tracker (track.h, theory.md section 4): block
+/* The training-dynamics tracker (track.h, docs/theory.md section 4): block
  * fractions, singular values, stable rank and update norm of each analysed
  * weight matrix, and the gap and rotation of G_1's top-K singular subspaces.
  *
