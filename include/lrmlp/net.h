@@ -166,9 +166,11 @@ LRMLP_API int lrmlp_net_loss_f64(lrmlp_net *net, const double *X, const double *
 /* Training-mode forward and backward pass: writes the loss to *loss_out
  * (may be NULL) and overwrites the gradient vector with d loss / d params
  * (zeros for frozen layers). RReLU draws its slopes from the generator.
- * Batches of more than 2048 samples are processed in chunks of 2048 whose
- * gradients are added up (the same gradient up to summation order; the
- * workspace stays the size of a chunk). On error the gradient vector's
+ * Large batches are processed in chunks whose gradients are added up (the
+ * same gradient up to summation order; the workspace stays the size of a
+ * chunk). A chunk has between 256 and 2048 rows, sized so that the widest
+ * layer's activations take about 1 MiB (320 rows for a 784-wide float
+ * network); batches up to that size are one pass. On error the gradient vector's
  * contents are unspecified; the parameters are untouched. */
 LRMLP_API int lrmlp_net_gradient_f32(lrmlp_net *net, const float *X, const float *T,
                                      size_t n, lrmlp_loss loss, double *loss_out);
