@@ -89,12 +89,12 @@ int main(int argc, char **argv)
     if (minibatch)
         ds = all, all = NULL;
     else if (lrmlp_dataset_split(all, 50000, &ds, NULL)) {
-        fprintf(stderr, "bench_lowrank: split: %s\n", lrmlp_dataset_errmsg(all));
+        fprintf(stderr, "bench_lowrank: split: %s\n", lrmlp_last_errmsg());
         return 1;
     }
     lrmlp_dataset_free(all);
     if (lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL)) {
-        fprintf(stderr, "bench_lowrank: %s\n", lrmlp_dataset_errmsg(ds));
+        fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
         return 1;
     }
     lrmlp_net *net = NULL;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     for (long e = 0; e < epochs; e++) {
         lrmlp_epoch_stats st;
         if (lrmlp_train_epoch(net, opt, ds, &to, &st)) {
-            fprintf(stderr, "bench_lowrank: %s\n", lrmlp_net_errmsg(net));
+            fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
             return 1;
         }
         secs += st.seconds;

@@ -123,7 +123,7 @@ int main(int argc, char **argv)
         t0 = now();
         for (int s = 0; s < steps; s++)
             if (lrmlp_train_epoch(net, opt, ds, &to, NULL))
-                die("train", lrmlp_net_errmsg(net));
+                die("train", lrmlp_last_errmsg());
         secs[with] = now() - t0;
         lrmlp_tracker_free(tr);
         lrmlp_optim_free(opt);
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         to.batch_size = 128;
         t0 = now();
         if (lrmlp_train_epoch(net, opt, ds, &to, NULL))
-            die("train", lrmlp_net_errmsg(net));
+            die("train", lrmlp_last_errmsg());
         mb = now() - t0;
         lrmlp_optim_free(opt);
         lrmlp_net_free(net);

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     for (long e = 0; e < epochs; e++) {
         lrmlp_epoch_stats st;
         if (lrmlp_train_epoch(net, opt, ds, &to, &st)) {
-            fprintf(stderr, "bench_train: %s\n", lrmlp_net_errmsg(net));
+            fprintf(stderr, "bench_train: %s\n", lrmlp_last_errmsg());
             return 1;
         }
         secs += st.seconds;

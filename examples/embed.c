@@ -51,7 +51,7 @@ int main(void)
     if (!rc)
         rc = lrmlp_evaluate(net, ds, LRMLP_LOSS_MSE, 0, &ev);
     if (rc) {
-        fprintf(stderr, "training failed: %s\n", lrmlp_net_errmsg(net));
+        fprintf(stderr, "training failed: %s\n", lrmlp_last_errmsg());
         return 1;
     }
     double q = 0.5, y;

@@ -115,7 +115,7 @@ int main(int argc, char **argv)
      * first, while the training set still holds its raw features. */
     if (lrmlp_dataset_standardize(test, LRMLP_STANDARDIZE_GLOBAL, train) ||
         lrmlp_dataset_standardize(train, LRMLP_STANDARDIZE_GLOBAL, NULL)) {
-        fprintf(stderr, "fashion_mnist: standardize: %s\n", lrmlp_dataset_errmsg(test));
+        fprintf(stderr, "fashion_mnist: standardize: %s\n", lrmlp_last_errmsg());
         return 1;
     }
     size_t widths[MAX_LAYERS + 1];
@@ -162,13 +162,13 @@ int main(int argc, char **argv)
         lrmlp_epoch_stats st;
         int rc = lrmlp_train_epoch(net, opt, train, &to, &st);
         if (rc) {
-            fprintf(stderr, "fashion_mnist: epoch %ld: %s\n", e + 1, lrmlp_net_errmsg(net));
+            fprintf(stderr, "fashion_mnist: epoch %ld: %s\n", e + 1, lrmlp_last_errmsg());
             return 1;
         }
         train_seconds += st.seconds;
         samples += st.samples;
         if (lrmlp_evaluate(net, test, LRMLP_LOSS_CROSS_ENTROPY, 0, &ev)) {
-            fprintf(stderr, "fashion_mnist: evaluate: %s\n", lrmlp_net_errmsg(net));
+            fprintf(stderr, "fashion_mnist: evaluate: %s\n", lrmlp_last_errmsg());
             return 1;
         }
         printf("epoch %3ld  loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  "
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     if (save && lrmlp_model_save(net, opt, save)) {
-        fprintf(stderr, "fashion_mnist: save: %s\n", lrmlp_net_errmsg(net));
+        fprintf(stderr, "fashion_mnist: save: %s\n", lrmlp_last_errmsg());
         return 1;
     }
     printf("{\"test_accuracy\": %.4f, \"test_loss\": %.4f, \"epochs\": %ld, "

@@ -94,7 +94,7 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
     if ((rc = dyn_make_net(&net, LRMLP_F64, 2, widths, act, eps, w2s, seed)))
         goto done;
     if ((rc = lrmlp_net_set_frozen(net, 1, 1))) {
-        fprintf(stderr, "dyn_theory: freeze: %s\n", lrmlp_net_errmsg(net));
+        fprintf(stderr, "dyn_theory: freeze: %s\n", lrmlp_last_errmsg());
         goto done;
     }
     W0 = malloc(m * d * sizeof *W0);
@@ -105,7 +105,7 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
         goto done;
     }
     if ((rc = lrmlp_net_get_weights_f64(net, 0, W0))) {
-        fprintf(stderr, "dyn_theory: weights: %s\n", lrmlp_net_errmsg(net));
+        fprintf(stderr, "dyn_theory: weights: %s\n", lrmlp_last_errmsg());
         goto done;
     }
     lrmlp_subspace_options so = LRMLP_SUBSPACE_OPTIONS_INIT;
@@ -118,7 +118,7 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
     }
     double sv[64 + 1];
     if (k > 64 || (rc = lrmlp_subspace_singular_values(ss, sv))) {
-        fprintf(stderr, "dyn_theory: singular values: %s\n", lrmlp_subspace_errmsg(ss));
+        fprintf(stderr, "dyn_theory: singular values: %s\n", lrmlp_last_errmsg());
         if (!rc)
             rc = LRMLP_ERR_INVALID;
         goto done;
@@ -147,7 +147,7 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
         goto done;
     }
     if ((rc = lrmlp_net_loss_f64(net, X, T, n, LRMLP_LOSS_SSE, &res->loss0, NULL))) {
-        fprintf(stderr, "dyn_theory: loss: %s\n", lrmlp_net_errmsg(net));
+        fprintf(stderr, "dyn_theory: loss: %s\n", lrmlp_last_errmsg());
         goto done;
     }
     lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
@@ -158,20 +158,20 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
     to.on_step_user = tr;
     for (size_t s = 0; s < steps; s++) {
         if ((rc = lrmlp_train_epoch(net, opt, ds, &to, NULL))) {
-            fprintf(stderr, "dyn_theory: step %zu: %s", s + 1, lrmlp_net_errmsg(net));
+            fprintf(stderr, "dyn_theory: step %zu: %s", s + 1, lrmlp_last_errmsg());
             if (rc == LRMLP_ERR_STOPPED)
-                fprintf(stderr, " (tracker: %s)", lrmlp_tracker_errmsg(tr));
+                fprintf(stderr, " (tracker: %s)", lrmlp_last_errmsg());
             fprintf(stderr, "\n");
             goto done;
         }
     }
     if ((rc = lrmlp_tracker_flush(tr))) {
-        fprintf(stderr, "dyn_theory: tracker flush: %s\n", lrmlp_tracker_errmsg(tr));
+        fprintf(stderr, "dyn_theory: tracker flush: %s\n", lrmlp_last_errmsg());
         goto done;
     }
     lrmlp_eval_result ev;
     if ((rc = lrmlp_evaluate(net, ds, LRMLP_LOSS_SSE, 0, &ev))) {
-        fprintf(stderr, "dyn_theory: evaluate: %s\n", lrmlp_net_errmsg(net));
+        fprintf(stderr, "dyn_theory: evaluate: %s\n", lrmlp_last_errmsg());
         goto done;
     }
     res->lossT = ev.loss;
@@ -185,8 +185,8 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
         double f[4];
         if ((rc = lrmlp_net_get_weights_f64(net, 0, Wt)) ||
             (rc = lrmlp_subspace_block_fractions(ss, 0, W0, Wt, f))) {
-            fprintf(stderr, "dyn_theory: block fractions: %s %s\n", lrmlp_net_errmsg(net),
-                    lrmlp_subspace_errmsg(ss));
+            fprintf(stderr, "dyn_theory: block fractions: %s %s\n", lrmlp_last_errmsg(),
+                    lrmlp_last_errmsg());
             goto done;
         }
         for (int b = 0; b < 4; b++)

@@ -1,4 +1,4 @@
-/* Synthetic data generators and helpers for the dyn_* examples (synth.h). */
+/* Synthetic data generators and helpers for the dyn_* experiments (synth.h). */
 #include "synth.h"
 
 #include <errno.h>
@@ -131,7 +131,7 @@ int synth_dataset(synth_kind kind, size_t n, size_t d, size_t k, double sep, uin
         wo.center = whiten == SYNTH_WHITEN_CENTERED;
         rc = lrmlp_dataset_whiten(*out, &wo, NULL);
         if (rc) {
-            fprintf(stderr, "synth: whiten: %s\n", lrmlp_dataset_errmsg(*out));
+            fprintf(stderr, "synth: whiten: %s\n", lrmlp_last_errmsg());
             lrmlp_dataset_free(*out);
             *out = NULL;
             return rc;
@@ -155,7 +155,7 @@ int synth_full_batch(const lrmlp_dataset *ds, double **X, double **T)
     }
     int rc = lrmlp_dataset_batch_f64(ds, NULL, 0, n, *X, *T);
     if (rc) {
-        fprintf(stderr, "synth: batch: %s\n", lrmlp_dataset_errmsg(ds));
+        fprintf(stderr, "synth: batch: %s\n", lrmlp_last_errmsg());
         free(*X);
         free(*T);
         *X = *T = NULL;
@@ -206,7 +206,7 @@ int dyn_make_net(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size
     }
     rc = lrmlp_net_init_layer(*out, n_layers - 1, LRMLP_INIT_ORTHOGONAL, last_scale);
     if (rc) {
-        fprintf(stderr, "net: init last layer: %s\n", lrmlp_net_errmsg(*out));
+        fprintf(stderr, "net: init last layer: %s\n", lrmlp_last_errmsg());
         lrmlp_net_free(*out);
         *out = NULL;
     }

@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     double est_seconds = lrx_now() - t0;
     double sv[64];
     if (lrmlp_subspace_singular_values(sub, sv)) {
-        fprintf(stderr, "singular_values: %s\n", lrmlp_subspace_errmsg(sub));
+        fprintf(stderr, "singular_values: %s\n", lrmlp_last_errmsg());
         return 1;
     }
     char info[256];

@@ -27,17 +27,17 @@ int lrx_load_fashion(const char *dir, size_t n_train, lrmlp_dataset **train,
         n_train = lrmlp_dataset_size(all);
     rc = lrmlp_dataset_split(all, n_train, &tr, NULL);
     if (rc) {
-        fprintf(stderr, "split: %s\n", lrmlp_dataset_errmsg(all));
+        fprintf(stderr, "split: %s\n", lrmlp_last_errmsg());
         goto fail;
     }
     rc = lrmlp_dataset_standardize(tr, LRMLP_STANDARDIZE_GLOBAL, NULL);
     if (rc) {
-        fprintf(stderr, "standardize: %s\n", lrmlp_dataset_errmsg(tr));
+        fprintf(stderr, "standardize: %s\n", lrmlp_last_errmsg());
         goto fail;
     }
     rc = lrmlp_dataset_standardize(te, LRMLP_STANDARDIZE_GLOBAL, tr);
     if (rc) {
-        fprintf(stderr, "standardize: %s\n", lrmlp_dataset_errmsg(te));
+        fprintf(stderr, "standardize: %s\n", lrmlp_last_errmsg());
         goto fail;
     }
     lrmlp_dataset_free(all);
@@ -76,7 +76,7 @@ int lrx_dense_create(lrmlp_net **out, size_t L, size_t d, size_t m, size_t K,
     }
     rc = lrmlp_net_init_layer(*out, L - 1, LRMLP_INIT_TORCH_DEFAULT, 1.0);
     if (rc) {
-        fprintf(stderr, "init_layer: %s\n", lrmlp_net_errmsg(*out));
+        fprintf(stderr, "init_layer: %s\n", lrmlp_last_errmsg());
         lrmlp_net_free(*out);
         *out = NULL;
     }
@@ -98,7 +98,7 @@ int lrx_estimate(lrmlp_subspace **out, lrmlp_net *dense, const lrmlp_dataset *tr
     }
     rc = lrmlp_dataset_batch_f32(train, NULL, 0, n_est, X, T);
     if (rc) {
-        fprintf(stderr, "batch: %s\n", lrmlp_dataset_errmsg(train));
+        fprintf(stderr, "batch: %s\n", lrmlp_last_errmsg());
         goto done;
     }
     lrmlp_subspace_options so = LRMLP_SUBSPACE_OPTIONS_INIT;
@@ -118,7 +118,7 @@ int lrx_basis_columns(const lrmlp_subspace *s, lrmlp_subspace_basis which, size_
     size_t in, p;
     int rc = lrmlp_subspace_layer_dims(s, 0, &in, NULL, &p, NULL);
     if (rc) {
-        fprintf(stderr, "layer_dims: %s\n", lrmlp_subspace_errmsg(s));
+        fprintf(stderr, "layer_dims: %s\n", lrmlp_last_errmsg());
         return rc;
     }
     size_t have = which == LRMLP_SUBSPACE_V1 ? in - p : p;
@@ -131,7 +131,7 @@ int lrx_basis_columns(const lrmlp_subspace *s, lrmlp_subspace_basis which, size_
         return LRMLP_ERR_NOMEM;
     rc = lrmlp_subspace_get_basis(s, 0, which, B);
     if (rc)
-        fprintf(stderr, "get_basis: %s\n", lrmlp_subspace_errmsg(s));
+        fprintf(stderr, "get_basis: %s\n", lrmlp_last_errmsg());
     else
         for (size_t i = 0; i < in; i++)
             memcpy(out + i * out_ld, B + i * have, ncols * sizeof *B);
@@ -161,7 +161,7 @@ int lrx_lowrank_create(lrmlp_net **out, const lrmlp_net *dense, size_t r, const 
     rc = Vb ? lrmlp_lowrank_init_from_dense(*out, dense, Vb, eps)
             : lrmlp_lowrank_init_random(*out, dense, eps);
     if (rc) {
-        fprintf(stderr, "lowrank init: %s\n", lrmlp_net_errmsg(*out));
+        fprintf(stderr, "lowrank init: %s\n", lrmlp_last_errmsg());
         lrmlp_net_free(*out);
         *out = NULL;
     }
@@ -200,19 +200,19 @@ int lrx_train(lrmlp_net *net, const lrmlp_dataset *train, const lrmlp_dataset *t
         rc = lrmlp_train_epoch(net, opt, train, &run->to, &st);
         if (rc == LRMLP_ERR_DIVERGED) {
             fprintf(stderr, "%s: epoch %ld diverged: %s\n", run->name, e + 1,
-                    lrmlp_net_errmsg(net));
+                    lrmlp_last_errmsg());
             run->diverged = 1;
             rc = LRMLP_OK;
             break;
         }
         if (rc) {
-            fprintf(stderr, "%s: epoch %ld: %s\n", run->name, e + 1, lrmlp_net_errmsg(net));
+            fprintf(stderr, "%s: epoch %ld: %s\n", run->name, e + 1, lrmlp_last_errmsg());
             goto done;
         }
         run->seconds += st.seconds;
         rc = lrmlp_evaluate(net, test, run->eval_loss, 0, &ev);
         if (rc) {
-            fprintf(stderr, "%s: evaluate: %s\n", run->name, lrmlp_net_errmsg(net));
+            fprintf(stderr, "%s: evaluate: %s\n", run->name, lrmlp_last_errmsg());
             goto done;
         }
         run->train_loss[e] = st.loss;
@@ -230,7 +230,7 @@ int lrx_train(lrmlp_net *net, const lrmlp_dataset *train, const lrmlp_dataset *t
     lrmlp_eval_result tr;
     rc = lrmlp_evaluate(net, train, run->to.loss, 0, &tr);
     if (rc) {
-        fprintf(stderr, "%s: evaluate: %s\n", run->name, lrmlp_net_errmsg(net));
+        fprintf(stderr, "%s: evaluate: %s\n", run->name, lrmlp_last_errmsg());
         goto done;
     }
     run->final_train_loss = tr.loss;
