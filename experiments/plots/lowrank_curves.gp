@@ -1,5 +1,5 @@
 # Test accuracy and training loss of lowrank_fashion (GELU and SiLU).
-# gnuplot -e "logs='DIR'; out='DIR'" examples/plots/lowrank_curves.gp
+# gnuplot -e "logs='DIR'; out='DIR'" experiments/plots/lowrank_curves.gp
 # Optional: tag (output name prefix, default "lowrank": TAG_gelu_curves.png)
 # and desc (the setting in the title).
 if (!exists("logs")) logs = "."

@@ -1,4 +1,4 @@
-/* Shared helpers of the low-rank experiments (examples/lowrank_*.c,
+/* Shared helpers of the low-rank experiments (experiments/lowrank_*.c,
  * docs/lowrank.md): Fashion-MNIST loading, the paper's dense network at
  * initialization, S_big bases and a training loop that records curves.
  * Every function returns LRMLP_OK or a negative status and has already

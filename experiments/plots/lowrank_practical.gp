@@ -1,6 +1,6 @@
 # Test accuracy and training loss per epoch of lowrank_practical (--csv):
 # dense vs low-rank (r = 2K) under SGD-momentum and Adam.
-# gnuplot -e "logs='DIR'; out='DIR'" examples/plots/lowrank_practical.gp
+# gnuplot -e "logs='DIR'; out='DIR'" experiments/plots/lowrank_practical.gp
 if (!exists("logs")) logs = "."
 if (!exists("out")) out = "."
 set datafile separator ","

@@ -1,4 +1,4 @@
-/* Synthetic data generators and helpers for the dyn_* examples (synth.h). */
+/* Synthetic data generators and helpers for the dyn_* experiments (synth.h). */
 #include "synth.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 # Fig. 4 analogue: block-11 fraction per layer of a 4-layer net, per activation.
-if (!exists("plots")) plots = "examples/plots"
+if (!exists("plots")) plots = "experiments/plots"
 load plots."/common.gp"
 if (!exists("prefix")) prefix = "deep"
 if (!exists("optim")) optim = "gd"

@@ -1,6 +1,6 @@
 # Final test accuracy against the angle psi of lowrank_angle (--csv) and,
 # when lowrank_angle_curves.csv (--curves) is there, the curves per psi.
-# gnuplot -e "logs='DIR'; out='DIR'" examples/plots/lowrank_angle.gp
+# gnuplot -e "logs='DIR'; out='DIR'" experiments/plots/lowrank_angle.gp
 if (!exists("logs")) logs = "."
 if (!exists("out")) out = "."
 set datafile separator ","

@@ -1,7 +1,7 @@
 # Test accuracy and training loss per epoch of lowrank_width (--curves),
 # one line per width r; one figure per setting present in
 # lowrank_width_curves.csv (lowrank_width_gd.png, lowrank_width_sgd.png).
-# gnuplot -e "logs='DIR'; out='DIR'" examples/plots/lowrank_width.gp
+# gnuplot -e "logs='DIR'; out='DIR'" experiments/plots/lowrank_width.gp
 if (!exists("logs")) logs = "."
 if (!exists("out")) out = "."
 set datafile separator ","

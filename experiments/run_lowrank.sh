@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the low-rank experiments (docs/lowrank.md) with short defaults from a
 # build directory and renders the figures. Usage:
-#   examples/run_lowrank.sh [BUILD_DIR] [OUT_DIR]
+#   experiments/run_lowrank.sh [BUILD_DIR] [OUT_DIR]
 # Environment: EPOCHS (exp. 1, default 15), LR (full-batch GD rate, default
 # 1e-4; the paper's 1e-5 needs its 1500 epochs), ANGLE_EPOCHS (10),
 # WIDTH_EPOCHS (10), SGD_EPOCHS (1), PARALLEL=1 runs the five programs at once
@@ -15,7 +15,7 @@ logs=${LOGS:-$(dirname "$out")/lowrank-logs}
 EPOCHS=${EPOCHS:-15} LR=${LR:-1e-4} ANGLE_EPOCHS=${ANGLE_EPOCHS:-10}
 WIDTH_EPOCHS=${WIDTH_EPOCHS:-10} SGD_EPOCHS=${SGD_EPOCHS:-1} PARALLEL=${PARALLEL:-0}
 mkdir -p "$out" "$logs"
-ex=$build/examples
+ex=$build/experiments
 printf 'OPENBLAS_CORETYPE=%s\n' "${OPENBLAS_CORETYPE:-<unset>}"
 jobs_=(
   "$ex/lowrank_fashion --act gelu --epochs $EPOCHS --lr $LR --csv $logs/lowrank_fashion_gelu.csv > $logs/lowrank_fashion_gelu.txt"

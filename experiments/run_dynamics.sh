@@ -2,7 +2,7 @@
 # Runs the five training-dynamics experiments (docs/dynamics.md) from an
 # existing build directory and renders the figures with gnuplot.
 #
-#   examples/run_dynamics.sh [BUILD_DIR [OUT_DIR]]     (defaults: build, dyn_out)
+#   experiments/run_dynamics.sh [BUILD_DIR [OUT_DIR]]     (defaults: build, dyn_out)
 #
 # Builds nothing: configure and build first (meson setup build && ninja -C build).
 # Environment: QUICK=1 shortens every run (for a smoke test; the figures in
@@ -13,8 +13,8 @@ build=${1:-build}
 out=${2:-dyn_out}
 here=$(cd "$(dirname "$0")" && pwd)
 for p in dyn_theory dyn_case dyn_deep dyn_optim dyn_fashion; do
-    if [ ! -x "$build/examples/$p" ]; then
-        echo "run_dynamics: $build/examples/$p not found (build first)" >&2
+    if [ ! -x "$build/experiments/$p" ]; then
+        echo "run_dynamics: $build/experiments/$p not found (build first)" >&2
         exit 1
     fi
 done
@@ -33,7 +33,7 @@ run() {
     echo "== $name $*"
     start=$(date +%s)
     # shellcheck disable=SC2068
-    "$build/examples/$name" --out "$out" $@ > "$out/$name.log"
+    "$build/experiments/$name" --out "$out" $@ > "$out/$name.log"
     tail -n 12 "$out/$name.log"
     echo "   ($(( $(date +%s) - start )) s)"
 }

@@ -1,6 +1,6 @@
 # Fig. 3 analogue: block-11 fraction of W_1(t) - W_1(0) over GD steps, per activation
 # (mean over seeds, band = min..max), and the gradient gap sigma_{K+1}/sigma_K.
-if (!exists("plots")) plots = "examples/plots"
+if (!exists("plots")) plots = "experiments/plots"
 load plots."/common.gp"
 acts = "elu gelu silu tanh relu leaky_relu rrelu"
 set output out."/theory_block11.png"

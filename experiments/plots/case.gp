@@ -1,6 +1,6 @@
 # Fig. 2 analogue: singular values of W_1..W_3 over training and the rotation of their
 # top-K / middle / bottom-K singular subspaces, GELU vs ReLU.
-if (!exists("plots")) plots = "examples/plots"
+if (!exists("plots")) plots = "experiments/plots"
 load plots."/common.gp"
 if (!exists("acts")) acts = "gelu relu"
 if (!exists("nsv")) nsv = 32

@@ -1,5 +1,5 @@
 # Fashion-MNIST: block fractions of layers 1-3 of a 784-wide GELU net and its singular values.
-if (!exists("plots")) plots = "examples/plots"
+if (!exists("plots")) plots = "experiments/plots"
 load plots."/common.gp"
 if (!exists("act")) act = "gelu"
 set output out."/fashion_blocks.png"

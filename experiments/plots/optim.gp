@@ -1,5 +1,5 @@
 # Fig. 5 analogue: block fractions per layer for SGD-momentum, Adam, Muon (cross-entropy, raw data).
-if (!exists("plots")) plots = "examples/plots"
+if (!exists("plots")) plots = "experiments/plots"
 load plots."/common.gp"
 if (!exists("act")) act = "gelu"
 optims = "sgd adam muon"

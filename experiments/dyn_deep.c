@@ -1,15 +1,22 @@
-/* Deeper nets (the paper's Fig. 4, docs/dynamics.md): an L-layer bias-free
- * MLP with every hidden W_l(0) eps-scaled orthogonal, trained on synthetic
- * data; the invariant subspaces of every analysed layer are estimated at
+/* Deeper nets (the paper's Figs. 2, 4, 5 and its Fashion-MNIST setting,
+ * docs/dynamics.md): an L-layer bias-free MLP with every hidden W_l(0)
+ * eps-scaled orthogonal, trained on synthetic data or Fashion-MNIST; the
+ * invariant subspaces of every analysed layer are estimated at
  * initialization (lrmlp_subspace_estimate_*) and a tracker records the block
  * split of W_l(t) - W_l(0) for layers 1..L-1 (the paper's numbering).
  *
- * This file is also the core of dyn_case.c, dyn_optim.c and dyn_fashion.c:
- * they define DYN_PROFILE before including it, which changes the defaults
- * (and, for dyn_case, adds the singular-subspace rotation output). Every
- * default can be overridden on the command line of every program.
+ * --profile picks one experiment's defaults; every default can be overridden
+ * by the options that follow it (--profile NAME --help lists them):
+ *   deep     Fig. 4: ELU, GELU, ReLU x 3 seeds, teacher data, GD on SSE
+ *   case     Fig. 2: GELU vs ReLU, one seed, plus the rotation of the top-K,
+ *            middle and bottom-K singular subspaces (LAPACKE_dgesdd +
+ *            lrmlp_principal_angles)
+ *   optim    Fig. 5: raw cluster data, cross-entropy, mini-batches, SGD with
+ *            momentum 0.9, Adam and Muon
+ *   fashion  784-wide GELU net on a standardized Fashion-MNIST subset,
+ *            float32, lr = 2e-5 * 50000 / n
  *
- * Writes to --out DIR (PREFIX = the program's experiment name):
+ * Writes to --out DIR (PREFIX = the profile's name unless --prefix):
  *   PREFIX_<optim>_<act>_seed<S>.csv  the tracker's tidy CSV
  *   PREFIX_frac_<optim>_<act>.csv     per record step, for each analysed layer
  *                                     l = 1..: block fractions 11 12 21 22 (mean
@@ -31,37 +38,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DYN_DEEP 0
-#define DYN_CASE 1
-#define DYN_OPTIM 2
-#define DYN_FASHION 3
-#ifndef DYN_PROFILE
-#define DYN_PROFILE DYN_DEEP
-#endif
+typedef enum profile { DYN_DEEP, DYN_CASE, DYN_OPTIM, DYN_FASHION } profile;
+static const char *const profile_names[] = {"deep", "case", "optim", "fashion"};
 
 #define MAX_LIST 16
 #define MAX_L 8
+#define PROG "dyn_deep"
 
-static const char *prog_name(void)
-{
-    switch (DYN_PROFILE) {
-    case DYN_CASE: return "dyn_case";
-    case DYN_OPTIM: return "dyn_optim";
-    case DYN_FASHION: return "dyn_fashion";
-    default: return "dyn_deep";
-    }
-}
+static profile g_profile = DYN_DEEP; /* for usage() */
 
 typedef struct config {
-    const char *acts, *optims, *data, *out, *prefix, *loss_name, *fashion_dir;
+    const char *profile, *acts, *optims, *data, *out, *prefix, *loss_name, *fashion_dir;
     size_t seeds, steps, every, n, d, k, width, layers, batch;
     unsigned long long seed0;
     double lr, eps, last_scale, sep, momentum;
     int whiten, rotation, f32;
 } config;
 
-static void defaults(config *c)
+static void defaults(config *c, profile p)
 {
+    c->profile = profile_names[p];
     c->acts = "elu,gelu,relu";
     c->optims = "gd";
     c->data = "teacher";
@@ -87,49 +83,56 @@ static void defaults(config *c)
     c->whiten = SYNTH_WHITEN_SECOND_MOMENT;
     c->rotation = 0;
     c->f32 = 0;
-#if DYN_PROFILE == DYN_CASE
-    c->acts = "gelu,relu";
-    c->prefix = "case";
-    c->seeds = 1;
-    c->rotation = 1;
-#elif DYN_PROFILE == DYN_OPTIM
-    c->acts = "gelu";
-    c->optims = "sgd,adam,muon";
-    c->prefix = "optim";
-    c->loss_name = "ce";
-    c->data = "clusters";
-    c->whiten = SYNTH_RAW;
-    c->batch = 64;
-    c->steps = 2000;
-    c->every = 50;
-    c->lr = 0; /* per optimizer: sgd 0.05, adam 1e-3, muon 0.02 */
-#elif DYN_PROFILE == DYN_FASHION
-    c->acts = "gelu";
-    c->prefix = "fashion";
-    c->data = "fashion";
-    c->whiten = SYNTH_RAW;
-    c->seeds = 1;
-    c->n = 1000;
-    c->steps = 100;
-    c->every = 25;
-    c->width = 784;
-    c->lr = 0; /* 2e-5 * 50000 / n */
-    c->f32 = 1;
-#endif
+    switch (p) {
+    case DYN_DEEP:
+        break;
+    case DYN_CASE:
+        c->acts = "gelu,relu";
+        c->seeds = 1;
+        c->rotation = 1;
+        break;
+    case DYN_OPTIM:
+        c->acts = "gelu";
+        c->optims = "sgd,adam,muon";
+        c->loss_name = "ce";
+        c->data = "clusters";
+        c->whiten = SYNTH_RAW;
+        c->batch = 64;
+        c->steps = 2000;
+        c->every = 50;
+        c->lr = 0; /* not given: per optimizer, sgd 0.05, adam 1e-3, muon 0.02 */
+        break;
+    case DYN_FASHION:
+        c->acts = "gelu";
+        c->data = "fashion";
+        c->whiten = SYNTH_RAW;
+        c->seeds = 1;
+        c->n = 1000;
+        c->steps = 100;
+        c->every = 25;
+        c->width = 784;
+        c->lr = 0; /* not given: 2e-5 * 50000 / n */
+        c->f32 = 1;
+        break;
+    }
+    c->prefix = profile_names[p];
 }
 
 static void usage(FILE *f)
 {
     config c;
-    defaults(&c);
+    defaults(&c, g_profile);
     fprintf(f,
-            "usage: %s [options]\n"
+            "usage: %s [--profile deep|case|optim|fashion] [options]\n"
+            "  --profile NAME   the experiment whose defaults are used (default deep);\n"
+            "                   the other options override them, in any order;\n"
+            "                   the defaults below are those of '%s'\n"
             "  --acts LIST      hidden activations (default %s)\n"
             "  --optims LIST    gd sgd adam muon (default %s)\n"
             "  --seeds N        runs per setting, seeds S..S+N-1 (default %zu)\n"
             "  --seed0 S        first seed (default %llu)\n"
             "  --steps N        optimizer steps, rounded up to whole epochs (default %zu)\n"
-            "  --lr X           learning rate (default %s)\n"
+            "  --lr X           learning rate, > 0 (default %s)\n"
             "  --momentum X     sgd/muon momentum (default %g)\n"
             "  --batch N        mini-batch size, 0 = full batch (default %zu)\n"
             "  --loss NAME      sse or ce (default %s)\n"
@@ -150,10 +153,10 @@ static void usage(FILE *f)
             "  --f32            train in float32 (default %s)\n"
             "  --out DIR        output directory (default %s)\n"
             "  --prefix NAME    file name prefix (default %s)\n",
-            prog_name(), c.acts, c.optims, c.seeds, c.seed0, c.steps,
-            DYN_PROFILE == DYN_OPTIM     ? "sgd 0.05, adam 1e-3, muon 0.02, gd 0.05"
-            : DYN_PROFILE == DYN_FASHION ? "2e-5 * 50000 / n"
-                                         : "0.002",
+            PROG, c.profile, c.acts, c.optims, c.seeds, c.seed0, c.steps,
+            g_profile == DYN_OPTIM     ? "sgd 0.05, adam 1e-3, muon 0.02, gd 0.05"
+            : g_profile == DYN_FASHION ? "2e-5 * 50000 / n"
+                                       : "0.002",
             c.momentum, c.batch, c.loss_name, c.every, c.data, c.fashion_dir, c.whiten, c.sep,
             c.n, c.d, c.k, c.width, MAX_L, c.layers, c.eps, c.last_scale, c.rotation,
             c.f32 ? "on" : "off", c.out, c.prefix);
@@ -187,7 +190,8 @@ typedef struct rotation {
     size_t nl, k, *rows, *cols;
     double *U0[MAX_L], *V0[MAX_L]; /* t = 0 singular vectors, row-major, columns = vectors */
     double *A, *U, *VT, *S, *Ut, *Vt, *Wb;
-    int f32, failed, have_ref;
+    int f32, have_ref;
+    char why[256]; /* why the step hook stopped training */
 } rotation;
 
 /* Thin SVD of layer l's weights: U (rows x r) and V (cols x r), r = min,
@@ -205,14 +209,14 @@ static int layer_svd(rotation *ro, lrmlp_net *net, size_t l, double *Uout, doubl
         rc = lrmlp_net_get_weights_f64(net, l, ro->A);
     }
     if (rc) {
-        fprintf(stderr, "%s: weights: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: weights: %s\n", PROG, lrmlp_last_errmsg());
         return rc;
     }
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)m, (lapack_int)n, ro->A,
                                      (lapack_int)n, ro->S, ro->U, (lapack_int)r, ro->VT,
                                      (lapack_int)n);
     if (info) {
-        fprintf(stderr, "%s: dgesdd failed (info %d)\n", prog_name(), (int)info);
+        fprintf(stderr, "%s: dgesdd failed (info %d)\n", PROG, (int)info);
         return LRMLP_ERR_LINALG;
     }
     memcpy(Uout, ro->U, m * r * sizeof *Uout);
@@ -274,14 +278,16 @@ static int step_hook(void *user, lrmlp_net *net, const lrmlp_step_info *info)
 {
     rotation *ro = user;
     int rc = lrmlp_tracker_on_step(ro->tr, net, info);
-    if (rc)
+    if (rc) { /* training will overwrite the last error with its own */
+        snprintf(ro->why, sizeof ro->why, "tracker: %s", lrmlp_last_errmsg());
         return rc;
+    }
     if (info->step % ro->cap->every == 0)
         ro->cap->loss[info->step / ro->cap->every < ro->cap->slots
                           ? info->step / ro->cap->every
                           : ro->cap->slots - 1] = info->loss;
     if (ro->f && info->step % ro->cap->every == 0 && rotation_record(ro, net, info->step)) {
-        ro->failed = 1;
+        snprintf(ro->why, sizeof ro->why, "rotation failed");
         return 1;
     }
     return 0;
@@ -313,7 +319,7 @@ static int rotation_init(rotation *ro, lrmlp_net *net, size_t nl, size_t k, int 
         if (m * n > big)
             big = m * n;
         if ((m < n ? m : n) < 2 * k) {
-            fprintf(stderr, "%s: rotation needs min(in, out) >= 2K\n", prog_name());
+            fprintf(stderr, "%s: rotation needs min(in, out) >= 2K\n", PROG);
             return LRMLP_ERR_SHAPE;
         }
     }
@@ -360,20 +366,20 @@ static int load_fashion(const config *c, uint64_t seed, lrmlp_dataset **out)
     lrmlp_dataset *all = NULL;
     int rc = ex_load_idx(c->fashion_dir, "train", &all);
     if (rc) {
-        fprintf(stderr, "%s: cannot load %s: %s\n", prog_name(), c->fashion_dir,
+        fprintf(stderr, "%s: cannot load %s: %s\n", PROG, c->fashion_dir,
                 lrmlp_last_errmsg());
         return rc;
     }
     size_t n = c->n < lrmlp_dataset_size(all) ? c->n : lrmlp_dataset_size(all);
     if ((rc = lrmlp_dataset_shuffle(all, seed)) ||
         (rc = lrmlp_dataset_split(all, n, out, NULL))) {
-        fprintf(stderr, "%s: subset: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: subset: %s\n", PROG, lrmlp_last_errmsg());
         lrmlp_dataset_free(all);
         return rc;
     }
     lrmlp_dataset_free(all);
     if ((rc = lrmlp_dataset_standardize(*out, LRMLP_STANDARDIZE_GLOBAL, NULL))) {
-        fprintf(stderr, "%s: standardize: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: standardize: %s\n", PROG, lrmlp_last_errmsg());
         lrmlp_dataset_free(*out);
         *out = NULL;
     }
@@ -413,7 +419,7 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     rc = c->f32 ? lrmlp_subspace_estimate_f32(&ss, net, X, T, n, loss, &so)
                 : lrmlp_subspace_estimate_f64(&ss, net, X, T, n, loss, &so);
     if (rc) {
-        fprintf(stderr, "%s: subspace estimate: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: subspace estimate: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     size_t nl = lrmlp_subspace_n_layers(ss);
@@ -440,20 +446,20 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     tro.on_record = on_record;
     tro.on_record_user = cap;
     if ((rc = lrmlp_tracker_create(&tr, net, ss, &tro))) {
-        fprintf(stderr, "%s: tracker: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: tracker: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     ro.tr = tr;
     ro.cap = cap;
     if (rot_csv && (rc = rotation_init(&ro, net, c->layers - 1, K, c->f32, rot_csv))) {
-        fprintf(stderr, "%s: rotation setup failed (%s)\n", prog_name(), lrmlp_strerror(rc));
+        fprintf(stderr, "%s: rotation setup failed (%s)\n", PROG, lrmlp_strerror(rc));
         goto done;
     }
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
     oo.kind = okind;
     oo.lr = c->lr;
     if (!(oo.lr > 0)) {
-        if (DYN_PROFILE == DYN_FASHION)
+        if (!strcmp(c->data, "fashion"))
             oo.lr = 2e-5 * 50000.0 / (double)n;
         else
             oo.lr = okind == LRMLP_OPTIM_ADAM ? 1e-3 : okind == LRMLP_OPTIM_MUON ? 0.02 : 0.05;
@@ -461,12 +467,12 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     if (okind == LRMLP_OPTIM_SGD || okind == LRMLP_OPTIM_MUON)
         oo.momentum = c->momentum;
     if ((rc = lrmlp_optim_create(&opt, net, &oo))) {
-        fprintf(stderr, "%s: optimizer: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: optimizer: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     lrmlp_eval_result ev;
     if ((rc = lrmlp_evaluate(net, ds, loss, 0, &ev))) {
-        fprintf(stderr, "%s: evaluate: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: evaluate: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     res->loss0 = ev.loss;
@@ -480,15 +486,14 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     while (lrmlp_optim_steps(opt) < c->steps) {
         lrmlp_epoch_stats st;
         if ((rc = lrmlp_train_epoch(net, opt, ds, &to, &st))) {
-            fprintf(stderr, "%s: step %llu: %s", prog_name(),
+            fprintf(stderr, "%s: step %llu: %s", PROG,
                     (unsigned long long)lrmlp_optim_steps(opt) + 1, lrmlp_last_errmsg());
             if (rc == LRMLP_ERR_STOPPED)
-                fprintf(stderr, " (tracker: %s%s)", lrmlp_last_errmsg(),
-                        ro.failed ? "; rotation failed" : "");
+                fprintf(stderr, " (%s)", ro.why);
             fprintf(stderr, "\n");
             goto done;
         }
-        if (DYN_PROFILE == DYN_FASHION && lrmlp_optim_steps(opt) % 25 == 0) {
+        if (!strcmp(c->data, "fashion") && lrmlp_optim_steps(opt) % 25 == 0) {
             printf("  step %5llu  loss %.4f  train_acc %.4f  %.2f s/step\n",
                    (unsigned long long)lrmlp_optim_steps(opt), st.loss, st.accuracy,
                    st.seconds / (double)st.steps);
@@ -497,15 +502,15 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     }
     res->steps = (size_t)lrmlp_optim_steps(opt);
     if ((rc = lrmlp_tracker_flush(tr))) {
-        fprintf(stderr, "%s: tracker flush: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: tracker flush: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     if (res->steps % cap->every && (rc = lrmlp_tracker_record(tr, net, res->steps))) {
-        fprintf(stderr, "%s: tracker record: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: tracker record: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     if ((rc = lrmlp_evaluate(net, ds, loss, 0, &ev))) {
-        fprintf(stderr, "%s: evaluate: %s\n", prog_name(), lrmlp_last_errmsg());
+        fprintf(stderr, "%s: evaluate: %s\n", PROG, lrmlp_last_errmsg());
         goto done;
     }
     res->lossT = ev.loss;
@@ -543,74 +548,79 @@ static int parse_optim(const char *s, lrmlp_optim_kind *k)
 int main(int argc, char **argv)
 {
     config c;
-    defaults(&c);
+    defaults(&c, DYN_DEEP);
     const ex_opt opts[] = {
+        EX_OPT_STR("--profile", &c.profile),
         EX_OPT_STR("--acts", &c.acts),
         EX_OPT_STR("--optims", &c.optims),
-        EX_OPT_SIZE("--seeds", &c.seeds),
+        EX_OPT_COUNT("--seeds", &c.seeds),
         EX_OPT_ULL("--seed0", &c.seed0),
-        EX_OPT_SIZE("--steps", &c.steps),
-        EX_OPT_DOUBLE("--lr", &c.lr),
+        EX_OPT_COUNT("--steps", &c.steps),
+        EX_OPT_POS("--lr", &c.lr),
         EX_OPT_DOUBLE("--momentum", &c.momentum),
         EX_OPT_SIZE("--batch", &c.batch),
         EX_OPT_STR("--loss", &c.loss_name),
-        EX_OPT_SIZE("--every", &c.every),
+        EX_OPT_COUNT("--every", &c.every),
         EX_OPT_STR("--data", &c.data),
         EX_OPT_STR("--fashion", &c.fashion_dir),
         EX_OPT_INT("--whiten", &c.whiten),
         EX_OPT_DOUBLE("--sep", &c.sep),
         EX_OPT_SIZE("--n", &c.n),
-        EX_OPT_SIZE("--d", &c.d),
-        EX_OPT_SIZE("--k", &c.k),
-        EX_OPT_SIZE("--width", &c.width),
+        EX_OPT_COUNT("--d", &c.d),
+        EX_OPT_COUNT("--k", &c.k),
+        EX_OPT_COUNT("--width", &c.width),
         EX_OPT_SIZE("--layers", &c.layers),
-        EX_OPT_DOUBLE("--eps", &c.eps),
-        EX_OPT_DOUBLE("--last-scale", &c.last_scale),
+        EX_OPT_POS("--eps", &c.eps),
+        EX_OPT_POS("--last-scale", &c.last_scale),
         EX_OPT_INT("--rotation", &c.rotation),
         EX_OPT_FLAG("--f32", &c.f32),
         EX_OPT_STR("--out", &c.out),
         EX_OPT_STR("--prefix", &c.prefix),
         EX_OPT_END,
     };
-    int parsed = ex_parse_options(argc, argv, prog_name(), opts, usage);
+    /* A first, silent pass finds --profile; the second applies every option
+     * over that profile's defaults (and prints --help with them). */
+    ex_parse_options(argc, argv, PROG, opts, NULL);
+    const char *pname = c.profile;
+    int found = 0;
+    for (int p = 0; p < (int)(sizeof profile_names / sizeof *profile_names); p++)
+        if (!strcmp(pname, profile_names[p])) {
+            g_profile = (profile)p;
+            found = 1;
+        }
+    if (!found)
+        return ex_bad_usage(PROG, "unknown --profile '%s' (deep, case, optim or fashion)", pname);
+    defaults(&c, g_profile);
+    int parsed = ex_parse_options(argc, argv, PROG, opts, usage);
     if (parsed)
-        return parsed == EX_ARGS_HELP ? 0 : 2;
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     int fashion = !strcmp(c.data, "fashion");
     synth_kind kind = SYNTH_TEACHER;
-    if (!fashion && synth_kind_from_name(c.data, &kind)) {
-        fprintf(stderr, "%s: unknown --data '%s'\n", prog_name(), c.data);
-        return 2;
-    }
-    if (strcmp(c.loss_name, "sse") && strcmp(c.loss_name, "ce")) {
-        fprintf(stderr, "%s: --loss must be sse or ce\n", prog_name());
-        return 2;
-    }
-    if (c.seeds < 1 || c.steps < 1 || c.every < 1 || c.layers < 2 || c.layers > MAX_L ||
-        c.width < 1 || c.n < 2 || c.whiten < 0 || c.whiten > 2 || !(c.eps > 0) ||
-        !(c.last_scale > 0)) {
-        fprintf(stderr, "%s: bad option value (see --help)\n", prog_name());
-        return 2;
-    }
+    if (!fashion && synth_kind_from_name(c.data, &kind))
+        return ex_bad_usage(PROG, "unknown --data '%s' (teacher, clusters or fashion)", c.data);
+    if (strcmp(c.loss_name, "sse") && strcmp(c.loss_name, "ce"))
+        return ex_bad_usage(PROG, "--loss must be sse or ce, not '%s'", c.loss_name);
+    if (c.layers < 2 || c.layers > MAX_L)
+        return ex_bad_usage(PROG, "--layers must be 2..%d", MAX_L);
+    if (c.n < 2 || c.whiten < 0 || c.whiten > 2 || c.rotation < 0 || c.rotation > 1 ||
+        !(c.momentum >= 0 && c.momentum < 1))
+        return ex_bad_usage(PROG, "need --n >= 2, --whiten 0..2, --rotation 0|1, "
+                                  "0 <= --momentum < 1");
     char abuf[512], obuf[512];
     const char *acts[MAX_LIST], *optims[MAX_LIST];
     lrmlp_activation act_ids[MAX_LIST];
     lrmlp_optim_kind opt_ids[MAX_LIST];
     int n_acts = dyn_split_list(c.acts, abuf, sizeof abuf, acts, MAX_LIST);
     int n_opts = dyn_split_list(c.optims, obuf, sizeof obuf, optims, MAX_LIST);
-    if (n_acts < 1 || n_opts < 1) {
-        fprintf(stderr, "%s: bad --acts or --optims list\n", prog_name());
-        return 2;
-    }
+    if (n_acts < 1 || n_opts < 1)
+        return ex_bad_usage(PROG, "bad --acts or --optims list");
     for (int a = 0; a < n_acts; a++)
-        if (lrmlp_activation_from_name(acts[a], &act_ids[a])) {
-            fprintf(stderr, "%s: unknown activation '%s'\n", prog_name(), acts[a]);
-            return 2;
-        }
+        if (lrmlp_activation_from_name(acts[a], &act_ids[a]))
+            return ex_bad_usage(PROG, "unknown activation '%s'", acts[a]);
     for (int o = 0; o < n_opts; o++)
-        if (parse_optim(optims[o], &opt_ids[o])) {
-            fprintf(stderr, "%s: unknown optimizer '%s'\n", prog_name(), optims[o]);
-            return 2;
-        }
+        if (parse_optim(optims[o], &opt_ids[o]))
+            return ex_bad_usage(PROG, "unknown optimizer '%s' (gd, sgd, adam or muon)",
+                                optims[o]);
     if (dyn_mkdir_p(c.out))
         return 1;
     size_t slots = c.steps / c.every + 2;
@@ -620,7 +630,7 @@ int main(int argc, char **argv)
     run_result *res = calloc(nruns, sizeof *res);
     double *acc = malloc(slots * MAX_L * 6 * sizeof(double)), *accl = malloc(slots * sizeof(double));
     if (!cap.frac || !cap.loss || !res || !acc || !accl) {
-        fprintf(stderr, "%s: out of memory\n", prog_name());
+        fprintf(stderr, "%s: out of memory\n", PROG);
         return 1;
     }
     char path[4096];
@@ -634,9 +644,9 @@ int main(int argc, char **argv)
                 "accuracy,steps\n");
     char info[256];
     lrmlp_build_info(info, sizeof info);
-    printf("# %s\n# %s: L=%zu width=%zu data=%s n=%zu%s loss=%s batch=%zu eps=%g "
+    printf("# %s\n# %s --profile %s: L=%zu width=%zu data=%s n=%zu%s loss=%s batch=%zu eps=%g "
            "W_L scale=%g steps=%zu seeds=%zu %s\n",
-           info, prog_name(), c.layers, c.width, c.data, c.n,
+           info, PROG, c.profile, c.layers, c.width, c.data, c.n,
            fashion ? " (standardized)"
            : c.whiten == SYNTH_RAW ? " (raw)"
            : c.whiten == SYNTH_WHITEN_CENTERED ? " (whitened, centered)"
@@ -666,13 +676,13 @@ int main(int argc, char **argv)
                 X = malloc(n * d * es);
                 T = malloc(n * kk * es);
                 if (!X || !T) {
-                    fprintf(stderr, "%s: out of memory\n", prog_name());
+                    fprintf(stderr, "%s: out of memory\n", PROG);
                     return 1;
                 }
                 rc = c.f32 ? lrmlp_dataset_batch_f32(ds, NULL, 0, n, X, T)
                            : lrmlp_dataset_batch_f64(ds, NULL, 0, n, X, T);
                 if (rc) {
-                    fprintf(stderr, "%s: batch: %s\n", prog_name(), lrmlp_last_errmsg());
+                    fprintf(stderr, "%s: batch: %s\n", PROG, lrmlp_last_errmsg());
                     return 1;
                 }
                 char csv[4096], rot[4096];

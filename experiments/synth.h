@@ -1,4 +1,4 @@
-/* Synthetic data generators and small helpers shared by the dyn_* examples
+/* Synthetic data generators and small helpers shared by the dyn_* experiments
  * (the training-dynamics experiments of docs/dynamics.md).
  *
  * Generators (documented in docs/dynamics.md, "Synthetic data"):
