@@ -404,6 +404,15 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             break;
         }
         get_w(dense, l, W);
+        for (size_t i = 0; k[l] && i < in * outw; i++)
+            if (!isfinite(W[i])) { /* dgesdd may never return on +-Inf */
+                rc = lrmlp__err(LRMLP_ERR_NONFINITE, "layer %zu holds NaN or Inf weights", l);
+                break;
+            }
+        if (rc) {
+            free(W);
+            break;
+        }
         if (k[l]) {
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);

@@ -332,6 +332,28 @@ START_TEST(test_factorize)
 }
 END_TEST
 
+/* A non-finite weight is reported before the SVD (dgesdd never returns on
+ * +-Inf); layers that are not factorized are copied as they are. */
+START_TEST(test_factorize_nonfinite)
+{
+    const size_t w[] = {5, 4, 3};
+    lrmlp_net *dense = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.5, 3);
+    const double bad[] = {INFINITY, -INFINITY, NAN};
+    size_t ranks[] = {2, 0};
+    for (int k = 0; k < 3; k++) {
+        double *p = lrmlp_net_params(dense);
+        double keep = p[7];
+        p[7] = bad[k];
+        lrmlp_net *f = (lrmlp_net *)&f;
+        lrmlp_error_clear();
+        ck_assert_int_eq(lrmlp_net_factorize(&f, dense, ranks), LRMLP_ERR_NONFINITE);
+        ck_assert_ptr_null(f);
+        ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "layer 0"));
+        p[7] = keep;
+    }
+    lrmlp_net_free(dense);
+}
+END_TEST
 
 /* Full-batch GD loss after `steps` steps of a low-rank net. */
 static double train_gd(lrmlp_net *net, const double *X, const double *T, size_t n, double lr,
@@ -413,6 +435,7 @@ int main(void)
     tcase_add_test(tc, test_rotate);
     tcase_add_loop_test(tc, test_expand_same_function, 0, 6);
     tcase_add_test(tc, test_factorize);
+    tcase_add_test(tc, test_factorize_nonfinite);
     tcase_add_test(tc, test_sbig_beats_random);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
