@@ -276,7 +276,8 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     lrmlp_activation *acts = malloc(L * sizeof *acts);
     size_t big = m * (m > d ? m : d);
     double *W = calloc(big, sizeof *W), *A = malloc(r * r * sizeof *A),
-           *B = malloc(m * (r > d ? r : d) * sizeof *B), *C = malloc(m * r * sizeof *C);
+           *B = malloc(m * (r > d ? r : d) * sizeof *B),
+           *C = malloc((m > d ? m : d) * r * sizeof *C); /* r x d, then m x r */
     lrmlp_net *net = NULL;
     int rc = LRMLP_OK;
     if (!widths || !acts || !W || !A || !B || !C) {
@@ -403,6 +404,15 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             break;
         }
         get_w(dense, l, W);
+        for (size_t i = 0; k[l] && i < in * outw; i++)
+            if (!isfinite(W[i])) { /* dgesdd may never return on +-Inf */
+                rc = lrmlp__err(LRMLP_ERR_NONFINITE, "layer %zu holds NaN or Inf weights", l);
+                break;
+            }
+        if (rc) {
+            free(W);
+            break;
+        }
         if (k[l]) {
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);

@@ -97,7 +97,8 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr);
  * replaced by two layers, S V^T (ranks[l] x in, identity activation) and
  * U (out x ranks[l], the layer's activation and bias), from its truncated
  * SVD (LAPACKE). ranks has n_layers entries; ranks[l] >= min(in, out)
- * keeps all singular values, so the result computes the same function. */
+ * keeps all singular values, so the result computes the same function.
+ * LRMLP_ERR_NONFINITE when a layer to factorize holds NaN or Inf. */
 LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const size_t *ranks);
 
 /* out = cos(psi) * B + sin(psi) * P for n x r row-major orthonormal bases B
