@@ -117,6 +117,10 @@ contains
         call check(rc == LRMLP_ERR_INVALID, 'one width is rejected')
         call check(.not. c_associated(net), 'failed create leaves net NULL')
         call check(len(lrmlp_last_errmsg()) > 0, 'failed create leaves a message')
+        call check(lrmlp_last_status() == LRMLP_ERR_INVALID, 'lrmlp_last_status')
+        call lrmlp_error_clear()
+        call check(lrmlp_last_status() == LRMLP_OK, 'lrmlp_error_clear resets the status')
+        call check(lrmlp_last_errmsg() == '', 'lrmlp_error_clear resets the message')
         call check(len(lrmlp_strerror(LRMLP_ERR_SHAPE)) > 0, 'strerror')
         call check(lrmlp_strerror(LRMLP_ERR_SHAPE) /= lrmlp_strerror(LRMLP_ERR_IO), 'strerror')
 
