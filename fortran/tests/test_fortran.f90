@@ -199,7 +199,7 @@ contains
         type(lrmlp_train_options) :: to
         type(lrmlp_epoch_stats) :: st
         type(lrmlp_eval_result) :: ev0, ev
-        integer :: s, e
+        integer :: s, e, u
         integer(c_int) :: rc
         do s = 1, n
             X(:, s) = [cos(0.37_real64 * s), sin(0.91_real64 * s)]
@@ -244,6 +244,8 @@ contains
         call check(lrmlp_model_load('test_fortran_model.lrmlp', net2) == LRMLP_OK, &
             'load without the optimizer')
         call lrmlp_net_free(net2)
+        open (newunit=u, file='test_fortran_model.lrmlp', status='old')
+        close (u, status='delete')
         call lrmlp_dataset_free(ds)
         call lrmlp_optim_free(opt)
         call lrmlp_net_free(net)
