@@ -1,6 +1,7 @@
 /* C side of the Fortran tests: the sizes of the options structs as the C
- * compiler lays them out, and a reference training run done directly through
- * the C API, for test_fortran.f90 to compare with. */
+ * compiler lays them out, their fields as C reads them (and result structs
+ * as C writes them), and a reference training run done directly through the
+ * C API, for test_fortran.f90 to compare with. */
 #include <lrmlp.h>
 
 #include <stddef.h>
@@ -15,6 +16,48 @@ size_t ref_sizeof(int which)
     case 4: return sizeof(lrmlp_eval_result);
     default: return 0;
     }
+}
+
+/* Every field of an options struct the Fortran side filled, in declaration
+ * order, as a double (pointers as 1 when set, 0 when NULL). */
+void ref_read_net_options(const lrmlp_net_options *o, double *v)
+{
+    double f[] = {o->version, o->dtype, (double)o->n_layers, o->widths != NULL,
+                  o->hidden_activation, o->output_activation, o->activations != NULL,
+                  o->bias, (double)o->seed, o->init, o->init_scale};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        v[i] = f[i];
+}
+
+void ref_read_optim_options(const lrmlp_optim_options *o, double *v)
+{
+    double f[] = {o->version, o->kind, o->lr, o->momentum, o->nesterov, o->beta1, o->beta2,
+                  o->eps, o->weight_decay, o->clip_norm, o->ns_steps, o->schedule,
+                  (double)o->total_steps, o->min_lr, (double)o->step_size, o->gamma,
+                  (double)o->warmup_steps};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        v[i] = f[i];
+}
+
+void ref_read_train_options(const lrmlp_train_options *o, double *v)
+{
+    double f[] = {o->version, o->loss, (double)o->batch_size, o->shuffle, o->on_step != NULL,
+                  o->on_step_user != NULL, o->allreduce != NULL, o->allreduce_user != NULL};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        v[i] = f[i];
+}
+
+/* Result structs filled with distinct values, for the Fortran side to read. */
+void ref_fill_results(lrmlp_epoch_stats *st, lrmlp_eval_result *ev)
+{
+    st->loss = 1.5;
+    st->accuracy = 2.5;
+    st->samples = 3;
+    st->steps = 4;
+    st->seconds = 5.5;
+    ev->loss = 6.5;
+    ev->accuracy = 7.5;
+    ev->samples = 8;
 }
 
 /* Trains a 2-8-1 tanh network (float64, biases, seed 3) with Adam (lr 1e-2)

@@ -14,6 +14,26 @@ program test_fortran
             import :: c_size_t, c_int
             integer(c_int), value :: which
         end function
+        subroutine ref_read_net_options(o, v) bind(c)
+            import :: lrmlp_net_options, c_double
+            type(lrmlp_net_options), intent(in) :: o
+            real(c_double), intent(out) :: v(*)
+        end subroutine
+        subroutine ref_read_optim_options(o, v) bind(c)
+            import :: lrmlp_optim_options, c_double
+            type(lrmlp_optim_options), intent(in) :: o
+            real(c_double), intent(out) :: v(*)
+        end subroutine
+        subroutine ref_read_train_options(o, v) bind(c)
+            import :: lrmlp_train_options, c_double
+            type(lrmlp_train_options), intent(in) :: o
+            real(c_double), intent(out) :: v(*)
+        end subroutine
+        subroutine ref_fill_results(st, ev) bind(c)
+            import :: lrmlp_epoch_stats, lrmlp_eval_result
+            type(lrmlp_epoch_stats), intent(out) :: st
+            type(lrmlp_eval_result), intent(out) :: ev
+        end subroutine
         integer(c_int) function ref_train(X, T, n, epochs, Y) bind(c)
             import :: c_int, c_size_t, c_double
             real(c_double), intent(in) :: X(*), T(*)
@@ -27,6 +47,7 @@ program test_fortran
 
     call test_version()
     call test_layout()
+    call test_fields()
     call test_errors()
     call test_closed_form()
     call test_train_vs_c()
@@ -108,6 +129,73 @@ contains
         call check(lrmlp_net_options_init(no, 99) == LRMLP_ERR_VERSION, 'unknown version')
     end subroutine
 
+    ! Every field set from Fortran to a distinct value is the value C reads
+    ! from the field of that name, and the other way round: a swapped or
+    ! shifted field shows even where two fields share a default.
+    subroutine test_fields()
+        type(lrmlp_net_options) :: no
+        type(lrmlp_optim_options) :: oo
+        type(lrmlp_train_options) :: to
+        type(lrmlp_epoch_stats) :: st
+        type(lrmlp_eval_result) :: ev
+        integer(c_size_t), target :: widths(2)
+        real(c_double) :: v(17)
+        no%version = 11
+        no%dtype = 12
+        no%n_layers = 13
+        no%widths = c_loc(widths)
+        no%hidden_activation = 14
+        no%output_activation = 15
+        no%activations = c_null_ptr
+        no%bias = 16
+        no%seed = 17
+        no%init = 18
+        no%init_scale = 19.5_c_double
+        call ref_read_net_options(no, v)
+        call check(all(v(1:11) == [11d0, 12d0, 13d0, 1d0, 14d0, 15d0, 0d0, 16d0, 17d0, 18d0, &
+            19.5d0]), 'lrmlp_net_options fields as C reads them')
+
+        oo%version = 21
+        oo%kind = 22
+        oo%lr = 23.5_c_double
+        oo%momentum = 24.5_c_double
+        oo%nesterov = 25
+        oo%beta1 = 26.5_c_double
+        oo%beta2 = 27.5_c_double
+        oo%eps = 28.5_c_double
+        oo%weight_decay = 29.5_c_double
+        oo%clip_norm = 30.5_c_double
+        oo%ns_steps = 31
+        oo%schedule = 32
+        oo%total_steps = 33
+        oo%min_lr = 34.5_c_double
+        oo%step_size = 35
+        oo%gamma = 36.5_c_double
+        oo%warmup_steps = 37
+        call ref_read_optim_options(oo, v)
+        call check(all(v == [21d0, 22d0, 23.5d0, 24.5d0, 25d0, 26.5d0, 27.5d0, 28.5d0, 29.5d0, &
+            30.5d0, 31d0, 32d0, 33d0, 34.5d0, 35d0, 36.5d0, 37d0]), &
+            'lrmlp_optim_options fields as C reads them')
+
+        to%version = 41
+        to%loss = 42
+        to%batch_size = 43
+        to%shuffle = 44
+        to%on_step = c_funloc(ref_fill_results)
+        to%on_step_user = c_null_ptr
+        to%allreduce = c_null_funptr
+        to%allreduce_user = c_loc(widths)
+        call ref_read_train_options(to, v)
+        call check(all(v(1:8) == [41d0, 42d0, 43d0, 44d0, 1d0, 0d0, 0d0, 1d0]), &
+            'lrmlp_train_options fields as C reads them')
+
+        call ref_fill_results(st, ev)
+        call check(st%loss == 1.5d0 .and. st%accuracy == 2.5d0 .and. st%samples == 3 .and. &
+            st%steps == 4 .and. st%seconds == 5.5d0, 'lrmlp_epoch_stats as C writes it')
+        call check(ev%loss == 6.5d0 .and. ev%accuracy == 7.5d0 .and. ev%samples == 8, &
+            'lrmlp_eval_result as C writes it')
+    end subroutine
+
     subroutine test_errors()
         type(c_ptr) :: net
         real(real64) :: x(3), y(1)
@@ -117,6 +205,10 @@ contains
         call check(rc == LRMLP_ERR_INVALID, 'one width is rejected')
         call check(.not. c_associated(net), 'failed create leaves net NULL')
         call check(len(lrmlp_last_errmsg()) > 0, 'failed create leaves a message')
+        call check(lrmlp_last_status() == LRMLP_ERR_INVALID, 'lrmlp_last_status')
+        call lrmlp_error_clear()
+        call check(lrmlp_last_status() == LRMLP_OK, 'lrmlp_error_clear resets the status')
+        call check(lrmlp_last_errmsg() == '', 'lrmlp_error_clear resets the message')
         call check(len(lrmlp_strerror(LRMLP_ERR_SHAPE)) > 0, 'strerror')
         call check(lrmlp_strerror(LRMLP_ERR_SHAPE) /= lrmlp_strerror(LRMLP_ERR_IO), 'strerror')
 
@@ -195,7 +287,7 @@ contains
         type(lrmlp_train_options) :: to
         type(lrmlp_epoch_stats) :: st
         type(lrmlp_eval_result) :: ev0, ev
-        integer :: s, e
+        integer :: s, e, u
         integer(c_int) :: rc
         do s = 1, n
             X(:, s) = [cos(0.37_real64 * s), sin(0.91_real64 * s)]
@@ -240,6 +332,8 @@ contains
         call check(lrmlp_model_load('test_fortran_model.lrmlp', net2) == LRMLP_OK, &
             'load without the optimizer')
         call lrmlp_net_free(net2)
+        open (newunit=u, file='test_fortran_model.lrmlp', status='old')
+        close (u, status='delete')
         call lrmlp_dataset_free(ds)
         call lrmlp_optim_free(opt)
         call lrmlp_net_free(net)
