@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,9 +205,7 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
     double a = 0, s = 0;
     switch (init) {
     case LRMLP_INIT_ORTHOGONAL:
-        rc = init_orthogonal(net, ly, scale);
-        if (rc)
-            return rc;
+        a = scale; /* for the bound below: |Q_ij| <= 1 */
         break;
     case LRMLP_INIT_TORCH_DEFAULT:
         a = 1.0 / sqrt(fan_in);
@@ -225,6 +224,24 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
         break;
     case LRMLP_INIT_HE_NORMAL:
         s = scale * sqrt(2.0 / fan_in);
+        break;
+    default:
+        break;
+    }
+    /* Refuse, before anything is drawn or written, a scale for which some
+     * weight could overflow the dtype: uniform values are within a, normal
+     * ones within 8.6 s (Box-Muller from 53-bit uniforms). */
+    double bound = a > 8.6 * s ? a : 8.6 * s;
+    if (!(bound <= (net->dtype == LRMLP_F32 ? FLT_MAX : DBL_MAX)))
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "init scale %g gives weights that overflow %s (layer %zu)", scale,
+                          net->dtype == LRMLP_F32 ? "float32" : "float64", layer);
+    switch (init) {
+    case LRMLP_INIT_ORTHOGONAL:
+        a = 0;
+        rc = init_orthogonal(net, ly, scale);
+        if (rc)
+            return rc;
         break;
     default:
         break;

@@ -116,7 +116,11 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer,
 
 /* ---- initialization and the generator ---- */
 /* Re-initializes layer l with the given initializer, drawing from the
- * network's generator. Biases are zeroed except for TORCH_DEFAULT. */
+ * network's generator. Biases are zeroed except for TORCH_DEFAULT.
+ * LRMLP_ERR_INVALID, with the network unchanged, for a scale that is not
+ * finite and >= 0 or for which a weight could overflow the dtype (uniform
+ * bound, or 8.6 standard deviations, above FLT_MAX / DBL_MAX); the same
+ * holds for lrmlp_net_options.init_scale in lrmlp_net_create. */
 LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer,
                                    lrmlp_init init, double scale);
 /* Re-seeds the network's generator (used by initializers, RReLU and the
