@@ -191,7 +191,7 @@ static int check_layer(const lrmlp_net *net, size_t layer)
 LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init, double scale)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_init_layer: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -365,7 +365,7 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t
                                       size_t *b_offset)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_layer_offsets: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -379,7 +379,7 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t
 LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_seed: network is NULL");
     lrmlp__rng_seed(&net->rng, seed);
     return LRMLP_OK;
 }
@@ -387,7 +387,7 @@ LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
 LRMLP_API int lrmlp_net_set_frozen(lrmlp_net *net, size_t layer, int frozen)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_set_frozen: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -468,7 +468,7 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
 static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "network is NULL");
     if (net->dtype != dt)
         return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call is %s",
                           net->dtype == LRMLP_F32 ? "float32" : "float64",
@@ -597,7 +597,7 @@ static int part_range(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype 
                       const void *buf, size_t *off, size_t *cnt)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;

@@ -73,9 +73,10 @@ LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
 LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned int version)
 {
     if (!opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_options_init: opts is NULL");
     if (version != LRMLP_TRACKER_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
+        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_tracker_options_init: unknown version %u",
+                          version);
     lrmlp_tracker_options d = LRMLP_TRACKER_OPTIONS_INIT;
     *opts = d;
     return LRMLP_OK;
@@ -359,7 +360,7 @@ static int record_grad(lrmlp_tracker *t, const lrmlp_net *net, uint64_t step)
 LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t step)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_record: tracker is NULL");
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
     int rc = check_shape(t, net);
@@ -388,7 +389,7 @@ LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_s
 LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_flush: tracker is NULL");
     if (t->csv && fflush(t->csv) != 0) {
         char es[128];
         return lrmlp__err(LRMLP_ERR_IO, "flushing the CSV file: %s",
