@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +465,17 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     return LRMLP_OK;
 }
 
+/* n rows of the input and of the output, in bytes, fit in a size_t (so the
+ * NaN scans of whole batches are bounded). */
+static int rows_fit(const lrmlp_net *net, size_t n)
+{
+    size_t c, es = lrmlp__dtype_size(net->dtype);
+    if (!lrmlp__mul_ok(n, net->widths[0], &c) || !lrmlp__mul_ok(c, es, &c) ||
+        !lrmlp__mul_ok(n, net->widths[net->n_layers], &c) || !lrmlp__mul_ok(c, es, &c))
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
+    return LRMLP_OK;
+}
+
 /* Common validation for the batch entry points. */
 static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
 {
@@ -477,6 +489,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         return lrmlp__err(LRMLP_ERR_INVALID, "input X is NULL");
     if (n == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch has no samples");
+    if (n > (size_t)INT_MAX) /* the GEMMs' row count: a BLAS int (32 bits or more) */
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "batch of %zu samples exceeds the BLAS limit of %d rows", n, INT_MAX);
     return ensure_workspace(net, n);
 }
 
@@ -554,7 +569,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (net->dtype != DT_)                                                                 \
             return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
         size_t d = net->widths[0], k = net->widths[net->n_layers];                             \
-        int frc = check_finite_##SFX_(net, X, T, n);                                           \
+        int frc = rows_fit(net, n);                                                            \
+        if (!frc)                                                                              \
+            frc = check_finite_##SFX_(net, X, T, n);                                           \
         if (frc)                                                                               \
             return frc;                                                                        \
         double total = 0;                                                                      \

@@ -5,6 +5,8 @@
 
 #include <lrmlp.h>
 #include <float.h>
+#include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +510,27 @@ START_TEST(test_init_scale_overflow)
 }
 END_TEST
 
+/* Batch sizes are checked before anything is read: more rows than the BLAS
+ * integer holds (predict, loss, gradient), and a chunked gradient whose
+ * n * width overflows size_t (the NaN in T must not be what is reported:
+ * scanning a wrapped-around length would read outside the arrays). */
+START_TEST(test_batch_size_limits)
+{
+    const size_t w[] = {4, 3, 2};
+    lrmlp_net *net = make_net(LRMLP_F32, 2, w, LRMLP_ACT_TANH, LRMLP_ACT_IDENTITY, 0, 1);
+    float X[8] = {0}, T[4] = {NAN, 0, 0, 0}, Y[4];
+    double l;
+    size_t big = (size_t)INT_MAX + 1;
+    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, big, Y), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_net_loss_f32(net, X, T, big, LRMLP_LOSS_SSE, &l, NULL),
+                     LRMLP_ERR_INVALID);
+    size_t wrap = SIZE_MAX / 4 + 2; /* wrap * 4 == 4 (mod 2^64) */
+    ck_assert_int_eq(lrmlp_net_gradient_f32(net, X, T, wrap, LRMLP_LOSS_SSE, &l),
+                     LRMLP_ERR_INVALID);
+    lrmlp_net_free(net);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -526,6 +549,7 @@ static Suite *net_suite(void)
     suite_add_tcase(s, ti);
     TCase *tb = tcase_create("api");
     tcase_add_test(tb, test_bad_input);
+    tcase_add_test(tb, test_batch_size_limits);
     tcase_add_test(tb, test_predict_matches_manual);
     tcase_add_test(tb, test_cross_entropy_stable);
     suite_add_tcase(s, tb);

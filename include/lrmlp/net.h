@@ -154,7 +154,10 @@ LRMLP_API int lrmlp_net_is_frozen(const lrmlp_net *net, size_t layer);
 
 /* ---- compute ----
  * X: n x widths[0]; Y: n x widths[L]; T (targets): n x widths[L].
- * n >= 1. NaN/Inf in X or T give LRMLP_ERR_NONFINITE. */
+ * n >= 1. NaN/Inf in X or T give LRMLP_ERR_NONFINITE. predict and loss
+ * take at most INT_MAX samples (the BLAS row count), the gradient any n
+ * whose X and T sizes in bytes fit a size_t; larger n give
+ * LRMLP_ERR_INVALID before any data is read. */
 
 /* Evaluation-mode forward pass (RReLU uses its mean slope). */
 LRMLP_API int lrmlp_net_predict_f32(lrmlp_net *net, const float *X, size_t n, float *Y);
