@@ -9,11 +9,11 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <lapacke.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,19 +224,25 @@ static double sin_theta(lrmlp_tracker *t, const double *A, const double *B, size
 
 /* ---- emitting records ---- */
 
-/* "%.9g" with '.' as the decimal separator whatever the C locale. */
+/* "%.9g" with '.' as the decimal separator whatever the C locale, without
+ * localeconv() (not thread-safe): %g writes [-]digits[radix digits][e...],
+ * so the radix is whatever non-digit bytes follow the first digits, unless
+ * they start the exponent. */
 static void format_double(char *buf, size_t len, double v)
 {
     snprintf(buf, len, "%.9g", v);
-    const char *dp = localeconv()->decimal_point;
-    size_t dl = dp ? strlen(dp) : 0;
-    if (dl == 0 || (dl == 1 && dp[0] == '.'))
+    char *p = buf + (buf[0] == '-');
+    if (!isdigit((unsigned char)*p))
+        return; /* inf, nan */
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == 'e' || *p == 'E')
         return;
-    char *at = strstr(buf, dp);
-    if (!at)
-        return;
-    *at = '.';
-    memmove(at + 1, at + dl, strlen(at + dl) + 1);
+    char *q = p;
+    while (*q && !isdigit((unsigned char)*q))
+        q++;
+    *p = '.';
+    memmove(p + 1, q, strlen(q) + 1);
 }
 
 static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quantity q,
