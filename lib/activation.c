@@ -57,7 +57,7 @@ LRMLP_API const char *lrmlp_activation_name(lrmlp_activation act)
 LRMLP_API int lrmlp_activation_from_name(const char *name, lrmlp_activation *out)
 {
     if (!name || !out)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_activation_from_name: NULL argument");
     for (int i = 0; i < LRMLP_ACT_COUNT_; i++) {
         if (strcasecmp(name, act_names[i]) == 0) {
             *out = (lrmlp_activation)i;
@@ -68,7 +68,7 @@ LRMLP_API int lrmlp_activation_from_name(const char *name, lrmlp_activation *out
         *out = LRMLP_ACT_SILU;
         return LRMLP_OK;
     }
-    return LRMLP_ERR_INVALID;
+    return lrmlp__err(LRMLP_ERR_INVALID, "unknown activation name '%s'", name);
 }
 
 LRMLP_API int lrmlp_activation_is_smooth(lrmlp_activation act)
@@ -90,7 +90,8 @@ LRMLP_API int lrmlp_activation_eval(lrmlp_activation act, double x, double *valu
                                     double *derivative)
 {
     if ((int)act < 0 || act >= LRMLP_ACT_COUNT_ || !isfinite(x))
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_activation_eval: invalid activation or non-finite x");
     double z = x, d = 0;
     lrmlp__act_forward_f64(act, &z, &d, 1, 0, NULL);
     if (value)

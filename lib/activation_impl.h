@@ -41,10 +41,14 @@ static inline REAL FN(tanh_k)(REAL x)
  * reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r and
  * 2^n assembled in the exponent bits. About 2 ulp; inputs are clamped to
  * [-87.3, 88.7] (results from 1.2e-38 to 3.4e38; below, the true value is
- * subnormal or 0 and at most 1.2e-38 away). */
+ * subnormal or 0 and at most 1.2e-38 away). NaN gives NaN; the clamp sends
+ * it to the bottom of the range first, so that the float-to-int conversion
+ * below is always defined. */
 static inline float exp_kf(float x)
 {
-    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    float x0 = x;
+    x = x > -87.3f ? x : -87.3f; /* NaN too */
+    x = x < 88.7f ? x : 88.7f;
     /* round to nearest with the 1.5 * 2^23 trick (no rint call) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693145751953125f; /* ln2 high part, exact in float */
@@ -56,10 +60,10 @@ static inline float exp_kf(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n + 127 in [1, 255] */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x0 == x0 ? p * scale : x0;
 }
 
 /* The normal CDF Phi(x) for float, vectorizable, from the tail
@@ -117,6 +121,14 @@ static inline REAL FN(sigmoid_k)(REAL x)
     return x >= 0 ? r : e * r;
 }
 
+/* x * s(x) for the gated activations (GELU, SiLU, GELU-tanh), whose gate s
+ * vanishes as x -> -inf: the limit 0 there, not -inf * 0 = NaN (nor -inf
+ * times float's smallest clamped exponential). */
+static inline REAL FN(gated_k)(REAL x, REAL s)
+{
+    return x == -(REAL)INFINITY ? 0 : x * s;
+}
+
 #define GELU_RSQRT2PI ((REAL)0.39894228040143267794)
 #define GELU_SQRT2_PI ((REAL)0.79788456080286535588)
 #define GELU_C ((REAL)0.044715)
@@ -143,14 +155,14 @@ LRMLP_KERNEL(FN(gelu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, 
         /* the Gaussian factor of Phi serves the derivative too */
         float g;
         REAL cdf = phi_kf(x, &g);
-        z[i] = x * cdf;
+        z[i] = FN(gated_k)(x, cdf);
         if (d)
-            d[i] = cdf + x * GELU_RSQRT2PI * g;
+            d[i] = cdf + FN(gated_k)(x, GELU_RSQRT2PI * g);
 #else
         REAL cdf = M_PHI(x);
-        z[i] = x * cdf;
+        z[i] = FN(gated_k)(x, cdf);
         if (d)
-            d[i] = cdf + x * GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x);
+            d[i] = cdf + FN(gated_k)(x, GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x));
 #endif
     }
 }
@@ -160,9 +172,9 @@ LRMLP_KERNEL(FN(silu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, 
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
         REAL s = FN(sigmoid_k)(x);
-        z[i] = x * s;
+        z[i] = FN(gated_k)(x, s);
         if (d)
-            d[i] = s * (1 + x * (1 - s));
+            d[i] = s + FN(gated_k)(x, s * (1 - s));
     }
 }
 
@@ -172,7 +184,8 @@ LRMLP_KERNEL(FN(relu_loop), (REAL *restrict z, REAL *restrict d, size_t n, REAL 
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
         int pos = x > 0;
-        z[i] = pos ? x : slope * x;
+        REAL y = slope * x; /* NaN for NaN, and for ReLU (slope 0) at -inf: 0 there */
+        z[i] = pos ? x : (y == y || x != x ? y : 0);
         if (d)
             d[i] = pos ? (REAL)1 : slope;
     }
@@ -235,9 +248,10 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
             REAL x = z[i];
             REAL u = GELU_SQRT2_PI * (x + GELU_C * x * x * x);
             REAL s = FN(sigmoid_k)(2 * u);
-            z[i] = x * s;
+            z[i] = FN(gated_k)(x, s);
             if (d)
-                d[i] = s + 2 * x * s * (1 - s) * GELU_SQRT2_PI * (1 + 3 * GELU_C * x * x);
+                d[i] = s + FN(gated_k)(x, 2 * s * (1 - s) * GELU_SQRT2_PI *
+                                              (1 + 3 * GELU_C * x * x));
         }
         return;
     case LRMLP_ACT_SILU:

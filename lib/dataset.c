@@ -101,7 +101,7 @@ int lrmlp__dataset_set_labels(lrmlp_dataset *ds, const int32_t *src, const uint8
     if (n_classes <= 256) {
         uint8_t *l = malloc(n);
         if (!l)
-            return LRMLP_ERR_NOMEM;
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for labels");
         if (src8)
             memcpy(l, src8, n);
         else
@@ -112,7 +112,7 @@ int lrmlp__dataset_set_labels(lrmlp_dataset *ds, const int32_t *src, const uint8
     } else {
         int32_t *l = malloc(n * sizeof *l);
         if (!l)
-            return LRMLP_ERR_NOMEM;
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for labels");
         for (size_t i = 0; i < n; i++)
             l[i] = src8 ? (int32_t)src8[i] : src[i];
         ds->labels = l;
@@ -182,7 +182,7 @@ static int feature_stats(const lrmlp_dataset *ds, double *mean, double *var, uns
     if (!row || !first) {
         free(row);
         free(first);
-        return LRMLP_ERR_NOMEM;
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t j = 0; j < d; j++) {
         mean[j] = 0.0;
@@ -225,7 +225,7 @@ static int compose_affine(lrmlp_dataset *ds, const double *m, const double *s)
         free(sh);
         free(scf);
         free(shf);
-        return LRMLP_ERR_NOMEM;
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t j = 0; j < d; j++) {
         double a = ds->scale ? ds->scale[j] : 1.0, b = ds->scale ? ds->shift[j] : 0.0;

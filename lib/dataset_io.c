@@ -389,6 +389,18 @@ static int ci_equal(const char *s, size_t len, const char *lit)
     return i == len && lit[i] == '\0';
 }
 
+/* C's "nan(n-char-sequence)": nan( [A-Za-z0-9_]* ), any case. */
+static int is_nan_payload(const char *s, size_t len)
+{
+    if (len < 5 || !ci_equal(s, 4, "nan(") || s[len - 1] != ')')
+        return 0;
+    for (size_t i = 4; i + 1 < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 /* Parses [+-]? (digits [. digits] | . digits) ([eE] [+-]? digits)? from
  * s[0..len), independently of the locale. Correctly rounded when the
  * significand has at most 15 digits and |exponent| <= 22 (the common case),
@@ -406,7 +418,7 @@ static int parse_number(const char *s, size_t len, double *out)
         i++;
     }
     if (ci_equal(s + i, len - i, "nan") || ci_equal(s + i, len - i, "inf") ||
-        ci_equal(s + i, len - i, "infinity"))
+        ci_equal(s + i, len - i, "infinity") || is_nan_payload(s + i, len - i))
         return PN_NONFINITE;
     uint64_t m = 0;
     int nd = 0, any = 0;

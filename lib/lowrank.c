@@ -11,9 +11,10 @@
 LRMLP_API int lrmlp_lowrank_options_init(lrmlp_lowrank_options *opts, unsigned int version)
 {
     if (!opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_options_init: opts is NULL");
     if (version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
+        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_lowrank_options_init: unknown version %u",
+                          version);
     lrmlp_lowrank_options d = LRMLP_LOWRANK_OPTIONS_INIT;
     *opts = d;
     return LRMLP_OK;
@@ -118,7 +119,7 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
                                   size_t *layer)
 {
     if (!net || !layer)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_layer: NULL argument");
     if (!net->lr_rank)
         return lrmlp__err(LRMLP_ERR_STATE, "not a low-rank network");
     size_t L = net->lr_layers;
@@ -185,7 +186,7 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
                                             const double *Vb, double eps)
 {
     if (!lr)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_from_dense: network is NULL");
     if (!dense || !Vb)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
     if (!isfinite(eps) || eps <= 0)
@@ -248,7 +249,7 @@ done:
 LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, double eps)
 {
     if (!lr)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_random: network is NULL");
     if (!dense)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network is NULL");
     if (!isfinite(eps) || eps <= 0)
@@ -461,7 +462,12 @@ LRMLP_API int lrmlp_basis_rotate(const double *B, const double *P, size_t n, siz
                                  double psi, double *out)
 {
     if (!B || !P || !out || n == 0 || r == 0 || !isfinite(psi))
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_basis_rotate: NULL argument, zero size or non-finite psi");
+    if (r > n / 2)
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_basis_rotate: two orthogonal %zu x %zu bases need 2r <= n", n,
+                          r);
     double c = cos(psi), s = sin(psi);
     for (size_t i = 0; i < n * r; i++)
         out[i] = c * B[i] + s * P[i];

@@ -4,6 +4,8 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +192,7 @@ static int check_layer(const lrmlp_net *net, size_t layer)
 LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init, double scale)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_init_layer: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -204,9 +206,7 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
     double a = 0, s = 0;
     switch (init) {
     case LRMLP_INIT_ORTHOGONAL:
-        rc = init_orthogonal(net, ly, scale);
-        if (rc)
-            return rc;
+        a = scale; /* for the bound below: |Q_ij| <= 1 */
         break;
     case LRMLP_INIT_TORCH_DEFAULT:
         a = 1.0 / sqrt(fan_in);
@@ -225,6 +225,24 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
         break;
     case LRMLP_INIT_HE_NORMAL:
         s = scale * sqrt(2.0 / fan_in);
+        break;
+    default:
+        break;
+    }
+    /* Refuse, before anything is drawn or written, a scale for which some
+     * weight could overflow the dtype: uniform values are within a, normal
+     * ones within 8.6 s (Box-Muller from 53-bit uniforms). */
+    double bound = a > 8.6 * s ? a : 8.6 * s;
+    if (!(bound <= (net->dtype == LRMLP_F32 ? FLT_MAX : DBL_MAX)))
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "init scale %g gives weights that overflow %s (layer %zu)", scale,
+                          net->dtype == LRMLP_F32 ? "float32" : "float64", layer);
+    switch (init) {
+    case LRMLP_INIT_ORTHOGONAL:
+        a = 0;
+        rc = init_orthogonal(net, ly, scale);
+        if (rc)
+            return rc;
         break;
     default:
         break;
@@ -348,7 +366,7 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t
                                       size_t *b_offset)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_layer_offsets: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -362,7 +380,7 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t
 LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_seed: network is NULL");
     lrmlp__rng_seed(&net->rng, seed);
     return LRMLP_OK;
 }
@@ -370,7 +388,7 @@ LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
 LRMLP_API int lrmlp_net_set_frozen(lrmlp_net *net, size_t layer, int frozen)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_set_frozen: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -447,11 +465,22 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     return LRMLP_OK;
 }
 
+/* n rows of the input and of the output, in bytes, fit in a size_t (so the
+ * NaN scans of whole batches are bounded). */
+static int rows_fit(const lrmlp_net *net, size_t n)
+{
+    size_t c, es = lrmlp__dtype_size(net->dtype);
+    if (!lrmlp__mul_ok(n, net->widths[0], &c) || !lrmlp__mul_ok(c, es, &c) ||
+        !lrmlp__mul_ok(n, net->widths[net->n_layers], &c) || !lrmlp__mul_ok(c, es, &c))
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
+    return LRMLP_OK;
+}
+
 /* Common validation for the batch entry points. */
 static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "network is NULL");
     if (net->dtype != dt)
         return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call is %s",
                           net->dtype == LRMLP_F32 ? "float32" : "float64",
@@ -460,6 +489,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         return lrmlp__err(LRMLP_ERR_INVALID, "input X is NULL");
     if (n == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch has no samples");
+    if (n > (size_t)INT_MAX) /* the GEMMs' row count: a BLAS int (32 bits or more) */
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "batch of %zu samples exceeds the BLAS limit of %d rows", n, INT_MAX);
     return ensure_workspace(net, n);
 }
 
@@ -537,7 +569,9 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         if (net->dtype != DT_)                                                                 \
             return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
         size_t d = net->widths[0], k = net->widths[net->n_layers];                             \
-        int frc = check_finite_##SFX_(net, X, T, n);                                           \
+        int frc = rows_fit(net, n);                                                            \
+        if (!frc)                                                                              \
+            frc = check_finite_##SFX_(net, X, T, n);                                           \
         if (frc)                                                                               \
             return frc;                                                                        \
         double total = 0;                                                                      \
@@ -580,7 +614,7 @@ static int part_range(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype 
                       const void *buf, size_t *off, size_t *cnt)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;

@@ -282,7 +282,7 @@ LRMLP_API int lrmlp_optim_create(lrmlp_optim **out, const lrmlp_net *net,
 LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_options *opts)
 {
     if (!opt || !opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_get_options: NULL argument");
     *opts = opt->o;
     return LRMLP_OK;
 }
@@ -317,7 +317,7 @@ static int check_shape(lrmlp_optim *opt, const lrmlp_net *net)
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
 {
     if (!opt)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_step: optimizer is NULL");
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_step: net is NULL");
     int rc = check_shape(opt, net);
@@ -396,7 +396,7 @@ LRMLP_API const char *lrmlp_optim_kind_name(lrmlp_optim_kind kind)
 LRMLP_API int lrmlp_optim_set_layer_lr_scale(lrmlp_optim *opt, size_t layer, double scale)
 {
     if (!opt)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_set_layer_lr_scale: optimizer is NULL");
     if (layer >= opt->n_layers)
         return lrmlp__err(LRMLP_ERR_INVALID,
                           "layer %zu out of range (the optimizer has %zu)", layer, opt->n_layers);

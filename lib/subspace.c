@@ -253,9 +253,10 @@ done:
 LRMLP_API int lrmlp_subspace_options_init(lrmlp_subspace_options *opts, unsigned int version)
 {
     if (!opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_options_init: opts is NULL");
     if (version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
+        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_subspace_options_init: unknown version %u",
+                          version);
     lrmlp_subspace_options d = LRMLP_SUBSPACE_OPTIONS_INIT;
     *opts = d;
     return LRMLP_OK;
@@ -617,7 +618,7 @@ LRMLP_API int lrmlp_subspace_layer_dims(const lrmlp_subspace *s, size_t layer, s
                                         size_t *out, size_t *p, int *has_u)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_layer_dims: estimate is NULL");
     int rc;
     const sub_layer_ *ly = get_layer(s, layer, 0, &rc);
     if (!ly)
@@ -637,7 +638,7 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
                                        lrmlp_subspace_basis which, double *out)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_get_basis: estimate is NULL");
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     if ((int)which < 0 || which >= LRMLP_SUBSPACE_BASIS_COUNT_)
@@ -667,7 +668,7 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
 LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_singular_values: estimate is NULL");
     if (!sv)
         return lrmlp__err(LRMLP_ERR_INVALID, "sv is NULL");
     memcpy(sv, s->sv, (s->k + 1) * sizeof *sv);
@@ -677,7 +678,7 @@ LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv
 LRMLP_API int lrmlp_subspace_singular_vectors(const lrmlp_subspace *s, double *L, double *R)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_singular_vectors: estimate is NULL");
     if (L)
         memcpy(L, s->L11, s->m * s->k * sizeof *L);
     if (R)
@@ -688,7 +689,7 @@ LRMLP_API int lrmlp_subspace_singular_vectors(const lrmlp_subspace *s, double *L
 LRMLP_API int lrmlp_subspace_u2_deviation(const lrmlp_subspace *s, size_t layer, double *dev)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_u2_deviation: estimate is NULL");
     if (!dev)
         return lrmlp__err(LRMLP_ERR_INVALID, "dev is NULL");
     int rc;
@@ -704,7 +705,7 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
                                              double frac[4])
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_block_fractions: estimate is NULL");
     if (!W0 || !Wt || !frac)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     int rc;

@@ -9,11 +9,11 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <lapacke.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +73,10 @@ LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
 LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned int version)
 {
     if (!opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_options_init: opts is NULL");
     if (version != LRMLP_TRACKER_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
+        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_tracker_options_init: unknown version %u",
+                          version);
     lrmlp_tracker_options d = LRMLP_TRACKER_OPTIONS_INIT;
     *opts = d;
     return LRMLP_OK;
@@ -223,19 +224,25 @@ static double sin_theta(lrmlp_tracker *t, const double *A, const double *B, size
 
 /* ---- emitting records ---- */
 
-/* "%.9g" with '.' as the decimal separator whatever the C locale. */
+/* "%.9g" with '.' as the decimal separator whatever the C locale, without
+ * localeconv() (not thread-safe): %g writes [-]digits[radix digits][e...],
+ * so the radix is whatever non-digit bytes follow the first digits, unless
+ * they start the exponent. */
 static void format_double(char *buf, size_t len, double v)
 {
     snprintf(buf, len, "%.9g", v);
-    const char *dp = localeconv()->decimal_point;
-    size_t dl = dp ? strlen(dp) : 0;
-    if (dl == 0 || (dl == 1 && dp[0] == '.'))
+    char *p = buf + (buf[0] == '-');
+    if (!isdigit((unsigned char)*p))
+        return; /* inf, nan */
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == 'e' || *p == 'E')
         return;
-    char *at = strstr(buf, dp);
-    if (!at)
-        return;
-    *at = '.';
-    memmove(at + 1, at + dl, strlen(at + dl) + 1);
+    char *q = p;
+    while (*q && !isdigit((unsigned char)*q))
+        q++;
+    *p = '.';
+    memmove(p + 1, q, strlen(q) + 1);
 }
 
 static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quantity q,
@@ -359,7 +366,7 @@ static int record_grad(lrmlp_tracker *t, const lrmlp_net *net, uint64_t step)
 LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t step)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_record: tracker is NULL");
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
     int rc = check_shape(t, net);
@@ -388,7 +395,7 @@ LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_s
 LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_flush: tracker is NULL");
     if (t->csv && fflush(t->csv) != 0) {
         char es[128];
         return lrmlp__err(LRMLP_ERR_IO, "flushing the CSV file: %s",

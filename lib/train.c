@@ -9,9 +9,10 @@
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version)
 {
     if (!opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_train_options_init: opts is NULL");
     if (version != LRMLP_TRAIN_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
+        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_train_options_init: unknown version %u",
+                          version);
     lrmlp_train_options d = LRMLP_TRAIN_OPTIONS_INIT;
     *opts = d;
     return LRMLP_OK;
@@ -107,7 +108,7 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
                                 const lrmlp_train_options *opts, lrmlp_epoch_stats *stats)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_train_epoch: network is NULL");
     if (!opt || !opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer or options are NULL");
     if (opts->version != LRMLP_TRAIN_OPTIONS_VERSION)
@@ -208,7 +209,7 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
                              size_t batch_size, lrmlp_eval_result *out)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_evaluate: network is NULL");
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "result pointer is NULL");
     if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <lrmlp.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -166,6 +167,65 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* act(+inf), act(-inf), act(NaN) through a 1 -> 1 -> 1 network of dtype dt
+ * (identity hidden layer of weight big, output layer weight 1 or 0): the
+ * hidden value overflows to +-inf and inf * 0 makes the NaN. */
+static void eval_special(lrmlp_dtype dt, lrmlp_activation a, double out[3])
+{
+    const size_t w[] = {1, 1, 1};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = dt;
+    o.n_layers = 2;
+    o.widths = w;
+    o.hidden_activation = LRMLP_ACT_IDENTITY;
+    o.output_activation = a;
+    for (int k = 0; k < 3; k++) {
+        lrmlp_net *net;
+        ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+        if (dt == LRMLP_F32) {
+            float w0 = FLT_MAX, w1 = k < 2 ? 1.0f : 0.0f, x = k == 1 ? -2.0f : 2.0f, y;
+            ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &w0), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 1, &w1), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_predict_f32(net, &x, 1, &y), LRMLP_OK);
+            out[k] = y;
+        } else {
+            double w0 = DBL_MAX, w1 = k < 2 ? 1.0 : 0.0, x = k == 1 ? -2.0 : 2.0;
+            ck_assert_int_eq(lrmlp_net_set_weights_f64(net, 0, &w0), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_set_weights_f64(net, 1, &w1), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_predict_f64(net, &x, 1, &out[k]), LRMLP_OK);
+        }
+        lrmlp_net_free(net);
+    }
+}
+
+/* At +-inf every activation has its limit (never NaN), NaN stays NaN, and
+ * the float32 kernels agree with float64 (the float exp kernel once turned
+ * NaN into an integer and shifted a negative value: run under UBSan). */
+START_TEST(test_nonfinite_inputs)
+{
+    lrmlp_activation a = (lrmlp_activation)_i;
+    double y32[3], y64[3];
+    eval_special(LRMLP_F32, a, y32);
+    eval_special(LRMLP_F64, a, y64);
+    const char *in[3] = {"inf", "-inf", "nan"};
+    for (int k = 0; k < 3; k++) {
+        const char *nm = lrmlp_activation_name(a);
+        if (k == 2) {
+            ck_assert_msg(isnan(y32[k]) && isnan(y64[k]), "%s(nan): f32 %g, f64 %g", nm, y32[k],
+                          y64[k]);
+            continue;
+        }
+        ck_assert_msg(!isnan(y64[k]), "%s(%s) is NaN in float64", nm, in[k]);
+        ck_assert_msg(!isnan(y32[k]), "%s(%s) is NaN in float32", nm, in[k]);
+        if (isinf(y64[k]))
+            ck_assert_msg(y32[k] == y64[k], "%s(%s): f32 %g, f64 %g", nm, in[k], y32[k], y64[k]);
+        else
+            ck_assert_msg(fabs(y32[k] - y64[k]) <= 1e-30 + 1e-6 * fabs(y64[k]),
+                          "%s(%s): f32 %g, f64 %g", nm, in[k], y32[k], y64[k]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("activation");
@@ -175,6 +235,7 @@ int main(void)
     tcase_add_loop_test(tc, test_f32_kernels, 0, LRMLP_ACT_COUNT_);
     tcase_add_loop_test(tc, test_f32_no_subnormals, 0, LRMLP_ACT_COUNT_);
     tcase_add_test(tc, test_rrelu_modes);
+    tcase_add_loop_test(tc, test_nonfinite_inputs, 0, LRMLP_ACT_COUNT_);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

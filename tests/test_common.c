@@ -114,6 +114,77 @@ START_TEST(test_last_error)
 }
 END_TEST
 
+/* Every failing call leaves a message, including those without a handle. */
+#define FAILS(call)                                                                      \
+    do {                                                                                 \
+        lrmlp_error_clear();                                                             \
+        int rc_ = (call);                                                                \
+        ck_assert_msg(rc_ < 0, "%s returned %d", #call, rc_);                           \
+        ck_assert_msg(lrmlp_last_status() == rc_ && lrmlp_last_errmsg()[0] != '\0',      \
+                      "%s: status %d, no message", #call, rc_);                          \
+    } while (0)
+
+START_TEST(test_every_failure_has_a_message)
+{
+    FAILS(lrmlp_net_options_init(NULL, LRMLP_NET_OPTIONS_VERSION));
+    FAILS(lrmlp_optim_options_init(NULL, LRMLP_OPTIM_OPTIONS_VERSION));
+    FAILS(lrmlp_train_options_init(NULL, LRMLP_TRAIN_OPTIONS_VERSION));
+    FAILS(lrmlp_lowrank_options_init(NULL, LRMLP_LOWRANK_OPTIONS_VERSION));
+    FAILS(lrmlp_subspace_options_init(NULL, LRMLP_SUBSPACE_OPTIONS_VERSION));
+    FAILS(lrmlp_tracker_options_init(NULL, LRMLP_TRACKER_OPTIONS_VERSION));
+    FAILS(lrmlp_whiten_options_init(NULL, LRMLP_WHITEN_OPTIONS_VERSION));
+    FAILS(lrmlp_csv_options_init(NULL, LRMLP_CSV_OPTIONS_VERSION));
+    lrmlp_train_options to;
+    lrmlp_lowrank_options lo;
+    lrmlp_subspace_options so;
+    lrmlp_tracker_options tro;
+    FAILS(lrmlp_train_options_init(&to, 999));
+    FAILS(lrmlp_lowrank_options_init(&lo, 999));
+    FAILS(lrmlp_subspace_options_init(&so, 999));
+    FAILS(lrmlp_tracker_options_init(&tro, 999));
+    lrmlp_activation a;
+    double y;
+    FAILS(lrmlp_activation_from_name(NULL, &a));
+    FAILS(lrmlp_activation_from_name("no-such-activation", &a));
+    FAILS(lrmlp_activation_eval((lrmlp_activation)-1, 0.0, &y, NULL));
+    size_t idx, w, b;
+    FAILS(lrmlp_lowrank_layer(NULL, LRMLP_FACTOR_V, 0, &idx));
+    FAILS(lrmlp_lowrank_init_from_dense(NULL, NULL, NULL, 0.1));
+    FAILS(lrmlp_lowrank_init_random(NULL, NULL, 0.1));
+    FAILS(lrmlp_net_init_layer(NULL, 0, LRMLP_INIT_GAUSSIAN, 1.0));
+    FAILS(lrmlp_net_layer_offsets(NULL, 0, &w, &b));
+    FAILS(lrmlp_net_seed(NULL, 1));
+    FAILS(lrmlp_net_set_frozen(NULL, 0, 1));
+    float xf = 0, yf;
+    FAILS(lrmlp_net_predict_f32(NULL, &xf, 1, &yf));
+    FAILS(lrmlp_net_get_weights_f32(NULL, 0, &yf));
+    lrmlp_optim_options oo;
+    FAILS(lrmlp_optim_get_options(NULL, &oo));
+    FAILS(lrmlp_optim_step(NULL, NULL));
+    FAILS(lrmlp_optim_set_layer_lr_scale(NULL, 0, 1.0));
+    size_t si, so_, sp;
+    int hu;
+    double sv[4], fr[4];
+    FAILS(lrmlp_subspace_layer_dims(NULL, 0, &si, &so_, &sp, &hu));
+    FAILS(lrmlp_subspace_get_basis(NULL, 0, LRMLP_SUBSPACE_V1, sv));
+    FAILS(lrmlp_subspace_singular_values(NULL, sv));
+    FAILS(lrmlp_subspace_singular_vectors(NULL, sv, sv));
+    FAILS(lrmlp_subspace_u2_deviation(NULL, 0, sv));
+    FAILS(lrmlp_subspace_block_fractions(NULL, 0, sv, sv, fr));
+    FAILS(lrmlp_tracker_record(NULL, NULL, 0));
+    FAILS(lrmlp_tracker_flush(NULL));
+    FAILS(lrmlp_train_epoch(NULL, NULL, NULL, NULL, NULL));
+    lrmlp_eval_result er;
+    FAILS(lrmlp_evaluate(NULL, NULL, LRMLP_LOSS_SSE, 1, &er));
+    /* lrmlp_basis_rotate: NULLs, and r > n (no n x r orthonormal basis) */
+    double B[6] = {1, 0, 0, 1, 0, 0}, P[6] = {0}, O[6];
+    FAILS(lrmlp_basis_rotate(NULL, P, 3, 2, 0.1, O));
+    FAILS(lrmlp_basis_rotate(B, P, 2, 3, 0.1, O));
+    FAILS(lrmlp_basis_rotate(B, P, 3, 2, 0.1, O)); /* P orthogonal to B needs 2r <= n */
+    lrmlp_error_clear();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -123,6 +194,7 @@ int main(void)
     tcase_add_test(tc, test_build_info);
     tcase_add_test(tc, test_options_init);
     tcase_add_test(tc, test_last_error);
+    tcase_add_test(tc, test_every_failure_has_a_message);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

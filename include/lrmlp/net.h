@@ -116,7 +116,11 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer,
 
 /* ---- initialization and the generator ---- */
 /* Re-initializes layer l with the given initializer, drawing from the
- * network's generator. Biases are zeroed except for TORCH_DEFAULT. */
+ * network's generator. Biases are zeroed except for TORCH_DEFAULT.
+ * LRMLP_ERR_INVALID, with the network unchanged, for a scale that is not
+ * finite and >= 0 or for which a weight could overflow the dtype (uniform
+ * bound, or 8.6 standard deviations, above FLT_MAX / DBL_MAX); the same
+ * holds for lrmlp_net_options.init_scale in lrmlp_net_create. */
 LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer,
                                    lrmlp_init init, double scale);
 /* Re-seeds the network's generator (used by initializers, RReLU and the
@@ -150,7 +154,10 @@ LRMLP_API int lrmlp_net_is_frozen(const lrmlp_net *net, size_t layer);
 
 /* ---- compute ----
  * X: n x widths[0]; Y: n x widths[L]; T (targets): n x widths[L].
- * n >= 1. NaN/Inf in X or T give LRMLP_ERR_NONFINITE. */
+ * n >= 1. NaN/Inf in X or T give LRMLP_ERR_NONFINITE. predict and loss
+ * take at most INT_MAX samples (the BLAS row count), the gradient any n
+ * whose X and T sizes in bytes fit a size_t; larger n give
+ * LRMLP_ERR_INVALID before any data is read. */
 
 /* Evaluation-mode forward pass (RReLU uses its mean slope). */
 LRMLP_API int lrmlp_net_predict_f32(lrmlp_net *net, const float *X, size_t n, float *Y);
