@@ -129,3 +129,40 @@ size_t lrmlp__dtype_size(lrmlp_dtype dt)
 {
     return dt == LRMLP_F64 ? sizeof(double) : dt == LRMLP_F32 ? sizeof(float) : 0;
 }
+
+static int opts_version_ok(const lrmlp__opts_type *t, unsigned int v, const char *fn)
+{
+    if (v >= 1 && v <= t->current)
+        return LRMLP_OK;
+    return lrmlp__err(LRMLP_ERR_VERSION,
+                      "%s: %s version %u is unknown (this library reads versions 1 to %u)", fn,
+                      t->name, v, t->current);
+}
+
+int lrmlp__opts_init(const lrmlp__opts_type *t, void *opts, unsigned int version)
+{
+    char fn[64];
+    snprintf(fn, sizeof fn, "%s_init", t->name);
+    if (!opts)
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: opts is NULL", fn);
+    int rc = opts_version_ok(t, version, fn);
+    if (rc != LRMLP_OK)
+        return rc;
+    memcpy(opts, t->defaults, t->sizes[version - 1]);
+    memcpy(opts, &version, sizeof version);
+    return LRMLP_OK;
+}
+
+int lrmlp__opts_read(const lrmlp__opts_type *t, const void *opts, void *full, const char *fn)
+{
+    memcpy(full, t->defaults, t->size);
+    if (!opts)
+        return LRMLP_OK;
+    unsigned int v;
+    memcpy(&v, opts, sizeof v);
+    int rc = opts_version_ok(t, v, fn);
+    if (rc != LRMLP_OK)
+        return rc;
+    memcpy(full, opts, t->sizes[v - 1]);
+    return LRMLP_OK;
+}

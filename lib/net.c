@@ -23,16 +23,12 @@
 #undef SFX
 #undef GEMM
 
+LRMLP__OPTS_TYPE(net_opts_type, lrmlp_net_options, LRMLP_NET_OPTIONS_VERSION,
+                 LRMLP_NET_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_net_options, init_scale));
+
 LRMLP_API int lrmlp_net_options_init(lrmlp_net_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_options_init: opts is NULL");
-    if (version != LRMLP_NET_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_net_options_init: unknown version %u",
-                          version);
-    lrmlp_net_options d = LRMLP_NET_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&net_opts_type, opts, version);
 }
 
 static void free_workspace(lrmlp_net *net)
@@ -248,16 +244,18 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
+LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *user_opts)
 {
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
-    if (!opts)
+    if (!user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
-    if (opts->version != LRMLP_NET_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_net_options version %u",
-                               opts->version);
+    lrmlp_net_options full;
+    int rc = lrmlp__opts_read(&net_opts_type, user_opts, &full, "lrmlp_net_create");
+    if (rc != LRMLP_OK)
+        return rc;
+    const lrmlp_net_options *opts = &full;
     if ((int)opts->init < 0 || opts->init >= LRMLP_INIT_COUNT_ || !isfinite(opts->init_scale) ||
         opts->init_scale < 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "invalid initializer or init_scale");
@@ -275,7 +273,7 @@ LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
                   : l + 1 == opts->n_layers ? opts->output_activation
                                             : opts->hidden_activation;
     lrmlp_net *net;
-    int rc = lrmlp__net_alloc(&net, opts->dtype, opts->n_layers, opts->widths, acts, opts->bias,
+    rc = lrmlp__net_alloc(&net, opts->dtype, opts->n_layers, opts->widths, acts, opts->bias,
                               opts->seed);
     free(acts);
     if (rc)

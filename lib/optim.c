@@ -57,29 +57,25 @@ typedef struct step_args {
 
 static const double lrmlp_pi = 3.14159265358979323846;
 
+LRMLP__OPTS_TYPE(optim_opts_type, lrmlp_optim_options, LRMLP_OPTIM_OPTIONS_VERSION,
+                 LRMLP_OPTIM_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_optim_options, warmup_steps));
+
 LRMLP_API int lrmlp_optim_options_init(lrmlp_optim_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_options_init: opts is NULL");
-    if (version != LRMLP_OPTIM_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                               "lrmlp_optim_options_init: unknown options version %u", version);
-    const lrmlp_optim_options def = LRMLP_OPTIM_OPTIONS_INIT;
-    *opts = def;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&optim_opts_type, opts, version);
 }
 
 static int in_unit(double x) { return x >= 0.0 && x < 1.0; } /* false for NaN */
 
-/* Checks every field; the message names the first bad one. */
-static int validate(const lrmlp_optim_options *o)
+/* Reads the caller's options into *o (a current-version struct) and checks
+ * every field; the message names the first bad one. */
+static int validate(const lrmlp_optim_options *user, lrmlp_optim_options *o)
 {
-    if (!o)
+    if (!user)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options are NULL");
-    if (o->version != LRMLP_OPTIM_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                          "optimizer options: unknown version %u (this library knows %u)",
-                          o->version, (unsigned)LRMLP_OPTIM_OPTIONS_VERSION);
+    int rc = lrmlp__opts_read(&optim_opts_type, user, o, "optimizer options");
+    if (rc != LRMLP_OK)
+        return rc;
     if ((int)o->kind < 0 || (int)o->kind >= (int)LRMLP_OPTIM_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options: unknown kind %d",
                           (int)o->kind);
@@ -161,9 +157,10 @@ static double schedule_lr(const lrmlp_optim_options *o, uint64_t t)
 
 LRMLP_API double lrmlp_schedule_lr(const lrmlp_optim_options *opts, uint64_t t)
 {
-    if (validate(opts) != LRMLP_OK)
+    lrmlp_optim_options o;
+    if (validate(opts, &o) != LRMLP_OK)
         return NAN;
-    return schedule_lr(opts, t);
+    return schedule_lr(&o, t);
 }
 
 static size_t n_state_for(const lrmlp_optim_options *o)
@@ -218,16 +215,18 @@ LRMLP_API void lrmlp_optim_free(lrmlp_optim *opt)
 }
 
 int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
-                       const lrmlp_optim_options *opts)
+                       const lrmlp_optim_options *user_opts)
 {
     if (out)
         *out = NULL;
     if (!out || !net)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_create: %s is NULL",
                           !out ? "out" : "net");
-    int rc = validate(opts);
+    lrmlp_optim_options full;
+    int rc = validate(user_opts, &full);
     if (rc != LRMLP_OK)
         return rc;
+    const lrmlp_optim_options *opts = &full;
     const size_t esize = lrmlp__dtype_size(net->dtype);
     if (esize == 0)
         return lrmlp__err(LRMLP_ERR_DTYPE, "lrmlp_optim_create: network has no valid dtype");

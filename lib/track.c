@@ -70,15 +70,12 @@ LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
     return quantity_names[q];
 }
 
+LRMLP__OPTS_TYPE(tracker_opts_type, lrmlp_tracker_options, LRMLP_TRACKER_OPTIONS_VERSION,
+                 LRMLP_TRACKER_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_tracker_options, on_record_user));
+
 LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_TRACKER_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_tracker_options d = LRMLP_TRACKER_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&tracker_opts_type, opts, version);
 }
 
 /* ---- helpers ---- */
@@ -656,13 +653,10 @@ LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
     *out = NULL;
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
-    lrmlp_tracker_options o = LRMLP_TRACKER_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_TRACKER_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_tracker_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_tracker_options o;
+    int rc0 = lrmlp__opts_read(&tracker_opts_type, opts, &o, "lrmlp_tracker_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (o.every == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "every must be >= 1");
     lrmlp_tracker *t = calloc(1, sizeof *t);
