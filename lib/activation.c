@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #define LRMLP_LEAKY_SLOPE 0.01
 #define LRMLP_RRELU_LOWER (1.0 / 8.0)
@@ -42,33 +41,40 @@
 #define M_TANH tanh
 #include "activation_impl.h"
 
-static const char *const act_names[LRMLP_ACT_COUNT_] = {
-    "identity", "tanh", "sigmoid", "softplus", "elu", "gelu",
-    "gelu_tanh", "silu", "relu", "leaky_relu", "rrelu",
+#define ACT_NAME_(name, value, str) [LRMLP_ACT_##name] = str,
+LRMLP__NAME_TABLE(act_names, LRMLP_ACTIVATION_MAP, ACT_NAME_, LRMLP_ACT_COUNT_);
+#undef ACT_NAME_
+
+/* Other names people use, each for one activation. */
+static const struct {
+    const char *name;
+    lrmlp_activation act;
+} act_aliases[] = {
+    { "swish", LRMLP_ACT_SILU },
+    { "leaky", LRMLP_ACT_LEAKY_RELU },
 };
 
 LRMLP_API const char *lrmlp_activation_name(lrmlp_activation act)
 {
-    if ((int)act < 0 || act >= LRMLP_ACT_COUNT_)
-        return NULL;
-    return act_names[act];
+    return lrmlp__enum_name(act_names, LRMLP_ACT_COUNT_, (int)act);
 }
 
 LRMLP_API int lrmlp_activation_from_name(const char *name, lrmlp_activation *out)
 {
     if (!name || !out)
-        return LRMLP_ERR_INVALID;
-    for (int i = 0; i < LRMLP_ACT_COUNT_; i++) {
-        if (strcasecmp(name, act_names[i]) == 0) {
-            *out = (lrmlp_activation)i;
-            return LRMLP_OK;
-        }
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_activation_from_name: %s is NULL",
+                          !name ? "name" : "out");
+    int i = lrmlp__enum_from_name(act_names, LRMLP_ACT_COUNT_, name);
+    for (size_t a = 0; i < 0 && a < sizeof act_aliases / sizeof act_aliases[0]; a++) {
+        const char *alias = act_aliases[a].name;
+        if (lrmlp__enum_from_name(&alias, 1, name) == 0)
+            i = (int)act_aliases[a].act;
     }
-    if (strcasecmp(name, "swish") == 0) {
-        *out = LRMLP_ACT_SILU;
-        return LRMLP_OK;
-    }
-    return LRMLP_ERR_INVALID;
+    if (i < 0)
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_activation_from_name: unknown activation "
+                          "'%s'", name);
+    *out = (lrmlp_activation)i;
+    return LRMLP_OK;
 }
 
 LRMLP_API int lrmlp_activation_is_smooth(lrmlp_activation act)
@@ -100,12 +106,11 @@ LRMLP_API int lrmlp_activation_eval(lrmlp_activation act, double x, double *valu
     return LRMLP_OK;
 }
 
+#define LOSS_NAME_(name, value, str) [LRMLP_LOSS_##name] = str,
+LRMLP__NAME_TABLE(loss_names, LRMLP_LOSS_MAP, LOSS_NAME_, LRMLP_LOSS_COUNT_);
+#undef LOSS_NAME_
+
 LRMLP_API const char *lrmlp_loss_name(lrmlp_loss loss)
 {
-    switch (loss) {
-    case LRMLP_LOSS_SSE: return "sse";
-    case LRMLP_LOSS_MSE: return "mse";
-    case LRMLP_LOSS_CROSS_ENTROPY: return "cross_entropy";
-    default: return NULL;
-    }
+    return lrmlp__enum_name(loss_names, LRMLP_LOSS_COUNT_, (int)loss);
 }

@@ -166,3 +166,33 @@ int lrmlp__opts_read(const lrmlp__opts_type *t, const void *opts, void *full, co
     memcpy(full, opts, t->sizes[v - 1]);
     return LRMLP_OK;
 }
+
+const char *lrmlp__enum_name(const char *const *names, size_t n, int value)
+{
+    return value >= 0 && (size_t)value < n ? names[value] : NULL;
+}
+
+/* ASCII only, whatever the locale. */
+static int name_char(char c)
+{
+    return c == '-' ? '_' : c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
+}
+
+static int name_eq(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = name_char(*a), cb = name_char(*b);
+        if (ca != cb)
+            return 0;
+        if (!ca)
+            return 1;
+    }
+}
+
+int lrmlp__enum_from_name(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (names[i] && name_eq(name, names[i]))
+            return (int)i;
+    return -1;
+}

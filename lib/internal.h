@@ -27,6 +27,19 @@ LRMLP_INTERNAL int lrmlp__mul_ok(size_t a, size_t b, size_t *out);
 LRMLP_INTERNAL int lrmlp__add_ok(size_t a, size_t b, size_t *out);
 LRMLP_INTERNAL size_t lrmlp__dtype_size(lrmlp_dtype dt);
 
+/* ---- enum <-> name tables (common.c) ----
+ * The public headers list each enum once as an X-macro map, X(NAME, value,
+ * "name"); a module builds its name table from the map with
+ * LRMLP__NAME_TABLE and looks names up with these two. */
+#define LRMLP__NAME_TABLE(var, MAP, PREFIX, COUNT)                                      \
+    static const char *const var[] = { MAP(PREFIX) };                                   \
+    _Static_assert(sizeof var / sizeof var[0] == (size_t)(COUNT), #var ": one name per value")
+/* names[value], or NULL when value is outside [0, n). */
+LRMLP_INTERNAL const char *lrmlp__enum_name(const char *const *names, size_t n, int value);
+/* The value whose name matches (case-insensitive; '-' and '_' are equal),
+ * or -1. */
+LRMLP_INTERNAL int lrmlp__enum_from_name(const char *const *names, size_t n, const char *name);
+
 /* ---- versioned options structs (common.c) ----
  * Every public options struct starts with `unsigned int version`. Version v
  * of a struct is the prefix of the current struct that ends with the last

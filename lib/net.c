@@ -23,6 +23,15 @@
 #undef SFX
 #undef GEMM
 
+#define INIT_NAME_(name, value, str) [LRMLP_INIT_##name] = str,
+LRMLP__NAME_TABLE(init_names, LRMLP_INIT_MAP, INIT_NAME_, LRMLP_INIT_COUNT_);
+#undef INIT_NAME_
+
+LRMLP_API const char *lrmlp_init_name(lrmlp_init init)
+{
+    return lrmlp__enum_name(init_names, LRMLP_INIT_COUNT_, (int)init);
+}
+
 LRMLP__OPTS_TYPE(net_opts_type, lrmlp_net_options, LRMLP_NET_OPTIONS_VERSION,
                  LRMLP_NET_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_net_options, init_scale));
 

@@ -379,16 +379,21 @@ LRMLP_API void lrmlp_optim_reset(lrmlp_optim *opt)
     opt->last_grad_norm = 0.0;
 }
 
+#define KIND_NAME_(name, value, str) [LRMLP_OPTIM_##name] = str,
+LRMLP__NAME_TABLE(kind_names, LRMLP_OPTIM_KIND_MAP, KIND_NAME_, LRMLP_OPTIM_COUNT_);
+#undef KIND_NAME_
+#define SCHEDULE_NAME_(name, value, str) [LRMLP_SCHEDULE_##name] = str,
+LRMLP__NAME_TABLE(schedule_names, LRMLP_SCHEDULE_MAP, SCHEDULE_NAME_, LRMLP_SCHEDULE_COUNT_);
+#undef SCHEDULE_NAME_
+
 LRMLP_API const char *lrmlp_optim_kind_name(lrmlp_optim_kind kind)
 {
-    switch (kind) {
-    case LRMLP_OPTIM_GD: return "gd";
-    case LRMLP_OPTIM_SGD: return "sgd";
-    case LRMLP_OPTIM_ADAM: return "adam";
-    case LRMLP_OPTIM_ADAMW: return "adamw";
-    case LRMLP_OPTIM_MUON: return "muon";
-    default: return NULL;
-    }
+    return lrmlp__enum_name(kind_names, LRMLP_OPTIM_COUNT_, (int)kind);
+}
+
+LRMLP_API const char *lrmlp_schedule_name(lrmlp_schedule schedule)
+{
+    return lrmlp__enum_name(schedule_names, LRMLP_SCHEDULE_COUNT_, (int)schedule);
 }
 
 

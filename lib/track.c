@@ -58,16 +58,14 @@ struct lrmlp_tracker {
     lapack_int *iwork;      /* 8 * max mn */
 };
 
-static const char *const quantity_names[LRMLP_TRACK_QUANTITY_COUNT_] = {
-    "block_fraction", "singular_value", "stable_rank", "update_norm",
-    "grad_gap",       "grad_angle_left", "grad_angle_right",
-};
+#define QUANTITY_NAME_(name, value, str) [LRMLP_TRACK_##name] = str,
+LRMLP__NAME_TABLE(quantity_names, LRMLP_TRACK_QUANTITY_MAP, QUANTITY_NAME_,
+                  LRMLP_TRACK_QUANTITY_COUNT_);
+#undef QUANTITY_NAME_
 
 LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
 {
-    if ((int)q < 0 || (int)q >= LRMLP_TRACK_QUANTITY_COUNT_)
-        return NULL;
-    return quantity_names[q];
+    return lrmlp__enum_name(quantity_names, LRMLP_TRACK_QUANTITY_COUNT_, (int)q);
 }
 
 LRMLP__OPTS_TYPE(tracker_opts_type, lrmlp_tracker_options, LRMLP_TRACKER_OPTIONS_VERSION,
