@@ -14,32 +14,12 @@
 /* The elementwise loops (tanh, GELU, SiLU, ReLU) are LRMLP_KERNELs
  * (kernel.h): also compiled for AVX2+FMA and AVX-512+FMA on x86-64. */
 
-#define REAL float
-#define SFX f32
-#define LRMLP_FAST_TANH 1
-#define M_EXP exp_kf
-#define M_EXPM1 expm1f
-#define M_LOG1P log1pf
-#define M_TANH tanhf
+#include "real_f32.h"
 #include "activation_impl.h"
-#undef REAL
-#undef SFX
-#undef LRMLP_FAST_TANH
-#undef M_EXP
-#undef M_EXPM1
-#undef M_LOG1P
-#undef M_TANH
-
-#define REAL double
-#define SFX f64
-#define LRMLP_FAST_TANH 0
-#define M_EXP exp
-#define M_EXPM1 expm1
-#define M_LOG1P log1p
-/* erfc keeps the tail accurate where 1 + erf would cancel */
-#define M_PHI(x) (0.5 * erfc(-(x) * 0.70710678118654752440))
-#define M_TANH tanh
+#include "real_undef.h"
+#include "real_f64.h"
 #include "activation_impl.h"
+#include "real_undef.h"
 
 #define ACT_NAME_(name, value, str) [LRMLP_ACT_##name] = str,
 LRMLP__NAME_TABLE(act_names, LRMLP_ACTIVATION_MAP, ACT_NAME_, LRMLP_ACT_COUNT_);

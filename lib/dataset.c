@@ -150,24 +150,12 @@ static int batch_check(const lrmlp_dataset *ds, const size_t *idx, size_t start,
     return LRMLP_OK;
 }
 
-/* Bytes to double go through int32 so that GCC finds vector types at -O2;
- * bytes to float are faster converted directly. */
-#define REAL float
-#define SFX f32
-#define DTYPE LRMLP_F32
-#define ST_REAL ST_F32
-#define SCALE scale_f
-#define SHIFT shift_f
-#define U8_WIDE uint8_t
+#include "real_f32.h"
 #include "dataset_impl.h"
-#define REAL double
-#define SFX f64
-#define DTYPE LRMLP_F64
-#define ST_REAL ST_F64
-#define SCALE scale
-#define SHIFT shift
-#define U8_WIDE int32_t
+#include "real_undef.h"
+#include "real_f64.h"
 #include "dataset_impl.h"
+#include "real_undef.h"
 
 /* ------------------------------------------------------------------------ */
 /* Standardization                                                          */

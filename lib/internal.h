@@ -4,6 +4,7 @@
 
 #include "lrmlp.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,25 @@ LRMLP_INTERNAL int lrmlp__err_prefix(int status, const char *fmt, ...)
 LRMLP_INTERNAL int lrmlp__mul_ok(size_t a, size_t b, size_t *out);
 LRMLP_INTERNAL int lrmlp__add_ok(size_t a, size_t b, size_t *out);
 LRMLP_INTERNAL size_t lrmlp__dtype_size(lrmlp_dtype dt);
+
+/* ---- BLAS integers ----
+ * The integer type of the CBLAS interface the library is built against:
+ * int (LP64, what Debian's OpenBLAS and reference CBLAS use), or int64_t
+ * when the build declares an ILP64 BLAS (meson -Dblas_ilp64=true).
+ * OpenBLAS's own `blasint` is not used: meson also accepts a generic
+ * CBLAS. Every size passed to BLAS goes through lrmlp__blas_int_ok first
+ * (at creation, where the sizes are fixed, or at the call). */
+#ifdef LRMLP_BLAS_ILP64
+typedef int64_t lrmlp_blasint;
+#define LRMLP_BLASINT_MAX INT64_MAX
+#else
+typedef int lrmlp_blasint;
+#define LRMLP_BLASINT_MAX INT_MAX
+#endif
+static inline int lrmlp__blas_int_ok(size_t n)
+{
+    return (uintmax_t)n <= (uintmax_t)LRMLP_BLASINT_MAX;
+}
 
 /* ---- enum <-> name tables (common.c) ----
  * The public headers list each enum once as an X-macro map, X(NAME, value,

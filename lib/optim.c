@@ -36,24 +36,12 @@ typedef struct step_args {
     int ns_steps;
 } step_args;
 
-#define REAL float
-#define SFX(name) name##_f32
-#define GEMM cblas_sgemm
-#define SQRT sqrtf
+#include "real_f32.h"
 #include "optim_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#undef SQRT
-#define REAL double
-#define SFX(name) name##_f64
-#define GEMM cblas_dgemm
-#define SQRT sqrt
+#include "real_undef.h"
+#include "real_f64.h"
 #include "optim_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#undef SQRT
+#include "real_undef.h"
 
 static const double lrmlp_pi = 3.14159265358979323846;
 
@@ -190,7 +178,8 @@ static int muon_ws_elems(const lrmlp_net *net, size_t *out)
         const size_t rows = net->layers[l].out, cols = net->layers[l].in;
         const size_t r = rows < cols ? rows : cols;
         size_t rc, rr, sum;
-        if (rows > INT_MAX || cols > INT_MAX || !lrmlp__mul_ok(rows, cols, &rc) ||
+        if (!lrmlp__blas_int_ok(rows) || !lrmlp__blas_int_ok(cols) ||
+            !lrmlp__mul_ok(rows, cols, &rc) ||
             !lrmlp__mul_ok(r, r, &rr) || !lrmlp__add_ok(rc, rr, &sum) ||
             !lrmlp__mul_ok(sum, 2, &sum))
             return lrmlp__err(LRMLP_ERR_UNSUPPORTED,

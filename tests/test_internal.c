@@ -66,11 +66,25 @@ START_TEST(test_opts_versions)
 }
 END_TEST
 
+/* ---- BLAS integers (internal.h) ---- */
+START_TEST(test_blas_int)
+{
+    ck_assert(lrmlp__blas_int_ok(0));
+    ck_assert(lrmlp__blas_int_ok((size_t)LRMLP_BLASINT_MAX));
+#ifndef LRMLP_BLAS_ILP64
+    ck_assert_uint_eq(sizeof(lrmlp_blasint), sizeof(int));
+    ck_assert(!lrmlp__blas_int_ok((size_t)INT_MAX + 1));
+    ck_assert(!lrmlp__blas_int_ok(SIZE_MAX));
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internal");
     TCase *tc = tcase_create("internal");
     tcase_add_test(tc, test_opts_versions);
+    tcase_add_test(tc, test_blas_int);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
