@@ -1,18 +1,13 @@
 /* Activation kernels, written once and instantiated for float and double by
- * activation.c (the BLAS s/d pattern). Expects REAL, SFX, and the math
- * macros M_EXP, M_EXPM1, M_LOG1P, M_TANH and, without LRMLP_FAST_TANH,
- * M_PHI (the normal CDF) to be defined; with LRMLP_FAST_TANH (float) M_EXP
- * names exp_kf and GELU uses phi_kf below. */
-
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+ * activation.c between real_f32.h / real_f64.h and real_undef.h. Float
+ * uses the library's own vectorizable tanh, exp (exp_kf) and normal CDF
+ * (phi_kf) below; double uses libm, with erfc for the normal CDF. */
 
 /* tanh by a [13/6] rational function (the Eigen/XLA approximation for
  * float, a few ulp) for float, which vectorizes; libm for double. */
-static inline REAL FN(tanh_k)(REAL x)
+static inline REAL SFX(tanh_k)(REAL x)
 {
-#if LRMLP_FAST_TANH
+#if REAL_IS_F32
     const REAL lim = (REAL)7.90531110763549805;
     REAL c = x > lim ? lim : (x < -lim ? -lim : x);
     REAL x2 = c * c;
@@ -32,11 +27,11 @@ static inline REAL FN(tanh_k)(REAL x)
     /* Below 4e-4 tanh(x) = x to float precision; keeps tiny values exact. */
     return (x < (REAL)4e-4 && x > (REAL)-4e-4) ? x : r;
 #else
-    return M_TANH(x);
+    return R_TANH(x);
 #endif
 }
 
-#if LRMLP_FAST_TANH
+#if REAL_IS_F32
 /* exp(x) for float without a libm call, so that loops vectorize: Cody-Waite
  * reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r and
  * 2^n assembled in the exponent bits. About 2 ulp; inputs are clamped to
@@ -111,12 +106,22 @@ static inline float phi_kf(float x, float *gauss)
 }
 #endif
 
-static inline REAL FN(sigmoid_k)(REAL x)
+/* exp as the kernels use it */
+static inline REAL SFX(exp_k)(REAL x)
+{
+#if REAL_IS_F32
+    return exp_kf(x);
+#else
+    return R_EXP(x);
+#endif
+}
+
+static inline REAL SFX(sigmoid_k)(REAL x)
 {
     /* With e = exp(-|x|) (never overflows): 1 / (1 + e) for x >= 0 and
      * e / (1 + e) below; one exponential and one division, branch-free so
      * that the float loops vectorize. */
-    REAL e = M_EXP(x < 0 ? x : -x);
+    REAL e = SFX(exp_k)(x < 0 ? x : -x);
     REAL r = 1 / (1 + e);
     return x >= 0 ? r : e * r;
 }
@@ -124,7 +129,7 @@ static inline REAL FN(sigmoid_k)(REAL x)
 /* x * s(x) for the gated activations (GELU, SiLU, GELU-tanh), whose gate s
  * vanishes as x -> -inf: the limit 0 there, not -inf * 0 = NaN (nor -inf
  * times float's smallest clamped exponential). */
-static inline REAL FN(gated_k)(REAL x, REAL s)
+static inline REAL SFX(gated_k)(REAL x, REAL s)
 {
     return x == -(REAL)INFINITY ? 0 : x * s;
 }
@@ -133,52 +138,53 @@ static inline REAL FN(gated_k)(REAL x, REAL s)
 #define GELU_SQRT2_PI ((REAL)0.79788456080286535588)
 #define GELU_C ((REAL)0.044715)
 
-LRMLP_KERNEL(FN(tanh_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
+LRMLP_KERNEL(SFX(tanh_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
 {
     if (d) {
         for (size_t i = 0; i < n; i++) {
-            REAL t = FN(tanh_k)(z[i]);
+            REAL t = SFX(tanh_k)(z[i]);
             z[i] = t;
             d[i] = 1 - t * t;
         }
     } else {
         for (size_t i = 0; i < n; i++)
-            z[i] = FN(tanh_k)(z[i]);
+            z[i] = SFX(tanh_k)(z[i]);
     }
 }
 
-LRMLP_KERNEL(FN(gelu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
+LRMLP_KERNEL(SFX(gelu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
 {
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
-#if LRMLP_FAST_TANH
+#if REAL_IS_F32
         /* the Gaussian factor of Phi serves the derivative too */
         float g;
         REAL cdf = phi_kf(x, &g);
-        z[i] = FN(gated_k)(x, cdf);
+        z[i] = SFX(gated_k)(x, cdf);
         if (d)
-            d[i] = cdf + FN(gated_k)(x, GELU_RSQRT2PI * g);
+            d[i] = cdf + SFX(gated_k)(x, GELU_RSQRT2PI * g);
 #else
-        REAL cdf = M_PHI(x);
-        z[i] = FN(gated_k)(x, cdf);
+        /* erfc keeps the tail accurate where 1 + erf would cancel */
+        REAL cdf = (0.5 * erfc(-(x) * 0.70710678118654752440));
+        z[i] = SFX(gated_k)(x, cdf);
         if (d)
-            d[i] = cdf + FN(gated_k)(x, GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x));
+            d[i] = cdf + SFX(gated_k)(x, GELU_RSQRT2PI * R_EXP((REAL)-0.5 * x * x));
 #endif
     }
 }
 
-LRMLP_KERNEL(FN(silu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
+LRMLP_KERNEL(SFX(silu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
 {
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
-        REAL s = FN(sigmoid_k)(x);
-        z[i] = FN(gated_k)(x, s);
+        REAL s = SFX(sigmoid_k)(x);
+        z[i] = SFX(gated_k)(x, s);
         if (d)
-            d[i] = s + FN(gated_k)(x, s * (1 - s));
+            d[i] = s + SFX(gated_k)(x, s * (1 - s));
     }
 }
 
-LRMLP_KERNEL(FN(relu_loop), (REAL *restrict z, REAL *restrict d, size_t n, REAL slope),
+LRMLP_KERNEL(SFX(relu_loop), (REAL *restrict z, REAL *restrict d, size_t n, REAL slope),
              (z, d, n, slope))
 {
     for (size_t i = 0; i < n; i++) {
@@ -191,7 +197,7 @@ LRMLP_KERNEL(FN(relu_loop), (REAL *restrict z, REAL *restrict d, size_t n, REAL 
     }
 }
 
-void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, int training,
+void SFX(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, int training,
                             lrmlp_rng *rng)
 {
     size_t i;
@@ -202,11 +208,11 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
                 d[i] = 1;
         return;
     case LRMLP_ACT_TANH:
-        FN(tanh_loop)(z, d, n);
+        SFX(tanh_loop)(z, d, n);
         return;
     case LRMLP_ACT_SIGMOID:
         for (i = 0; i < n; i++) {
-            REAL s = FN(sigmoid_k)(z[i]);
+            REAL s = SFX(sigmoid_k)(z[i]);
             z[i] = s;
             if (d)
                 d[i] = s * (1 - s);
@@ -217,9 +223,9 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
             REAL x = z[i];
             /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable everywhere */
             REAL ax = x < 0 ? -x : x;
-            z[i] = (x > 0 ? x : 0) + M_LOG1P(M_EXP(-ax));
+            z[i] = (x > 0 ? x : 0) + R_LOG1P(SFX(exp_k)(-ax));
             if (d)
-                d[i] = FN(sigmoid_k)(x);
+                d[i] = SFX(sigmoid_k)(x);
         }
         return;
     case LRMLP_ACT_ELU:
@@ -229,7 +235,7 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
                 if (d)
                     d[i] = 1;
             } else {
-                REAL e = M_EXPM1(x);
+                REAL e = R_EXPM1(x);
                 z[i] = e;
                 if (d)
                     d[i] = e + 1;
@@ -238,34 +244,34 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
         return;
     case LRMLP_ACT_GELU:
         if (d)
-            FN(gelu_loop)(z, d, n);
+            SFX(gelu_loop)(z, d, n);
         else
-            FN(gelu_loop)(z, NULL, n);
+            SFX(gelu_loop)(z, NULL, n);
         return;
     case LRMLP_ACT_GELU_TANH:
         /* 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation for negative x. */
         for (i = 0; i < n; i++) {
             REAL x = z[i];
             REAL u = GELU_SQRT2_PI * (x + GELU_C * x * x * x);
-            REAL s = FN(sigmoid_k)(2 * u);
-            z[i] = FN(gated_k)(x, s);
+            REAL s = SFX(sigmoid_k)(2 * u);
+            z[i] = SFX(gated_k)(x, s);
             if (d)
-                d[i] = s + FN(gated_k)(x, 2 * s * (1 - s) * GELU_SQRT2_PI *
+                d[i] = s + SFX(gated_k)(x, 2 * s * (1 - s) * GELU_SQRT2_PI *
                                               (1 + 3 * GELU_C * x * x));
         }
         return;
     case LRMLP_ACT_SILU:
-        FN(silu_loop)(z, d, n);
+        SFX(silu_loop)(z, d, n);
         return;
     case LRMLP_ACT_RELU:
-        FN(relu_loop)(z, d, n, 0);
+        SFX(relu_loop)(z, d, n, 0);
         return;
     case LRMLP_ACT_LEAKY_RELU:
-        FN(relu_loop)(z, d, n, (REAL)LRMLP_LEAKY_SLOPE);
+        SFX(relu_loop)(z, d, n, (REAL)LRMLP_LEAKY_SLOPE);
         return;
     case LRMLP_ACT_RRELU:
         if (!training) {
-            FN(relu_loop)(z, d, n, (REAL)LRMLP_RRELU_MEAN);
+            SFX(relu_loop)(z, d, n, (REAL)LRMLP_RRELU_MEAN);
             return;
         }
         for (i = 0; i < n; i++) {
@@ -288,9 +294,6 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
     }
 }
 
-#undef FN
-#undef CAT
-#undef CAT_
 #undef GELU_RSQRT2PI
 #undef GELU_SQRT2_PI
 #undef GELU_C

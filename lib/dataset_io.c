@@ -360,18 +360,12 @@ LRMLP_API int lrmlp_dataset_load_idx(lrmlp_dataset **out, const char *images_pat
 /* ------------------------------------------------------------------------ */
 /* CSV                                                                      */
 
+LRMLP__OPTS_TYPE(csv_opts_type, lrmlp_csv_options, LRMLP_CSV_OPTIONS_VERSION,
+                 LRMLP_CSV_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_csv_options, dtype));
+
 LRMLP_API int lrmlp_csv_options_init(lrmlp_csv_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_csv_options_init: opts is NULL");
-    if (version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                               "lrmlp_csv_options_init: unknown options version %u (this "
-                               "library knows %u)",
-                               version, (unsigned)LRMLP_CSV_OPTIONS_VERSION);
-    lrmlp_csv_options d = LRMLP_CSV_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&csv_opts_type, opts, version);
 }
 
 enum { PN_OK = 0, PN_NONFINITE, PN_SYNTAX, PN_RANGE };
@@ -542,13 +536,10 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
     *out = NULL;
     if (!text && len)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: text is NULL", fn);
-    lrmlp_csv_options o = LRMLP_CSV_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_CSV_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_csv_options o;
+    int rc0 = lrmlp__opts_read(&csv_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (csv_bad_delim(o.delimiter))
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: delimiter 0x%02x is not usable", fn,
                                (unsigned)(unsigned char)o.delimiter);
@@ -725,9 +716,10 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     *out = NULL;
     if (!path)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: path is NULL", fn);
-    if (opts && opts->version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                               opts->version);
+    lrmlp_csv_options o;
+    int rc0 = lrmlp__opts_read(&csv_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno_err(LRMLP_ERR_IO, fn, "cannot open", path);
@@ -755,7 +747,7 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     else if (len == 0)
         rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' is empty", fn, path);
     else
-        rc = lrmlp__dataset_csv_from_mem(out, buf, len, opts);
+        rc = lrmlp__dataset_csv_from_mem(out, buf, len, &o);
     fclose(f);
     free(buf);
     return rc;

@@ -8,16 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+LRMLP__OPTS_TYPE(lowrank_opts_type, lrmlp_lowrank_options, LRMLP_LOWRANK_OPTIONS_VERSION,
+                 LRMLP_LOWRANK_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_lowrank_options, eps));
+
 LRMLP_API int lrmlp_lowrank_options_init(lrmlp_lowrank_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_options_init: opts is NULL");
-    if (version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_lowrank_options_init: unknown version %u",
-                          version);
-    lrmlp_lowrank_options d = LRMLP_LOWRANK_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&lowrank_opts_type, opts, version);
 }
 
 /* Layer l's weights as doubles (rows x cols = out x in). */
@@ -47,16 +43,18 @@ static void set_w(lrmlp_net *net, size_t l, const double *W)
     }
 }
 
-LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *o)
+LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *user_opts)
 {
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
-    if (!o)
+    if (!user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
-    if (o->version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_lowrank_options version %u",
-                               o->version);
+    lrmlp_lowrank_options full;
+    int rc0 = lrmlp__opts_read(&lowrank_opts_type, user_opts, &full, "lrmlp_lowrank_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
+    const lrmlp_lowrank_options *o = &full;
     size_t L = o->n_layers, d = o->input_dim, m = o->width, K = o->output_dim, r = o->rank;
     if (L < 2 || L > 4000)
         return lrmlp__err(LRMLP_ERR_INVALID, "n_layers must be in [2, 4000], got %zu", L);

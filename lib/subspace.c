@@ -250,16 +250,12 @@ done:
 
 /* ---- the estimator ---- */
 
+LRMLP__OPTS_TYPE(subspace_opts_type, lrmlp_subspace_options, LRMLP_SUBSPACE_OPTIONS_VERSION,
+                 LRMLP_SUBSPACE_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_subspace_options, theory));
+
 LRMLP_API int lrmlp_subspace_options_init(lrmlp_subspace_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_options_init: opts is NULL");
-    if (version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_subspace_options_init: unknown version %u",
-                          version);
-    lrmlp_subspace_options d = LRMLP_SUBSPACE_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&subspace_opts_type, opts, version);
 }
 
 LRMLP_API void lrmlp_subspace_free(lrmlp_subspace *s)
@@ -472,13 +468,10 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     *out = NULL;
     if (!net || !X || !T)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network or data");
-    lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_subspace_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_subspace_options o;
+    int rc0 = lrmlp__opts_read(&subspace_opts_type, opts, &o, "lrmlp_subspace_estimate");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (net->dtype != dtype)
         return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call the _%s function",
                                net->dtype == LRMLP_F32 ? "float32" : "float64",

@@ -58,28 +58,22 @@ struct lrmlp_tracker {
     lapack_int *iwork;      /* 8 * max mn */
 };
 
-static const char *const quantity_names[LRMLP_TRACK_QUANTITY_COUNT_] = {
-    "block_fraction", "singular_value", "stable_rank", "update_norm",
-    "grad_gap",       "grad_angle_left", "grad_angle_right",
-};
+#define QUANTITY_NAME_(name, value, str) [LRMLP_TRACK_##name] = str,
+LRMLP__NAME_TABLE(quantity_names, LRMLP_TRACK_QUANTITY_MAP, QUANTITY_NAME_,
+                  LRMLP_TRACK_QUANTITY_COUNT_);
+#undef QUANTITY_NAME_
 
 LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
 {
-    if ((int)q < 0 || (int)q >= LRMLP_TRACK_QUANTITY_COUNT_)
-        return NULL;
-    return quantity_names[q];
+    return lrmlp__enum_name(quantity_names, LRMLP_TRACK_QUANTITY_COUNT_, (int)q);
 }
+
+LRMLP__OPTS_TYPE(tracker_opts_type, lrmlp_tracker_options, LRMLP_TRACKER_OPTIONS_VERSION,
+                 LRMLP_TRACKER_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_tracker_options, on_record_user));
 
 LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_options_init: opts is NULL");
-    if (version != LRMLP_TRACKER_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_tracker_options_init: unknown version %u",
-                          version);
-    lrmlp_tracker_options d = LRMLP_TRACKER_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&tracker_opts_type, opts, version);
 }
 
 /* ---- helpers ---- */
@@ -663,13 +657,10 @@ LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
     *out = NULL;
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
-    lrmlp_tracker_options o = LRMLP_TRACKER_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_TRACKER_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_tracker_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_tracker_options o;
+    int rc0 = lrmlp__opts_read(&tracker_opts_type, opts, &o, "lrmlp_tracker_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (o.every == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "every must be >= 1");
     lrmlp_tracker *t = calloc(1, sizeof *t);

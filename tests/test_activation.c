@@ -154,7 +154,36 @@ START_TEST(test_names)
     ck_assert_int_eq(a, LRMLP_ACT_GELU);
     ck_assert_int_eq(lrmlp_activation_from_name("swish", &a), LRMLP_OK);
     ck_assert_int_eq(a, LRMLP_ACT_SILU);
+    /* aliases, and '-' for '_' */
+    static const struct { const char *name; lrmlp_activation act; } alias[] = {
+        { "leaky", LRMLP_ACT_LEAKY_RELU }, { "Leaky-ReLU", LRMLP_ACT_LEAKY_RELU },
+        { "gelu-tanh", LRMLP_ACT_GELU_TANH }, { "GELU_TANH", LRMLP_ACT_GELU_TANH },
+        { "SWISH", LRMLP_ACT_SILU },
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++) {
+        a = LRMLP_ACT_IDENTITY;
+        ck_assert_int_eq(lrmlp_activation_from_name(alias[i].name, &a), LRMLP_OK);
+        ck_assert_int_eq(a, alias[i].act);
+    }
     ck_assert_int_eq(lrmlp_activation_from_name("nope", &a), LRMLP_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "'nope'"));
+    ck_assert_int_eq(lrmlp_activation_from_name("gelu_", &a), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_activation_from_name("gel", &a), LRMLP_ERR_INVALID);
+    /* the enum values are the stable ones stored in model files */
+    ck_assert_int_eq(LRMLP_ACT_RRELU, 10);
+    ck_assert_int_eq(LRMLP_ACT_COUNT_, 11);
+    ck_assert_int_eq(LRMLP_INIT_ZERO, 7);
+    ck_assert_int_eq(LRMLP_OPTIM_MUON, 4);
+    ck_assert_int_eq(LRMLP_SCHEDULE_STEP, 2);
+    ck_assert_int_eq(LRMLP_TRACK_GRAD_ANGLE_RIGHT, 6);
+    ck_assert_str_eq(lrmlp_optim_kind_name(LRMLP_OPTIM_ADAMW), "adamw");
+    ck_assert_str_eq(lrmlp_schedule_name(LRMLP_SCHEDULE_COSINE), "cosine");
+    ck_assert_ptr_null(lrmlp_schedule_name(LRMLP_SCHEDULE_COUNT_));
+    ck_assert_str_eq(lrmlp_init_name(LRMLP_INIT_HE_NORMAL), "he_normal");
+    ck_assert_ptr_null(lrmlp_init_name((lrmlp_init)-1));
+    ck_assert_str_eq(lrmlp_track_quantity_name(LRMLP_TRACK_STABLE_RANK), "stable_rank");
+    ck_assert_str_eq(lrmlp_loss_name(LRMLP_LOSS_CROSS_ENTROPY), "cross_entropy");
+    ck_assert_ptr_null(lrmlp_loss_name(LRMLP_LOSS_COUNT_));
     ck_assert_ptr_null(lrmlp_activation_name(LRMLP_ACT_COUNT_));
     ck_assert_int_eq(lrmlp_activation_eval(LRMLP_ACT_COUNT_, 0, NULL, NULL), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_activation_eval(LRMLP_ACT_TANH, NAN, NULL, NULL), LRMLP_ERR_INVALID);

@@ -41,18 +41,34 @@ extern "C" {
 typedef struct lrmlp_net lrmlp_net;
 
 /* Weight initializers. fan_in = columns, fan_out = rows of W_l. */
+/* As X(NAME, value, "name"); the enum and the name table come from it. */
+#define LRMLP_INIT_MAP(X)                                                            \
+    /* W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear) */                      \
+    X(TORCH_DEFAULT, 0, "torch_default")                                             \
+    /* W = scale * Q, Q with orthonormal rows or columns (QR of a Gaussian           \
+     * matrix); the paper's eps-scaled init */                                       \
+    X(ORTHOGONAL, 1, "orthogonal")                                                   \
+    /* W ~ N(0, scale^2) */                                                          \
+    X(GAUSSIAN, 2, "gaussian")                                                       \
+    /* U(-a, a), a = scale * sqrt(6 / (fan_in + fan_out)) */                         \
+    X(XAVIER_UNIFORM, 3, "xavier_uniform")                                           \
+    /* N(0, s^2), s = scale * sqrt(2 / (fan_in + fan_out)) */                        \
+    X(XAVIER_NORMAL, 4, "xavier_normal")                                             \
+    /* U(-a, a), a = scale * sqrt(6 / fan_in) */                                     \
+    X(HE_UNIFORM, 5, "he_uniform")                                                   \
+    /* N(0, s^2), s = scale * sqrt(2 / fan_in) */                                    \
+    X(HE_NORMAL, 6, "he_normal")                                                     \
+    X(ZERO, 7, "zero")
+
 typedef enum lrmlp_init {
-    LRMLP_INIT_TORCH_DEFAULT = 0, /* W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear) */
-    LRMLP_INIT_ORTHOGONAL = 1,    /* W = scale * Q, Q with orthonormal rows or columns
-                                     (QR of a Gaussian matrix); the paper's eps-scaled init */
-    LRMLP_INIT_GAUSSIAN = 2,      /* W ~ N(0, scale^2) */
-    LRMLP_INIT_XAVIER_UNIFORM = 3,/* U(-a, a), a = scale * sqrt(6 / (fan_in + fan_out)) */
-    LRMLP_INIT_XAVIER_NORMAL = 4, /* N(0, s^2), s = scale * sqrt(2 / (fan_in + fan_out)) */
-    LRMLP_INIT_HE_UNIFORM = 5,    /* U(-a, a), a = scale * sqrt(6 / fan_in) */
-    LRMLP_INIT_HE_NORMAL = 6,     /* N(0, s^2), s = scale * sqrt(2 / fan_in) */
-    LRMLP_INIT_ZERO = 7,
-    LRMLP_INIT_COUNT_ = 8
+#define LRMLP_INIT_ENUM_(name, value, str) LRMLP_INIT_##name = value,
+    LRMLP_INIT_MAP(LRMLP_INIT_ENUM_)
+#undef LRMLP_INIT_ENUM_
+    LRMLP_INIT_COUNT_
 } lrmlp_init;
+
+/* Short name ("orthogonal", "he_normal", ...), or NULL for an unknown value. */
+LRMLP_API const char *lrmlp_init_name(lrmlp_init init);
 
 #define LRMLP_NET_OPTIONS_VERSION 1
 
