@@ -14,6 +14,10 @@ program test_fortran
             import :: c_size_t, c_int
             integer(c_int), value :: which
         end function
+        integer(c_int) function ref_constants(v) bind(c)
+            import :: c_int
+            integer(c_int), intent(out) :: v(*)
+        end function
         subroutine ref_read_net_options(o, v) bind(c)
             import :: lrmlp_net_options, c_double
             type(lrmlp_net_options), intent(in) :: o
@@ -46,6 +50,7 @@ program test_fortran
     integer :: failures = 0
 
     call test_version()
+    call test_constants()
     call test_layout()
     call test_fields()
     call test_errors()
@@ -82,6 +87,32 @@ contains
         write (expect, '(i0, ".", i0, ".", i0)') v / 10000, mod(v / 100, 100), mod(v, 100)
         call check(lrmlp_version() == trim(expect), 'version string ' // lrmlp_version() // &
             ' matches version number ' // trim(expect))
+    end subroutine
+
+    ! The module's named constants have the C headers' values.
+    subroutine test_constants()
+        integer(c_int), parameter :: f(*) = [ &
+            LRMLP_OK, LRMLP_ERR_NOMEM, LRMLP_ERR_INVALID, LRMLP_ERR_SHAPE, LRMLP_ERR_DTYPE, &
+            LRMLP_ERR_NONFINITE, LRMLP_ERR_DIVERGED, LRMLP_ERR_IO, LRMLP_ERR_FORMAT, &
+            LRMLP_ERR_CHECKSUM, LRMLP_ERR_VERSION, LRMLP_ERR_LINALG, LRMLP_ERR_STOPPED, &
+            LRMLP_ERR_UNSUPPORTED, LRMLP_ERR_STATE, &
+            LRMLP_F32, LRMLP_F64, &
+            LRMLP_ACT_IDENTITY, LRMLP_ACT_TANH, LRMLP_ACT_SIGMOID, LRMLP_ACT_SOFTPLUS, &
+            LRMLP_ACT_ELU, LRMLP_ACT_GELU, LRMLP_ACT_GELU_TANH, LRMLP_ACT_SILU, LRMLP_ACT_RELU, &
+            LRMLP_ACT_LEAKY_RELU, LRMLP_ACT_RRELU, &
+            LRMLP_LOSS_SSE, LRMLP_LOSS_MSE, LRMLP_LOSS_CROSS_ENTROPY, &
+            LRMLP_INIT_TORCH_DEFAULT, LRMLP_INIT_ORTHOGONAL, LRMLP_INIT_GAUSSIAN, &
+            LRMLP_INIT_XAVIER_UNIFORM, LRMLP_INIT_XAVIER_NORMAL, LRMLP_INIT_HE_UNIFORM, &
+            LRMLP_INIT_HE_NORMAL, LRMLP_INIT_ZERO, &
+            LRMLP_OPTIM_GD, LRMLP_OPTIM_SGD, LRMLP_OPTIM_ADAM, LRMLP_OPTIM_ADAMW, &
+            LRMLP_OPTIM_MUON, &
+            LRMLP_SCHEDULE_CONSTANT, LRMLP_SCHEDULE_COSINE, LRMLP_SCHEDULE_STEP, &
+            LRMLP_NET_OPTIONS_VERSION, LRMLP_OPTIM_OPTIONS_VERSION, LRMLP_TRAIN_OPTIONS_VERSION]
+        integer(c_int) :: c(size(f))
+        integer :: n
+        n = ref_constants(c)
+        call check(n == size(f), 'as many constants as the C list')
+        call check(all(c == f), 'named constants equal the C values')
     end subroutine
 
     ! The BIND(C) types have the C structs' sizes, and the C initializers
