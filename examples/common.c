@@ -195,6 +195,26 @@ int ex_parse_options(int argc, char **argv, const char *prog, const ex_opt *opts
     return rc;
 }
 
+size_t ex_parse_sizes(const char *s, size_t *out, size_t max)
+{
+    size_t n = 0;
+    while (*s) {
+        size_t len = strcspn(s, ","), v;
+        char item[32];
+        if (len == 0 || len >= sizeof item || n == max)
+            return 0;
+        memcpy(item, s, len);
+        item[len] = '\0';
+        if (parse_number(item, EX_SIZE, &v) || v == 0)
+            return 0;
+        out[n++] = v;
+        s += len;
+        if (*s == ',' && !*++s) /* trailing comma */
+            return 0;
+    }
+    return n;
+}
+
 int ex_bad_usage(const char *prog, const char *fmt, ...)
 {
     va_list ap;

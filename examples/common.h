@@ -81,6 +81,11 @@ int ex_bad_usage(const char *prog, const char *fmt, ...)
 #endif
     ;
 
+/* Parses a comma-separated list of positive integers ("512,512") into
+ * out[0..max-1]. Returns the count, or 0 when s is empty, malformed, has a
+ * zero or more than max entries. */
+size_t ex_parse_sizes(const char *s, size_t *out, size_t max);
+
 /* Writes "# <lrmlp_build_info()>" and a newline to f: the first line of
  * every program's output, so a log says which build and BLAS kernel ran. */
 void ex_print_build_info(FILE *f);

@@ -163,6 +163,52 @@ int synth_full_batch(const lrmlp_dataset *ds, double **X, double **T)
     return rc;
 }
 
+int synth_linear_teacher(lrmlp_dataset **ds, size_t k, uint64_t seed)
+{
+    double *X = NULL, *T = NULL, *A = malloc(k * lrmlp_dataset_dim(*ds) * sizeof *A);
+    size_t n = lrmlp_dataset_size(*ds), d = lrmlp_dataset_dim(*ds);
+    int rc = A ? synth_full_batch(*ds, &X, &T) : LRMLP_ERR_NOMEM;
+    free(T);
+    T = rc ? NULL : malloc(n * k * sizeof *T);
+    if (!rc && !T)
+        rc = LRMLP_ERR_NOMEM;
+    if (rc) {
+        if (rc == LRMLP_ERR_NOMEM)
+            fprintf(stderr, "synth: out of memory\n");
+        free(A);
+        free(X);
+        free(T);
+        return rc;
+    }
+    rng r = {seed * 0x9E3779B97F4A7C15ull + 0x5851F42D4C957F2Dull, 0, 0.0};
+    for (size_t i = 0; i < k * d; i++)
+        A[i] = rng_normal(&r);
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < k; c++) {
+            double v = 0;
+            for (size_t f = 0; f < d; f++)
+                v += A[c * d + f] * X[i * d + f];
+            T[i * k + c] = v;
+            ss += v * v;
+        }
+    double scale = sqrt((double)k / ss);
+    for (size_t i = 0; i < n * k; i++)
+        T[i] *= scale;
+    lrmlp_dataset *out = NULL;
+    rc = lrmlp_dataset_from_targets_f64(&out, X, n, d, T, k);
+    if (rc) {
+        fprintf(stderr, "synth: dataset: %s\n", lrmlp_last_errmsg());
+    } else {
+        lrmlp_dataset_free(*ds);
+        *ds = out;
+    }
+    free(A);
+    free(X);
+    free(T);
+    return rc;
+}
+
 int dyn_mkdir_p(const char *dir)
 {
     char buf[4096];
@@ -187,7 +233,8 @@ int dyn_mkdir_p(const char *dir)
 }
 
 int dyn_make_net(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size_t *widths,
-                 lrmlp_activation act, double eps, double last_scale, uint64_t seed)
+                 lrmlp_activation act, double eps, lrmlp_init last_init, double last_scale,
+                 uint64_t seed)
 {
     lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
     no.dtype = dtype;
@@ -204,7 +251,7 @@ int dyn_make_net(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size
         fprintf(stderr, "net: %s\n", lrmlp_last_errmsg());
         return rc;
     }
-    rc = lrmlp_net_init_layer(*out, n_layers - 1, LRMLP_INIT_ORTHOGONAL, last_scale);
+    rc = lrmlp_net_init_layer(*out, n_layers - 1, last_init, last_scale);
     if (rc) {
         fprintf(stderr, "net: init last layer: %s\n", lrmlp_last_errmsg());
         lrmlp_net_free(*out);
