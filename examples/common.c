@@ -233,6 +233,57 @@ void ex_print_build_info(FILE *f)
     fprintf(f, "# %s\n", info);
 }
 
+uint64_t ex_rng_next(ex_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double ex_rng_uniform(ex_rng *r)
+{
+    return ((double)(ex_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double ex_rng_normal(ex_rng *r)
+{
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u = ex_rng_uniform(r), v = ex_rng_uniform(r);
+    double rad = sqrt(-2.0 * log(u)), ang = 6.283185307179586 * v;
+    r->spare = rad * sin(ang);
+    r->has_spare = 1;
+    return rad * cos(ang);
+}
+
+int ex_toy_dataset(lrmlp_dataset **out, size_t n, size_t d, size_t k, uint64_t seed)
+{
+    double *mu = malloc(k * d * sizeof *mu), *X = malloc(n * d * sizeof *X);
+    int32_t *labels = malloc(n * sizeof *labels);
+    int rc = LRMLP_ERR_NOMEM;
+    if (mu && X && labels) {
+        ex_rng r = {seed, 0, 0.0};
+        for (size_t i = 0; i < k * d; i++)
+            mu[i] = 3.0 / sqrt((double)d) * ex_rng_normal(&r);
+        for (size_t i = 0; i < n; i++) {
+            size_t c = (size_t)(ex_rng_uniform(&r) * (double)k) % k;
+            for (size_t j = 0; j < d; j++)
+                X[i * d + j] = mu[c * d + j] + ex_rng_normal(&r);
+            labels[i] = (int32_t)c;
+        }
+        rc = lrmlp_dataset_from_labels_f64(out, X, n, d, labels, k);
+    } else {
+        fprintf(stderr, "out of memory\n");
+    }
+    free(mu);
+    free(X);
+    free(labels);
+    return rc;
+}
+
 double ex_peak_rss_mb(void)
 {
     struct rusage ru;
