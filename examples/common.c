@@ -101,6 +101,10 @@ static const char *expected(ex_opt_type type)
 /* Stores v into o's variable: 0, or 1 after printing why it is bad. */
 static int store(const ex_opt *o, const char *v, const char *prog, int loud)
 {
+    if (o->type == EX_FLAG) {
+        *(int *)o->dst = 1;
+        return 0;
+    }
     if (o->type == EX_STR) {
         *(const char **)o->dst = v;
         return 0;
