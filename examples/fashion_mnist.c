@@ -1,10 +1,6 @@
 /* Trains a dense MLP on Fashion-MNIST (or any MNIST-format IDX set): load,
  * standardize, create a network and an optimizer, train epoch by epoch,
- * evaluate on the test set, optionally save.
- *
- *   fashion_mnist [--data DIR] [--epochs N] [--hidden 512,512] [--act tanh]
- *                 [--optim adam|adamw|sgd|muon|gd] [--lr X] [--batch N] ...
- *
+ * evaluate on the test set, optionally save (fashion_mnist --help).
  * Prints one progress line per epoch and, as its last line, a JSON object
  * with the results. Threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS). */
 #include "common.h"
@@ -71,10 +67,8 @@ int main(int argc, char **argv)
         k++;
     if (k == 5)
         return ex_bad_usage(PROG, "unknown optimizer '%s'", opt_name);
-    if (strcmp(sched, "cosine") && strcmp(sched, "constant"))
-        return ex_bad_usage(PROG, "--schedule must be cosine or constant");
-    if (!(momentum >= 0 && momentum < 1))
-        return ex_bad_usage(PROG, "--momentum must be in [0, 1)");
+    if ((strcmp(sched, "cosine") && strcmp(sched, "constant")) || !(momentum >= 0 && momentum < 1))
+        return ex_bad_usage(PROG, "need --schedule cosine|constant and 0 <= --momentum < 1");
     oo.kind = optim_kinds[k];
     oo.lr = lr > 0 ? lr : oo.kind == LRMLP_OPTIM_ADAM || oo.kind == LRMLP_OPTIM_ADAMW ? 1e-3 : 0.05;
     if (oo.kind == LRMLP_OPTIM_SGD || oo.kind == LRMLP_OPTIM_MUON)
