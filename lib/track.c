@@ -239,18 +239,29 @@ static void format_double(char *buf, size_t len, double v)
     memmove(p + 1, q, strlen(q) + 1);
 }
 
+/* A write error on the CSV file; the stream's error flag stays set, so every
+ * later write or flush reports it too (records were lost). */
+static int csv_error(const char *what)
+{
+    int e = errno;
+    char es[128];
+    return lrmlp__err(LRMLP_ERR_IO, "%s the CSV file: %s", what,
+                      e ? errno_str(e, es, sizeof es)
+                        : "an earlier write failed; records were lost");
+}
+
 static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quantity q,
                 size_t index, double value)
 {
     if (t->csv) {
         char num[64];
         format_double(num, sizeof num, value);
+        errno = 0;
+        /* ferror too: stdio may drop a buffer it failed to write and still
+         * report success for the call that triggered the write */
         if (fprintf(t->csv, "%" PRIu64 ",%zu,%s,%zu,%s\n", step, layer, quantity_names[q], index,
-                    num) < 0) {
-            char es[128];
-            return lrmlp__err(LRMLP_ERR_IO, "writing the CSV file: %s",
-                              errno_str(errno, es, sizeof es));
-        }
+                    num) < 0 || ferror(t->csv))
+            return csv_error("writing");
     }
     if (t->fn) {
         lrmlp_track_record rec = {step, layer, q, index, value};
@@ -390,11 +401,9 @@ LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t)
 {
     if (!t)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_flush: tracker is NULL");
-    if (t->csv && fflush(t->csv) != 0) {
-        char es[128];
-        return lrmlp__err(LRMLP_ERR_IO, "flushing the CSV file: %s",
-                          errno_str(errno, es, sizeof es));
-    }
+    errno = 0;
+    if (t->csv && (fflush(t->csv) != 0 || ferror(t->csv)))
+        return csv_error("flushing");
     return LRMLP_OK;
 }
 
