@@ -1,6 +1,7 @@
 /* Low-rank networks as chains of plain layers, their initializations, and
  * conversions to and from dense networks. */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -28,6 +29,18 @@ static void get_w(const lrmlp_net *net, size_t l, double *W)
     } else {
         memcpy(W, (const double *)net->params + ly->w_off, n * sizeof *W);
     }
+}
+
+/* Layer l of net, for refill_w: the SVD's second try reloads the weights. */
+typedef struct {
+    const lrmlp_net *net;
+    size_t l;
+} layer_ref_;
+
+static void refill_w(void *ctx, double *W)
+{
+    const layer_ref_ *r = ctx;
+    get_w(r->net, r->l, W);
 }
 
 static void set_w(lrmlp_net *net, size_t l, const double *W)
@@ -416,10 +429,10 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);
             lapack_int info = -1;
+            layer_ref_ src = { dense, l };
             if (S && U && Vt)
-                info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)outw, (lapack_int)in,
-                                      W, (lapack_int)in, S, U, (lapack_int)mn, Vt,
-                                      (lapack_int)in);
+                info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', outw, in, W, in, S, U, mn, Vt, in,
+                                  NULL, refill_w, &src, NULL);
             if (info != 0) {
                 rc = lrmlp__err(info < 0 && !(S && U && Vt) ? LRMLP_ERR_NOMEM
                                                                  : LRMLP_ERR_LINALG,
