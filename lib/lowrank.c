@@ -156,6 +156,14 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
     }
 }
 
+LRMLP_API int lrmlp_lowrank_core_layer(const lrmlp_net *net, size_t core, size_t *layer)
+{
+    if (net && net->lr_rank && core > net->lr_layers - 2)
+        return lrmlp__err(LRMLP_ERR_INVALID, "core %zu out of range 0..%zu", core,
+                          net->lr_layers - 2);
+    return lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, core + 1, layer);
+}
+
 /* dense must be L layers d -> m -> ... -> m -> K without biases, matching lr. */
 static int check_pair(lrmlp_net *lr, const lrmlp_net *dense)
 {
@@ -200,9 +208,13 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_from_dense: network is NULL");
     if (!dense || !Vb)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
-    if (!isfinite(eps) || eps <= 0)
-        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
+    if (!isfinite(eps) || eps < 0)
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and >= 0");
     int rc = check_pair(lr, dense);
+    if (rc)
+        return rc;
+    rc = lrmlp__net_init_eps(dense, lr->lr_layers - 1, eps, &eps,
+                             "lrmlp_lowrank_init_from_dense");
     if (rc)
         return rc;
     size_t L = lr->lr_layers, d = lr->widths[0], m = lr->widths[L + 1], r = lr->lr_rank;

@@ -1,6 +1,7 @@
 /* Numerical helpers shared by the modules (numerics.h). */
 #include "numerics.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,24 @@ int lrmlp__qr(double *A, size_t rows, size_t cols, size_t lda, size_t q_cols, do
     return LRMLP_OK;
 }
 
+void lrmlp__block_fractions(const double *B, size_t out, size_t in, size_t p, double frac[4])
+{
+    double b[4] = { 0, 0, 0, 0 };
+    for (size_t i = 0; i < out; i++) {
+        size_t r2 = i >= out - p;
+        for (size_t j = 0; j < in; j++) {
+            size_t c2 = j >= in - p;
+            double v = B[i * in + j];
+            b[2 * r2 + c2] += v * v;
+        }
+    }
+    double tot = b[0] + b[1] + b[2] + b[3];
+    for (int i = 0; i < 4; i++) {
+        size_t rows = i < 2 ? out - p : p, cols = i % 2 == 0 ? in - p : p;
+        frac[i] = rows == 0 || cols == 0 ? NAN : tot > 0 ? b[i] / tot : 0.0;
+    }
+}
+
 lapack_int lrmlp__svd_lwork(char job, size_t m, size_t n)
 {
     size_t mn = m < n ? m : n;
@@ -142,4 +161,72 @@ lapack_int lrmlp__svd(int layout, char job, size_t m, size_t n, double *A, size_
     info = LAPACKE_dgesvd(layout, job, job, lm, ln, A, la, s, U, lu, VT, lvt, superb);
     free(superb);
     return info;
+}
+
+/* s when W (out x in) is s Q with Q's rows or columns orthonormal to
+ * relative tol, else 0; < 0 when out of memory. G: min(out, in)^2 scratch. */
+static double orth_scale(const double *W, size_t out, size_t in, double tol, double *G)
+{
+    size_t k = out < in ? out : in;
+    /* G = W W^T (out <= in) or W^T W */
+    if (out <= in)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (lrmlp_blasint)k, (lrmlp_blasint)k,
+                    (lrmlp_blasint)in, 1.0, W, (lrmlp_blasint)in, W, (lrmlp_blasint)in, 0.0, G,
+                    (lrmlp_blasint)k);
+    else
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)k, (lrmlp_blasint)k,
+                    (lrmlp_blasint)out, 1.0, W, (lrmlp_blasint)in, W, (lrmlp_blasint)in, 0.0, G,
+                    (lrmlp_blasint)k);
+    double s2 = 0;
+    for (size_t i = 0; i < k; i++)
+        s2 += G[i * k + i];
+    s2 /= (double)k;
+    if (!(s2 > 0) || !isfinite(s2))
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            if (fabs(G[i * k + j] - (i == j ? s2 : 0.0)) > tol * s2)
+                return 0;
+    return sqrt(s2);
+}
+
+int lrmlp__net_init_eps(const lrmlp_net *net, size_t n_check, double eps, double *eps_out,
+                        const char *fn)
+{
+    const double tol = 1e-4;
+    size_t maxn = 0, maxk = 0;
+    for (size_t l = 0; l < n_check; l++) {
+        const lrmlp_layer_ *ly = &net->layers[l];
+        size_t k = ly->in < ly->out ? ly->in : ly->out;
+        maxn = ly->in * ly->out > maxn ? ly->in * ly->out : maxn;
+        maxk = k > maxk ? k : maxk;
+    }
+    double *W = lrmlp__dalloc(maxn, 1), *G = lrmlp__dalloc(maxk, maxk);
+    int rc = W && G ? LRMLP_OK : lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
+    double common = 0;
+    for (size_t l = 0; rc == LRMLP_OK && l < n_check; l++) {
+        const lrmlp_layer_ *ly = &net->layers[l];
+        size_t n = ly->in * ly->out;
+        for (size_t i = 0; i < n; i++)
+            W[i] = net->dtype == LRMLP_F32 ? (double)((const float *)net->params)[ly->w_off + i]
+                                           : ((const double *)net->params)[ly->w_off + i];
+        double s = orth_scale(W, ly->out, ly->in, tol, G);
+        if (eps > 0 && s > 0 && fabs(s - eps) > tol * eps)
+            rc = lrmlp__err(LRMLP_ERR_INVALID,
+                            "%s: eps = %g, but layer %zu of the network is %g times an "
+                            "orthogonal matrix (pass eps = 0 to take it from the network)",
+                            fn, eps, l, s);
+        else if (eps == 0 && (s == 0 || (common > 0 && fabs(s - common) > tol * common)))
+            rc = lrmlp__err(LRMLP_ERR_INVALID,
+                            "%s: eps = 0 takes eps from the network, but layer %zu is not %s",
+                            fn, l, s == 0 ? "a scaled orthogonal matrix"
+                                          : "scaled like layer 0");
+        else if (l == 0)
+            common = s;
+    }
+    free(W);
+    free(G);
+    if (rc == LRMLP_OK)
+        *eps_out = eps > 0 ? eps : common;
+    return rc;
 }

@@ -44,6 +44,26 @@ LRMLP_INTERNAL void lrmlp__permutation(size_t *idx, size_t n, lrmlp_rng *rng);
 LRMLP_INTERNAL int lrmlp__qr(double *A, size_t rows, size_t cols, size_t lda, size_t q_cols,
                              double *tau, int positive_diag, double *R);
 
+/* Squared-Frobenius fractions of the four blocks of the out x in row-major
+ * matrix B = U^T D V, split after row out - p and column in - p: frac[0] =
+ * block 11 (rows and columns before the split), 1 = 12, 2 = 21, 3 = 22. A
+ * block with no rows or no columns gets NaN (it does not exist: e.g. U1
+ * when out == p); the others are 0 when B = 0. */
+LRMLP_INTERNAL void lrmlp__block_fractions(const double *B, size_t out, size_t in, size_t p,
+                                           double frac[4]);
+
+/* The paper's eps, cross-checked (lowrank.c, subspace.c): layers
+ * 0 .. n_check-1 of net were initialized as W_l(0) = eps Q_l (Q_l with
+ * orthonormal rows or columns) when each is such a scaled orthogonal matrix
+ * (to 1e-4 relative, which float32 weights meet). eps > 0: fails with
+ * LRMLP_ERR_INVALID when a layer is scaled orthogonal with another scale;
+ * layers that are not scaled orthogonal are not checked. eps == 0: takes
+ * eps from the network, which fails unless every checked layer is scaled
+ * orthogonal with one common scale. *eps_out receives the eps to use.
+ * Messages start with fn. */
+LRMLP_INTERNAL int lrmlp__net_init_eps(const lrmlp_net *net, size_t n_check, double eps,
+                                       double *eps_out, const char *fn);
+
 /* Workspace of the _work LAPACK drivers, for callers that must not
  * allocate (the tracker): lwork doubles and 8 * min(m, n) integers. */
 typedef struct lrmlp__svd_ws {

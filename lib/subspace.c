@@ -419,8 +419,8 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
                                net->dtype == LRMLP_F32 ? "f32" : "f64");
     if (n == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "n must be >= 1");
-    if (!isfinite(o.eps) || !(o.eps > 0))
-        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0, got %g", o.eps);
+    if (!isfinite(o.eps) || !(o.eps >= 0))
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and >= 0, got %g", o.eps);
     if ((int)o.method < 0 || o.method >= LRMLP_SUBSPACE_METHOD_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "unknown method %d", (int)o.method);
     if (o.power_iters > 64)
@@ -439,6 +439,9 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
         return lrmlp__err(LRMLP_ERR_SHAPE,
                                "K = %zu out of range: need K <= min(m, d) = %zu and 2K <= d = %zu",
                                K, mn, d);
+    rc0 = lrmlp__net_init_eps(net, L - 1, o.eps, &o.eps, "lrmlp_subspace_estimate");
+    if (rc0 != LRMLP_OK)
+        return rc0;
 
     /* G_1 from one training-mode pass. Only layer 0's gradient is needed:
      * the others are frozen for the pass, which skips their weight-gradient
@@ -665,20 +668,9 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
                 (int)in, ly->V, (int)in, 0.0, T1, (int)in);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)out, 1.0, ly->U,
                 (int)out, T1, (int)in, 0.0, D, (int)in);
-    double b[4] = {0, 0, 0, 0};
-    for (size_t i = 0; i < out; i++) {
-        int r2 = i >= out - p;
-        for (size_t j = 0; j < in; j++) {
-            int c2 = j >= in - p;
-            double v = D[i * in + j];
-            b[2 * r2 + c2] += v * v;
-        }
-    }
+    lrmlp__block_fractions(D, out, in, p, frac);
     free(D);
     free(T1);
-    double tot = b[0] + b[1] + b[2] + b[3];
-    for (int i = 0; i < 4; i++)
-        frac[i] = tot > 0 ? b[i] / tot : 0.0;
     return LRMLP_OK;
 }
 

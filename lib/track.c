@@ -260,19 +260,7 @@ static int record_layer(lrmlp_tracker *t, const lrmlp_net *net, size_t l, uint64
                     t->bufB, (int)in, ly->V, (int)in, 0.0, t->bufA, (int)in);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)out, 1.0,
                     ly->U, (int)out, t->bufA, (int)in, 0.0, t->bufB, (int)in);
-        double b[4] = {0, 0, 0, 0};
-        size_t p = ly->p;
-        for (size_t i = 0; i < out; i++) {
-            size_t r2 = i >= out - p;
-            for (size_t j = 0; j < in; j++) {
-                size_t c2 = j >= in - p;
-                double v = t->bufB[i * in + j];
-                b[2 * r2 + c2] += v * v;
-            }
-        }
-        double tot = b[0] + b[1] + b[2] + b[3];
-        for (int i = 0; i < 4; i++)
-            frac[i] = tot > 0 ? b[i] / tot : 0.0;
+        lrmlp__block_fractions(t->bufB, out, in, ly->p, frac);
         for (size_t i = 0; i < 4; i++) {
             ly->last_block[i] = frac[i];
             if ((rc = emit(t, step, l, LRMLP_TRACK_BLOCK_FRACTION, i, frac[i])))
