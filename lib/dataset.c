@@ -13,6 +13,7 @@
  * reference's features as they are now (transforms applied). */
 #include "dataset_internal.h"
 #include "internal.h"
+#include "numerics.h"
 #include "kernel.h"
 
 #include <cblas.h>
@@ -536,26 +537,28 @@ static void swap_bytes(unsigned char *a, unsigned char *b, size_t len)
     }
 }
 
+/* Swaps samples i and j (features, label, targets) of the dataset ctx. */
+static void swap_samples(void *ctx, size_t i, size_t j)
+{
+    lrmlp_dataset *ds = ctx;
+    size_t xr = ds->d * lrmlp__dataset_storage_size(ds->storage);
+    size_t lr = label_size(ds->lab_kind);
+    size_t tr = ds->n_targets * lrmlp__dtype_size(ds->dtype);
+    unsigned char *X = ds->X, *L = ds->labels, *T = ds->T;
+    swap_bytes(X + i * xr, X + j * xr, xr);
+    if (L)
+        swap_bytes(L + i * lr, L + j * lr, lr);
+    if (T)
+        swap_bytes(T + i * tr, T + j * tr, tr);
+}
+
 LRMLP_API int lrmlp_dataset_shuffle(lrmlp_dataset *ds, uint64_t seed)
 {
     if (!ds)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_dataset_shuffle: dataset is NULL");
     lrmlp_rng rng;
     lrmlp__rng_seed(&rng, seed);
-    size_t xr = ds->d * lrmlp__dataset_storage_size(ds->storage);
-    size_t lr = label_size(ds->lab_kind);
-    size_t tr = ds->n_targets * lrmlp__dtype_size(ds->dtype);
-    unsigned char *X = ds->X, *L = ds->labels, *T = ds->T;
-    for (size_t i = ds->n; i-- > 1;) {
-        size_t j = (size_t)lrmlp__rng_below(&rng, (uint64_t)i + 1);
-        if (j == i)
-            continue;
-        swap_bytes(X + i * xr, X + j * xr, xr);
-        if (L)
-            swap_bytes(L + i * lr, L + j * lr, lr);
-        if (T)
-            swap_bytes(T + i * tr, T + j * tr, tr);
-    }
+    lrmlp__shuffle(ds->n, &rng, swap_samples, ds);
     return LRMLP_OK;
 }
 

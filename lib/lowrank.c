@@ -1,6 +1,7 @@
 /* Low-rank networks as chains of plain layers, their initializations, and
  * conversions to and from dense networks. */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -28,6 +29,18 @@ static void get_w(const lrmlp_net *net, size_t l, double *W)
     } else {
         memcpy(W, (const double *)net->params + ly->w_off, n * sizeof *W);
     }
+}
+
+/* Layer l of net, for refill_w: the SVD's second try reloads the weights. */
+typedef struct {
+    const lrmlp_net *net;
+    size_t l;
+} layer_ref_;
+
+static void refill_w(void *ctx, double *W)
+{
+    const layer_ref_ *r = ctx;
+    get_w(r->net, r->l, W);
 }
 
 static void set_w(lrmlp_net *net, size_t l, const double *W)
@@ -143,6 +156,14 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
     }
 }
 
+LRMLP_API int lrmlp_lowrank_core_layer(const lrmlp_net *net, size_t core, size_t *layer)
+{
+    if (net && net->lr_rank && core > net->lr_layers - 2)
+        return lrmlp__err(LRMLP_ERR_INVALID, "core %zu out of range 0..%zu", core,
+                          net->lr_layers - 2);
+    return lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, core + 1, layer);
+}
+
 /* dense must be L layers d -> m -> ... -> m -> K without biases, matching lr. */
 static int check_pair(lrmlp_net *lr, const lrmlp_net *dense)
 {
@@ -187,9 +208,13 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_from_dense: network is NULL");
     if (!dense || !Vb)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
-    if (!isfinite(eps) || eps <= 0)
-        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
+    if (!isfinite(eps) || eps < 0)
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and >= 0");
     int rc = check_pair(lr, dense);
+    if (rc)
+        return rc;
+    rc = lrmlp__net_init_eps(dense, lr->lr_layers - 1, eps, &eps,
+                             "lrmlp_lowrank_init_from_dense");
     if (rc)
         return rc;
     size_t L = lr->lr_layers, d = lr->widths[0], m = lr->widths[L + 1], r = lr->lr_rank;
@@ -416,10 +441,10 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);
             lapack_int info = -1;
+            layer_ref_ src = { dense, l };
             if (S && U && Vt)
-                info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)outw, (lapack_int)in,
-                                      W, (lapack_int)in, S, U, (lapack_int)mn, Vt,
-                                      (lapack_int)in);
+                info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', outw, in, W, in, S, U, mn, Vt, in,
+                                  NULL, refill_w, &src, NULL);
             if (info != 0) {
                 rc = lrmlp__err(info < 0 && !(S && U && Vt) ? LRMLP_ERR_NOMEM
                                                                  : LRMLP_ERR_LINALG,

@@ -16,15 +16,6 @@ static double SFX(sumsq)(const REAL *x, size_t n)
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* 1 if every x[i] is finite. */
-static int SFX(all_finite)(const REAL *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return 0;
-    return 1;
-}
-
 static double SFX(max_abs)(const REAL *x, size_t n)
 {
     double m = 0.0;
@@ -192,8 +183,8 @@ static int SFX(grad_norm)(const lrmlp_net *net, double *norm, size_t *bad)
         if (L->frozen)
             continue;
         size_t nb = L->b_off != SIZE_MAX ? L->out : 0;
-        if (!SFX(all_finite)(g + L->w_off, L->out * L->in) ||
-            (nb && !SFX(all_finite)(g + L->b_off, nb))) {
+        if (!SFX(lrmlp__all_finite)(g + L->w_off, L->out * L->in) ||
+            (nb && !SFX(lrmlp__all_finite)(g + L->b_off, nb))) {
             *bad = l;
             return 0;
         }

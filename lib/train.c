@@ -1,5 +1,6 @@
 /* Training loop (one epoch) and evaluation. */
 #include "internal.h"
+#include "numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,24 +22,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Index of the largest of k values (first on ties). */
-static size_t argmax(const void *row, size_t k, lrmlp_dtype dt)
-{
-    size_t best = 0;
-    if (dt == LRMLP_F32) {
-        const float *r = row;
-        for (size_t j = 1; j < k; j++)
-            if (r[j] > r[best])
-                best = j;
-    } else {
-        const double *r = row;
-        for (size_t j = 1; j < k; j++)
-            if (r[j] > r[best])
-                best = j;
-    }
-    return best;
 }
 
 /* The network's training scratch, grown to at least `bytes` (contents lost). */
@@ -131,16 +114,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     void *X, *T;
     if (!scratch_split(net, xb, tb, opts->shuffle ? n : 0, &X, &T, &idx))
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
-    if (opts->shuffle) {
-        for (size_t i = 0; i < n; i++)
-            idx[i] = i;
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t)lrmlp__rng_below(&net->rng, (uint64_t)i + 1);
-            size_t t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
-    }
+    if (opts->shuffle)
+        lrmlp__permutation(idx, n, &net->rng);
     int classify = lrmlp_dataset_n_classes(ds) > 0;
     double loss_sum = 0;
     size_t correct = 0, seen = 0, steps = 0, batch = 0;
@@ -159,8 +134,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
             if (rc == LRMLP_OK && classify) {
                 const char *Y = lrmlp__net_output(net);
                 for (size_t i = 0; i < cc; i++)
-                    correct += argmax(Y + i * k * es, k, net->dtype) ==
-                               argmax((const char *)T + i * k * es, k, net->dtype);
+                    correct += lrmlp__argmax(Y + i * k * es, k, net->dtype) ==
+                               lrmlp__argmax((const char *)T + i * k * es, k, net->dtype);
             }
         }
         if (rc)
@@ -244,8 +219,8 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
         if (classify) {
             const char *Y = lrmlp__net_output(net);
             for (size_t i = 0; i < cnt; i++)
-                correct += argmax(Y + i * k * es, k, net->dtype) ==
-                           argmax((const char *)T + i * k * es, k, net->dtype);
+                correct += lrmlp__argmax(Y + i * k * es, k, net->dtype) ==
+                           lrmlp__argmax((const char *)T + i * k * es, k, net->dtype);
         }
     }
     if (rc)

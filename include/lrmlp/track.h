@@ -8,7 +8,8 @@
  *                               in blocks 11, 12, 21, 22 of U^T (W(t) - W(0)) V
  *                               (needs a subspace estimate, and only on its
  *                               layers with output bases; all four 0 when
- *                               W_l(t) = W_l(0))
+ *                               W_l(t) = W_l(0); NaN for a block that does
+ *                               not exist, e.g. 11 and 12 when out == p)
  *   LRMLP_TRACK_SINGULAR_VALUE  index i: sigma_{i+1}(W_l(t)), i < mn = min(out, in):
  *                               all of them, or with c = sv_count only the
  *                               top and the bottom c (indices 0..c-1 and
