@@ -235,8 +235,13 @@ static int read_entry(zip_t *za, zip_uint64_t i, size_t archive_len, lrmlp__tset
     if (!zf)
         FAIL(LRMLP_ERR_FORMAT, "cannot open entry '%.64s': %s", st.name,
              zerr_str(zip_get_error(za)));
-    /* One byte more than announced: a longer stream is an error too. */
+    /* Then read on to the end: libzip checks the CRC when it sees the end
+     * of the stream, and a stream longer than announced is an error too. */
     zip_int64_t got = zip_fread(zf, b, st.size + 1);
+    if (got >= 0 && (zip_uint64_t)got == st.size) {
+        zip_int64_t more = zip_fread(zf, b + st.size, 1);
+        got = more < 0 ? -1 : got + more;
+    }
     int rc = LRMLP_OK;
     if (got < 0)
         rc = lrmlp__err(LRMLP_ERR_FORMAT, "npz: entry '%.64s' is corrupt: %s", st.name,
