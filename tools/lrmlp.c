@@ -120,10 +120,20 @@ static int load_net(const char *path, kind_ kind, const load_opts_ *lo, lrmlp_ne
     if (kind == KIND_LRMLP) {
         int rc = lrmlp_model_load(path, net, NULL);
         if (rc == LRMLP_OK && lo->dtype && lo->dtype != lrmlp_net_dtype(*net)) {
-            lrmlp_error_set(LRMLP_ERR_DTYPE, "--dtype cannot change a .lrmlp model's precision");
+            /* A change of precision goes through the weights formats. */
+            lrmlp_export_options eo;
+            lrmlp_export_options_init(&eo, LRMLP_EXPORT_OPTIONS_VERSION);
+            eo.format = LRMLP_WEIGHTS_SAFETENSORS;
+            eo.dtype = lo->dtype;
+            void *b = NULL;
+            size_t n = 0;
+            lrmlp_net *conv = NULL;
+            rc = lrmlp_weights_export_mem(*net, &b, &n, &eo);
+            if (rc == LRMLP_OK)
+                rc = lrmlp_weights_import_mem(&conv, b, n, NULL);
+            lrmlp_free(b);
             lrmlp_net_free(*net);
-            *net = NULL;
-            return LRMLP_ERR_DTYPE;
+            *net = conv;
         }
         return rc;
     }
