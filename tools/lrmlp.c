@@ -357,7 +357,6 @@ static int cmd_info(int argc, char **argv)
             printf("optimizer:    none\n");
         }
     }
-    printf("preprocessing: none\n");
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
     free(b);
