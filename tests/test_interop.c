@@ -699,6 +699,7 @@ START_TEST(test_hostile_npz)
     a[1] = 'X';
     z = zip_stored(e, 1, &zn);
     import_fails(z, zn, NULL, LRMLP_ERR_FORMAT, "bad magic");
+    free(z);
     /* a corrupted stored byte fails the zip CRC */
     a[1] = 'N';
     a[6] = 1;
