@@ -380,6 +380,10 @@ static int build_net(const lrmlp__tset *ts, const lrmlp_import_options *o, lrmlp
         goto done;                                     \
     } while (0)
 
+    /* A weight and a bias per layer at most, plus the metadata entry; this
+     * also bounds the matching below to (layers x tensors) steps. */
+    if (ts->n > 2 * 4096 + 1)
+        BAD(LRMLP_ERR_FORMAT, "%zu tensors: more than a 4096-layer network has", ts->n);
     /* Weights first, then match the biases to them. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < ts->n; i++) {

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,16 @@ static const char usage_text[] =
     "Activations: identity tanh sigmoid softplus elu gelu gelu_tanh silu relu\n"
     "leaky_relu rrelu. Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -300,10 +306,10 @@ static int cmd_info(int argc, char **argv)
             fputs(usage_text, stdout);
             return EXIT_OK;
         }
-        return usage_error("info: invalid option%s", "");
+        return usage_error("info: invalid option");
     }
     if (argc - optind != 1)
-        return usage_error("info takes one FILE%s", "");
+        return usage_error("info takes one FILE");
     const char *path = argv[optind];
     unsigned char *b;
     size_t len;
@@ -331,7 +337,7 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr, "%s: %s: %s\n", prog, path, lrmlp_last_errmsg());
         return EXIT_RUNTIME;
     }
-    uLong crc = crc32(crc32(0L, Z_NULL, 0), b, (uInt)0);
+    uLong crc = crc32(0L, Z_NULL, 0);
     for (size_t off = 0; off < len; off += 1u << 30) {
         size_t n = len - off < (1u << 30) ? len - off : (1u << 30);
         crc = crc32(crc, b + off, (uInt)n);
@@ -413,11 +419,11 @@ static int cmd_convert(int argc, char **argv)
             eo.metadata = 0;
             break;
         default:
-            return usage_error("convert: invalid option%s", "");
+            return usage_error("convert: invalid option");
         }
     }
     if (argc - optind != 2)
-        return usage_error("convert takes IN and OUT%s", "");
+        return usage_error("convert takes IN and OUT");
     const char *in = argv[optind], *out = argv[optind + 1];
     if (to == KIND_NONE && (to = kind_from_path(out)) == KIND_NONE)
         return usage_error("convert: cannot tell the format of '%s' from its extension; "
@@ -554,11 +560,11 @@ static int cmd_predict(int argc, char **argv)
             header = 1;
             break;
         default:
-            return usage_error("predict: invalid option%s", "");
+            return usage_error("predict: invalid option");
         }
     }
     if (argc - optind != 2)
-        return usage_error("predict takes MODEL and CSV%s", "");
+        return usage_error("predict takes MODEL and CSV");
     const char *mpath = argv[optind], *cpath = argv[optind + 1];
     load_opts_finish(&lo);
     lrmlp_net *net;
@@ -665,11 +671,11 @@ int main(int argc, char **argv)
             return EXIT_OK;
         }
         default:
-            return usage_error("invalid option%s", "");
+            return usage_error("invalid option");
         }
     }
     if (optind >= argc)
-        return usage_error("no command given%s", "");
+        return usage_error("no command given");
     const char *cmd = argv[optind];
     argc -= optind;
     argv += optind;
