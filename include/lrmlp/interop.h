@@ -128,7 +128,7 @@ typedef struct lrmlp_export_options {
 LRMLP_API int lrmlp_import_options_init(lrmlp_import_options *opts, unsigned int version);
 LRMLP_API int lrmlp_export_options_init(lrmlp_export_options *opts, unsigned int version);
 
-/* 1 when this library was built with the interop feature, else 0. */
+/* 1 when this library was built with the interop feature, else 0. Thread-safe. */
 LRMLP_API int lrmlp_interop_available(void);
 
 /* The format a path's extension names (".npz", ".safetensors", case-
