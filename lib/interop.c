@@ -462,7 +462,8 @@ static int build_net(const lrmlp__tset *ts, const lrmlp_import_options *o, lrmlp
         goto done;
     rc = lrmlp__net_alloc(&net, dt, L, widths, acts, have_bias, o->seed);
     if (rc != LRMLP_OK) {
-        rc = lrmlp__err_prefix(rc, "import: ");
+        /* Too many layers or too wide: the file's fault, not an argument's. */
+        rc = lrmlp__err_prefix(rc == LRMLP_ERR_INVALID ? LRMLP_ERR_FORMAT : rc, "import: ");
         goto done;
     }
     size_t es = lrmlp__dtype_size(dt);
