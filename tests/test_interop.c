@@ -587,6 +587,25 @@ START_TEST(test_hostile_safetensors)
     b = st_file("{\"0.weight\":" T22 "[0,16]},\"2.weight\":" T22 "[16,32]}}", bad, 32, &n);
     import_fails(b, n, &io, LRMLP_ERR_NONFINITE, "2.weight");
     free(b);
+    /* more layers than a network may have (4096) */
+    {
+        size_t cap = 4097 * 80 + 16, at = 0;
+        char *h = malloc(cap);
+        at += (size_t)snprintf(h + at, cap - at, "{");
+        for (int i = 0; i < 4097; i++)
+            at += (size_t)snprintf(h + at, cap - at, "%s\"%d.weight\":{\"dtype\":\"F32\","
+                                   "\"shape\":[1,1],\"data_offsets\":[%d,%d]}", i ? "," : "",
+                                   i, 4 * i, 4 * i + 4);
+        snprintf(h + at, cap - at, "}");
+        float *ones = malloc(4097 * sizeof *ones);
+        for (int i = 0; i < 4097; i++)
+            ones[i] = 1;
+        b = st_file(h, ones, 4097 * sizeof *ones, &n);
+        import_fails(b, n, &io, LRMLP_ERR_FORMAT, "n_layers");
+        free(b);
+        free(ones);
+        free(h);
+    }
     /* neither container */
     import_fails("hello, world", 12, NULL, LRMLP_ERR_FORMAT, "neither");
     import_fails("", 0, NULL, LRMLP_ERR_FORMAT, "neither");
