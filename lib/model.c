@@ -348,22 +348,22 @@ LRMLP_API int lrmlp_model_save_subspace_mem(const lrmlp_net *net, const lrmlp_op
     return save_mem(net, opt, sub, buf, len);
 }
 
-/* Writes data to a new temporary file beside path and renames it over path. */
-static int write_atomic(const char *path, const uint8_t *data, size_t len)
+LRMLP_INTERNAL int lrmlp__write_atomic(const char *what, const char *path, const uint8_t *data,
+                                       size_t len)
 {
     char es[128];
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmpXXXXXX");
     if (!tmp)
-        return lrmlp__err(LRMLP_ERR_NOMEM, "model save: out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
 
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        lrmlp__err(LRMLP_ERR_IO, "model save: cannot create a temporary file beside '%s': %s",
-                   path, lrmlp__errno_str(e, es, sizeof es));
+        lrmlp__err(LRMLP_ERR_IO, "%s: cannot create a temporary file beside '%s': %s",
+                   what, path, lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
@@ -378,26 +378,26 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len)
         int e = errno;
         close(fd);
         unlink(tmp);
-        lrmlp__err(LRMLP_ERR_IO, "model save: cannot open '%s': %s", tmp,
+        lrmlp__err(LRMLP_ERR_IO, "%s: cannot open '%s': %s", what, tmp,
                    lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
-    const char *what = NULL;
+    const char *op = NULL;
     int e = 0;
     if (fwrite(data, 1, len, f) != len)
-        what = "write", e = errno;
+        op = "write", e = errno;
     else if (fflush(f) != 0)
-        what = "flush", e = errno;
+        op = "flush", e = errno;
     else if (fsync(fileno(f)) != 0)
-        what = "fsync", e = errno;
-    if (fclose(f) != 0 && !what)
-        what = "close", e = errno;
-    if (!what && rename(tmp, path) != 0)
-        what = "rename", e = errno;
-    if (what) {
+        op = "fsync", e = errno;
+    if (fclose(f) != 0 && !op)
+        op = "close", e = errno;
+    if (!op && rename(tmp, path) != 0)
+        op = "rename", e = errno;
+    if (op) {
         unlink(tmp);
-        lrmlp__err(LRMLP_ERR_IO, "model save: %s of '%s' failed: %s", what, path,
+        lrmlp__err(LRMLP_ERR_IO, "%s: %s of '%s' failed: %s", what, op, path,
                    lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
@@ -438,7 +438,7 @@ static int save_path(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_s
     int rc = build_file(net, opt, sub, &b, &n);
     if (rc != LRMLP_OK)
         return rc;
-    rc = write_atomic(path, b, n);
+    rc = lrmlp__write_atomic("model save", path, b, n);
     free(b);
     return rc;
 }
@@ -853,19 +853,19 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     return LRMLP_OK;
 }
 
-/* Reads a whole file into a new buffer. */
-static int read_file(const char *path, uint8_t **out, size_t *out_len)
+LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t **out,
+                                    size_t *out_len)
 {
     char es[128];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return lrmlp__err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
+        return lrmlp__err(LRMLP_ERR_IO, "%s: cannot open '%s': %s", what, path,
                                lrmlp__errno_str(errno, es, sizeof es));
     size_t cap = 1 << 16, len = 0;
     uint8_t *b = malloc(cap);
     int rc = LRMLP_OK;
     if (!b)
-        rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
     while (rc == LRMLP_OK) {
         if (len == cap) {
             size_t ncap;
@@ -873,8 +873,8 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
             if (lrmlp__mul_ok(cap, 2, &ncap))
                 nb = realloc(b, ncap);
             if (!nb) {
-                rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
-                                     path);
+                rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: '%s' is too large to read",
+                                     what, path);
                 break;
             }
             b = nb;
@@ -884,7 +884,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
         len += got;
         if (got == 0) {
             if (ferror(f))
-                rc = lrmlp__err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
+                rc = lrmlp__err(LRMLP_ERR_IO, "%s: cannot read '%s': %s", what, path,
                                      lrmlp__errno_str(errno, es, sizeof es));
             break;
         }
@@ -911,7 +911,7 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = read_file(path, &b, &len);
+    int rc = lrmlp__read_file("model file", path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_mem(b, len, net, opt);
         free(b);
@@ -957,7 +957,7 @@ LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = read_file(path, &b, &len);
+    int rc = lrmlp__read_file("model file", path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_subspace_mem(b, len, sub);
         free(b);
