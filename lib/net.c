@@ -52,6 +52,8 @@ LRMLP_API void lrmlp_net_free(lrmlp_net *net)
     if (!net)
         return;
     free_workspace(net);
+    lrmlp__preproc_free(net->prep);
+    free(net->iws);
     free(net->tbuf);
     free(net->widths);
     free(net->layers);
@@ -315,6 +317,10 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
     net->epochs = src->epochs;
     net->lr_rank = src->lr_rank;
     net->lr_layers = src->lr_layers;
+    if ((rc = lrmlp__preproc_clone(&net->prep, src->prep)) != LRMLP_OK) {
+        lrmlp_net_free(net);
+        return rc;
+    }
     *out = net;
     return LRMLP_OK;
 }
@@ -466,16 +472,7 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
 #define DEFINE_BATCH_API(SFX_, REAL_, DT_)                                                      \
     LRMLP_API int lrmlp_net_predict_##SFX_(lrmlp_net *net, const REAL_ *X, size_t n, REAL_ *Y) \
     {                                                                                          \
-        int rc = check_batch(net, DT_, X, n);                                                  \
-        if (rc)                                                                                \
-            return rc;                                                                         \
-        if (!Y)                                                                                \
-            return lrmlp__err(LRMLP_ERR_INVALID, "output Y is NULL");             \
-        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
-            return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
-        forward_##SFX_(net, X, n, 0);                                                          \
-        memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));      \
-        return LRMLP_OK;                                                                       \
+        return lrmlp__net_predict(net, DT_, X, n, Y, 0);                                       \
     }                                                                                          \
     /* NaN/Inf scan of a batch's inputs and targets (n samples). */                          \
     static int check_finite_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n)   \
