@@ -11,6 +11,8 @@
 
 /* Chunks of up to this many rows use the direct kernel (infer_impl.h). */
 #define INFER_DIRECT_MAX 16
+/* ... and layers with at least this many inputs. */
+#define INFER_DIRECT_MIN_IN 32
 
 #define REAL float
 #define SFX f32

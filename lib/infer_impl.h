@@ -6,92 +6,121 @@
  * time, so a batch of one reads every weight once and packs nothing. Each
  * output is computed the same way whatever the batch around it: lane
  * partial sums over k in order, a fixed reduction of the lanes, the scalar
- * tail, then the bias. Chunks of more than INFER_DIRECT_MAX rows go to
- * GEMM, whose packing pays off there. */
+ * tail, then the bias. Chunks of more than INFER_DIRECT_MAX rows, and
+ * layers with fewer than INFER_DIRECT_MIN_IN inputs, go to GEMM. */
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
 
-/* 32-byte vectors: 8 floats or 4 doubles; eight accumulators fit in AVX2's
- * sixteen registers next to the operands. */
-typedef REAL FN(vec) __attribute__((vector_size(32)));
-#define VL ((size_t)(32 / sizeof(REAL)))
-
-static inline __attribute__((always_inline)) REAL FN(hsum)(FN(vec) a)
-{
-    REAL t[32 / sizeof(REAL)];
-    memcpy(t, &a, sizeof a);
-    /* pairwise, in a fixed order */
-    for (size_t w = VL / 2; w > 0; w /= 2)
-        for (size_t i = 0; i < w; i++)
-            t[i] += t[i + w];
-    return t[0];
-}
-
-/* R input rows times C weight rows. xr: R row pointers; wr: C row pointers
- * (repeated at the right edge); y: output rows, stride out, columns j..j+cc. */
-static inline __attribute__((always_inline)) void
-FN(tile)(const REAL *const *xr, const REAL *const *wr, size_t in, const REAL *b, REAL *y,
-         size_t out, size_t j, size_t cc, const int R, const int C)
-{
-    FN(vec) acc[4][8];
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++)
-            acc[r][c] = (FN(vec)){ 0 };
-    const size_t nv = in / VL;
-    for (size_t k = 0; k < nv; k++) {
-        FN(vec) w[8], x[4];
-        for (int c = 0; c < C; c++)
-            memcpy(&w[c], wr[c] + k * VL, sizeof w[c]);
-        for (int r = 0; r < R; r++)
-            memcpy(&x[r], xr[r] + k * VL, sizeof x[r]);
-        for (int r = 0; r < R; r++)
-            for (int c = 0; c < C; c++)
-                acc[r][c] += x[r] * w[c];
+/* The kernel for one vector width: VB bytes per vector (32: AVX2 and
+ * baseline, 64: AVX-512), tiles of R input rows times C weight rows, each
+ * with its own accumulator vector. TAG names the instance; ATTR is its
+ * target attribute. */
+#define DEFINE_DIRECT(TAG, VB, ATTR, R8, C8)                                                    \
+    typedef REAL FN(vec_##TAG) __attribute__((vector_size(VB)));                               \
+    static inline __attribute__((always_inline)) ATTR REAL FN(hsum_##TAG)(FN(vec_##TAG) a)     \
+    {                                                                                          \
+        REAL t[VB / sizeof(REAL)];                                                             \
+        memcpy(t, &a, sizeof a);                                                               \
+        for (size_t w = VB / sizeof(REAL) / 2; w > 0; w /= 2) /* pairwise, fixed order */     \
+            for (size_t i = 0; i < w; i++)                                                     \
+                t[i] += t[i + w];                                                              \
+        return t[0];                                                                           \
+    }                                                                                          \
+    /* R input rows times C weight rows; wr repeats the last row at the right edge,            \
+     * and only cc columns are stored. */                                                     \
+    static inline __attribute__((always_inline)) ATTR void FN(tile_##TAG)(                    \
+        const REAL *const *xr, const REAL *const *wr, size_t in, const REAL *b, REAL *y,       \
+        size_t out, size_t j, size_t cc, const int R, const int C)                             \
+    {                                                                                          \
+        const size_t vl = VB / sizeof(REAL);                                                   \
+        FN(vec_##TAG) acc[8][8];                                                               \
+        for (int r = 0; r < R; r++)                                                            \
+            for (int c = 0; c < C; c++)                                                        \
+                acc[r][c] = (FN(vec_##TAG)){ 0 };                                              \
+        const size_t nv = in / vl;                                                             \
+        for (size_t k = 0; k < nv; k++) {                                                      \
+            FN(vec_##TAG) w[8], x[8];                                                          \
+            for (int c = 0; c < C; c++)                                                        \
+                memcpy(&w[c], wr[c] + k * vl, sizeof w[c]);                                    \
+            for (int r = 0; r < R; r++)                                                        \
+                memcpy(&x[r], xr[r] + k * vl, sizeof x[r]);                                    \
+            for (int r = 0; r < R; r++)                                                        \
+                for (int c = 0; c < C; c++)                                                    \
+                    acc[r][c] += x[r] * w[c];                                                  \
+        }                                                                                      \
+        for (int r = 0; r < R; r++) {                                                          \
+            for (int c = 0; c < (int)cc; c++) {                                                \
+                REAL s = FN(hsum_##TAG)(acc[r][c]);                                            \
+                for (size_t k = nv * vl; k < in; k++)                                          \
+                    s += xr[r][k] * wr[c][k];                                                  \
+                if (b)                                                                         \
+                    s += b[j + (size_t)c];                                                     \
+                y[(size_t)r * out + j + (size_t)c] = s;                                        \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static inline __attribute__((always_inline)) ATTR void FN(rows_##TAG)(                     \
+        const REAL *X, size_t i, size_t in, const REAL *W, const REAL *b, REAL *Y, size_t out, \
+        const int R, const int C)                                                              \
+    {                                                                                          \
+        const REAL *xr[8];                                                                     \
+        for (int r = 0; r < R; r++)                                                            \
+            xr[r] = X + (i + (size_t)r) * in;                                                  \
+        for (size_t j = 0; j < out; j += (size_t)C) {                                          \
+            size_t cc = out - j < (size_t)C ? out - j : (size_t)C;                             \
+            const REAL *wr[8];                                                                 \
+            for (int c = 0; c < C; c++)                                                        \
+                wr[c] = W + (j + ((size_t)c < cc ? (size_t)c : cc - 1)) * in;                  \
+            FN(tile_##TAG)(xr, wr, in, b, Y + i * out, out, j, cc, R, C);                      \
+        }                                                                                      \
+    }                                                                                          \
+    /* Row groups of R8 (big enough that the weights are read once for a          \
+     * batch of 8), then 4, 2, 1; each output is the same computation in any       \
+     * group (the accumulators are independent). */                                          \
+    static ATTR void FN(direct_##TAG)(const REAL *X, size_t n, size_t in, const REAL *W,       \
+                                      const REAL *b, REAL *Y, size_t out)                      \
+    {                                                                                          \
+        size_t i = 0;                                                                          \
+        for (; i + R8 <= n; i += R8)                                                           \
+            FN(rows_##TAG)(X, i, in, W, b, Y, out, R8, C8);                                    \
+        if (R8 > 4 && i + 4 <= n) {                                                            \
+            FN(rows_##TAG)(X, i, in, W, b, Y, out, 4, 4);                                      \
+            i += 4;                                                                            \
+        }                                                                                      \
+        if (i + 2 <= n) {                                                                      \
+            FN(rows_##TAG)(X, i, in, W, b, Y, out, 2, 4);                                      \
+            i += 2;                                                                            \
+        }                                                                                      \
+        if (i < n)                                                                             \
+            FN(rows_##TAG)(X, i, in, W, b, Y, out, 1, 8);                                      \
     }
-    for (int r = 0; r < R; r++) {
-        for (int c = 0; c < (int)cc; c++) {
-            REAL s = FN(hsum)(acc[r][c]);
-            for (size_t k = nv * VL; k < in; k++)
-                s += xr[r][k] * wr[c][k];
-            if (b)
-                s += b[j + (size_t)c];
-            y[(size_t)r * out + j + (size_t)c] = s;
-        }
-    }
-}
 
-/* Rows [i, i + R) of Y = X W^T + b. */
-static inline __attribute__((always_inline)) void
-FN(rows)(const REAL *X, size_t i, size_t in, const REAL *W, const REAL *b, REAL *Y, size_t out,
-         const int R, const int C)
-{
-    const REAL *xr[4];
-    for (int r = 0; r < R; r++)
-        xr[r] = X + (i + (size_t)r) * in;
-    for (size_t j = 0; j < out; j += (size_t)C) {
-        size_t cc = out - j < (size_t)C ? out - j : (size_t)C;
-        const REAL *wr[8];
-        for (int c = 0; c < C; c++)
-            wr[c] = W + (j + ((size_t)c < cc ? (size_t)c : cc - 1)) * in;
-        FN(tile)(xr, wr, in, b, Y + i * out, out, j, cc, R, C);
-    }
-}
+/* AVX2 has 16 vector registers: tiles of at most 8 accumulators. */
+DEFINE_DIRECT(v32, 32, , 4, 2)
+#if defined(LRMLP_KERNEL_X86)
+DEFINE_DIRECT(x256, 32, __attribute__((target("avx2,fma"))), 4, 2)
+/* AVX-512 has 32: a group of 8 rows times 2 weight rows. */
+DEFINE_DIRECT(x512, 64, __attribute__((target("avx512f,avx512vl,avx2,fma"))), 8, 2)
+#endif
 
-LRMLP_KERNEL(FN(direct), (const REAL *X, size_t n, size_t in, const REAL *W, const REAL *b,
-                          REAL *Y, size_t out),
-             (X, n, in, W, b, Y, out))
+/* The variant for this CPU (kernel.h). */
+static void FN(direct)(const REAL *X, size_t n, size_t in, const REAL *W, const REAL *b, REAL *Y,
+                       size_t out)
 {
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        FN(rows)(X, i, in, W, b, Y, out, 4, 2);
-    if (i + 2 <= n) {
-        FN(rows)(X, i, in, W, b, Y, out, 2, 4);
-        i += 2;
+#if defined(LRMLP_KERNEL_X86)
+    int level = lrmlp__cpu_level();
+    if (level == 2) {
+        FN(direct_x512)(X, n, in, W, b, Y, out);
+        return;
     }
-    if (i < n)
-        FN(rows)(X, i, in, W, b, Y, out, 1, 8);
+    if (level == 1) {
+        FN(direct_x256)(X, n, in, W, b, Y, out);
+        return;
+    }
+#endif
+    FN(direct_v32)(X, n, in, W, b, Y, out);
 }
 
 /* One layer over n rows: Y = act(X W^T + b). */
@@ -99,7 +128,9 @@ static void FN(layer)(const REAL *P, const lrmlp_layer_ *ly, const REAL *X, size
 {
     const REAL *W = P + ly->w_off;
     const REAL *b = ly->b_off != SIZE_MAX ? P + ly->b_off : NULL;
-    if (n <= INFER_DIRECT_MAX) {
+    /* Narrow inputs (a low-rank net's r-wide layers) leave the direct kernel
+     * little to sum per output and much to reduce: GEMM does better there. */
+    if (n <= INFER_DIRECT_MAX && ly->in >= INFER_DIRECT_MIN_IN) {
         FN(direct)(X, n, ly->in, W, b, Y, ly->out);
     } else {
         REAL beta = 0;
@@ -129,7 +160,7 @@ void FN(lrmlp__infer_chunk)(const void *params, const lrmlp_layer_ *layers, size
     }
 }
 
-#undef VL
+#undef DEFINE_DIRECT
 #undef FN
 #undef CAT
 #undef CAT_
