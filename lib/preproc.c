@@ -260,3 +260,127 @@ int lrmlp__preproc_decode(const uint8_t *b, uint64_t len, const lrmlp_net *net,
     free(v);
     return rc;
 }
+
+/* ---- from a dataset ---- */
+
+LRMLP_API int lrmlp_dataset_standardize_targets(lrmlp_dataset *ds, const lrmlp_dataset *reference)
+{
+    static const char fn[] = "lrmlp_dataset_standardize_targets";
+    if (!ds)
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
+    const lrmlp_dataset *ref = reference ? reference : ds;
+    size_t k = ds->n_targets;
+    if (k == 0 || !ds->T)
+        return lrmlp__err(LRMLP_ERR_STATE, "%s: the dataset has no real-valued targets", fn);
+    if (ref->n_targets != k || !ref->T)
+        return lrmlp__err(LRMLP_ERR_SHAPE, "%s: reference has %zu targets, dataset %zu", fn,
+                          ref->n_targets, k);
+    double *m = calloc(k, sizeof *m), *s = calloc(k, sizeof *s);
+    double *cm = malloc(k * sizeof *cm), *cs = malloc(k * sizeof *cs);
+    if (!m || !s || !cm || !cs) {
+        free(m);
+        free(s);
+        free(cm);
+        free(cs);
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
+    }
+    if (ref != ds && ref->tgt_m) {
+        /* The reference standardized its targets: the same map. */
+        memcpy(m, ref->tgt_m, k * sizeof *m);
+        memcpy(s, ref->tgt_s, k * sizeof *s);
+    } else {
+        /* Two passes in double: mean, then the centered sum of squares. */
+        int f32 = ref->dtype == LRMLP_F32;
+        for (size_t i = 0; i < ref->n; i++)
+            for (size_t j = 0; j < k; j++)
+                m[j] += f32 ? ((const float *)ref->T)[i * k + j]
+                            : ((const double *)ref->T)[i * k + j];
+        for (size_t j = 0; j < k; j++)
+            m[j] /= (double)ref->n;
+        for (size_t i = 0; i < ref->n; i++)
+            for (size_t j = 0; j < k; j++) {
+                double v = (f32 ? ((const float *)ref->T)[i * k + j]
+                                : ((const double *)ref->T)[i * k + j]) - m[j];
+                s[j] += v * v;
+            }
+        for (size_t j = 0; j < k; j++) {
+            double sd = sqrt(s[j] / (double)ref->n);
+            s[j] = sd > 0 && isfinite(sd) ? sd : 1.0;
+        }
+    }
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < k; j++) {
+            if (ds->dtype == LRMLP_F32) {
+                float *t = (float *)ds->T + i * k + j;
+                *t = (float)(((double)*t - m[j]) / s[j]);
+            } else {
+                double *t = (double *)ds->T + i * k + j;
+                *t = (*t - m[j]) / s[j];
+            }
+        }
+    /* Compose with an earlier map: t'' = (t' - m) / s with t' = (t - m0) / s0. */
+    for (size_t j = 0; j < k; j++) {
+        double m0 = ds->tgt_m ? ds->tgt_m[j] : 0.0, s0 = ds->tgt_m ? ds->tgt_s[j] : 1.0;
+        cm[j] = m0 + s0 * m[j];
+        cs[j] = s0 * s[j];
+    }
+    free(ds->tgt_m);
+    free(ds->tgt_s);
+    ds->tgt_m = cm;
+    ds->tgt_s = cs;
+    free(m);
+    free(s);
+    return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_net_set_preprocessing_from_dataset(lrmlp_net *net, const lrmlp_dataset *ds)
+{
+    static const char fn[] = "lrmlp_net_set_preprocessing_from_dataset";
+    if (!net || !ds)
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: NULL argument", fn);
+    size_t d = ds->d, k = net->widths[net->n_layers];
+    if (d != net->widths[0])
+        return lrmlp__err(LRMLP_ERR_SHAPE, "%s: dataset has %zu features, network %zu inputs",
+                          fn, d, net->widths[0]);
+    if (ds->tgt_m && ds->n_targets != k)
+        return lrmlp__err(LRMLP_ERR_SHAPE, "%s: dataset has %zu targets, network %zu outputs",
+                          fn, ds->n_targets, k);
+    unsigned flags = (ds->raw_P ? LRMLP_PREP_INPUT_AFFINE
+                      : ds->scale ? LRMLP_PREP_INPUT_DIAGONAL
+                                  : 0u) |
+                     (ds->tgt_m ? LRMLP_PREP_OUTPUT : 0u);
+    if (!flags)
+        return lrmlp__err(LRMLP_ERR_STATE, "%s: the dataset has no fitted transform", fn);
+    /* Input: x -> a (P x + q) + b, a x + b being the per-feature map. */
+    double *M = NULL, *c = NULL;
+    if (flags & (LRMLP_PREP_INPUT_AFFINE | LRMLP_PREP_INPUT_DIAGONAL)) {
+        size_t mc = ds->raw_P ? d * d : d;
+        M = malloc(mc * sizeof *M);
+        c = malloc(d * sizeof *c);
+        if (!M || !c) {
+            free(M);
+            free(c);
+            return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
+        }
+        for (size_t j = 0; j < d; j++) {
+            double a = ds->scale ? ds->scale[j] : 1.0, b = ds->scale ? ds->shift[j] : 0.0;
+            if (ds->raw_P) {
+                for (size_t q = 0; q < d; q++)
+                    M[j * d + q] = a * ds->raw_P[j * d + q];
+                c[j] = a * ds->raw_q[j] + b;
+            } else {
+                M[j] = a;
+                c[j] = b;
+            }
+        }
+    }
+    lrmlp_preproc_ *p;
+    int rc = lrmlp__preproc_make(&p, net->dtype, d, k, flags, M, c, ds->tgt_s, ds->tgt_m);
+    free(M);
+    free(c);
+    if (rc)
+        return rc;
+    lrmlp__preproc_free(net->prep);
+    net->prep = p;
+    return LRMLP_OK;
+}

@@ -308,6 +308,109 @@ START_TEST(test_preprocessing_bad_values)
 }
 END_TEST
 
+
+/* The transforms a dataset fitted (standardize, whiten, standardize again,
+ * targets standardized) travel into the network: predict on the raw
+ * features equals the raw network on the dataset's transformed features,
+ * de-standardized with the target statistics. */
+START_TEST(test_preprocessing_from_dataset)
+{
+    size_t n = 300, d = 4, k = 2;
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * k);
+    uint64_t st = 77;
+    for (size_t i = 0; i < n; i++) {
+        double a = tu_rand(&st), b = tu_rand(&st), c = tu_rand(&st), e = tu_rand(&st);
+        X[i * d + 0] = 100.0 + 20.0 * a;
+        X[i * d + 1] = -3.0 + 0.1 * b + 0.05 * a;
+        X[i * d + 2] = 7.0 * c - 2.0 * a;
+        X[i * d + 3] = 0.5 * e;
+        T[i * k + 0] = 1000.0 + 50.0 * a * b;
+        T[i * k + 1] = -0.01 * c;
+    }
+    for (int variant = 0; variant < 2; variant++) {
+        lrmlp_dataset *ds;
+        ck_assert_int_eq(lrmlp_dataset_from_targets_f64(&ds, X, n, d, T, k), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_FEATURE, NULL),
+                         LRMLP_OK);
+        if (variant == 1) {
+            lrmlp_whiten_options wo = LRMLP_WHITEN_OPTIONS_INIT;
+            ck_assert_int_eq(lrmlp_dataset_whiten(ds, &wo, NULL), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_dataset_whiten(ds, &wo, NULL), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL),
+                             LRMLP_OK);
+        }
+        ck_assert_int_eq(lrmlp_dataset_standardize_targets(ds, NULL), LRMLP_OK);
+        double *Xt = tu_dmalloc(n * d), *Tt = tu_dmalloc(n * k);
+        ck_assert_int_eq(lrmlp_dataset_batch_f64(ds, NULL, 0, n, Xt, Tt), LRMLP_OK);
+        /* the targets are standardized */
+        for (size_t j = 0; j < k; j++) {
+            double m = 0, v = 0;
+            for (size_t i = 0; i < n; i++)
+                m += Tt[i * k + j];
+            m /= (double)n;
+            for (size_t i = 0; i < n; i++)
+                v += (Tt[i * k + j] - m) * (Tt[i * k + j] - m);
+            ck_assert(fabs(m) < 1e-10 && fabs(v / (double)n - 1.0) < 1e-10);
+        }
+        static const size_t w[] = { 4, 8, 2 };
+        lrmlp_net *net = make_net(LRMLP_F64, 2, w, 1, 8);
+        ck_assert_int_eq(lrmlp_net_set_preprocessing_from_dataset(net, ds), LRMLP_OK);
+        ck_assert_uint_eq(lrmlp_net_preprocessing(net),
+                          (variant ? LRMLP_PREP_INPUT_AFFINE : LRMLP_PREP_INPUT_DIAGONAL) |
+                              LRMLP_PREP_OUTPUT);
+        double *Y = tu_dmalloc(n * k), *Yr = tu_dmalloc(n * k);
+        ck_assert_int_eq(lrmlp_net_predict_f64(net, X, n, Y), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_net_predict_raw_f64(net, Xt, n, Yr), LRMLP_OK);
+        /* target statistics of the original T */
+        for (size_t j = 0; j < k; j++) {
+            double m = 0, v = 0;
+            for (size_t i = 0; i < n; i++)
+                m += T[i * k + j];
+            m /= (double)n;
+            for (size_t i = 0; i < n; i++)
+                v += (T[i * k + j] - m) * (T[i * k + j] - m);
+            double sd = sqrt(v / (double)n);
+            for (size_t i = 0; i < n; i++) {
+                double want = sd * Yr[i * k + j] + m;
+                ck_assert_msg(fabs(Y[i * k + j] - want) <= 1e-9 * (1 + fabs(want)),
+                              "variant %d row %zu: %.17g vs %.17g", variant, i, Y[i * k + j],
+                              want);
+            }
+        }
+        /* a second dataset standardized with the first as reference gets the same map */
+        lrmlp_dataset *ds2;
+        ck_assert_int_eq(lrmlp_dataset_from_targets_f64(&ds2, X, n, d, T, k), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_dataset_standardize_targets(ds2, ds), LRMLP_OK);
+        double *T2 = tu_dmalloc(n * k);
+        ck_assert_int_eq(lrmlp_dataset_batch_f64(ds2, NULL, 0, n, Xt, T2), LRMLP_OK);
+        for (size_t i = 0; i < n * k; i++)
+            ck_assert(fabs(T2[i] - Tt[i]) < 1e-12);
+        /* bad uses */
+        lrmlp_dataset *lab;
+        int32_t labels[3] = { 0, 1, 0 };
+        ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&lab, X, 3, d, labels, 2), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_dataset_standardize_targets(lab, NULL), LRMLP_ERR_STATE);
+        ck_assert_int_eq(lrmlp_net_set_preprocessing_from_dataset(net, lab), LRMLP_ERR_STATE);
+        static const size_t w5[] = { 5, 2 };
+        lrmlp_net *net5 = make_net(LRMLP_F64, 1, w5, 0, 1);
+        ck_assert_int_eq(lrmlp_net_set_preprocessing_from_dataset(net5, ds), LRMLP_ERR_SHAPE);
+        ck_assert_uint_eq(lrmlp_net_preprocessing(net5), 0);
+        lrmlp_net_free(net5);
+        lrmlp_dataset_free(lab);
+        lrmlp_dataset_free(ds2);
+        free(T2);
+        free(Y);
+        free(Yr);
+        free(Xt);
+        free(Tt);
+        lrmlp_net_free(net);
+        lrmlp_dataset_free(ds);
+    }
+    free(X);
+    free(T);
+}
+END_TEST
+
 /* ---------- the PREP section ---------- */
 
 static lrmlp_net *prep_net(void)
@@ -704,6 +807,7 @@ int main(void)
     tc = tcase_create("preprocessing");
     tcase_add_test(tc, test_preprocessing_applied);
     tcase_add_test(tc, test_preprocessing_bad_values);
+    tcase_add_test(tc, test_preprocessing_from_dataset);
     tcase_add_test(tc, test_prep_roundtrip);
     tcase_add_test(tc, test_prep_corrupt);
     tcase_add_test(tc, test_golden_v1_2);

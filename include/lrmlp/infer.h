@@ -85,14 +85,6 @@ LRMLP_API unsigned lrmlp_net_preprocessing(const lrmlp_net *net);
 LRMLP_API int lrmlp_net_predict_raw_f32(lrmlp_net *net, const float *X, size_t n, float *Y);
 LRMLP_API int lrmlp_net_predict_raw_f64(lrmlp_net *net, const double *X, size_t n, double *Y);
 
-/* Regression targets: standardizes each target column of ds to zero mean and
- * unit population variance with the statistics of reference (ds when NULL;
- * as lrmlp_dataset_standardize, a reference that standardized its own
- * targets passes on exactly that map). Constant columns get std 1.
- * LRMLP_ERR_STATE for a dataset without real targets. Exclusive use of ds. */
-LRMLP_API int lrmlp_dataset_standardize_targets(lrmlp_dataset *ds,
-                                                const lrmlp_dataset *reference);
-
 /* ---- the shared model ---- */
 
 /* Makes a model from a network: copies its weights, activations and
