@@ -106,6 +106,7 @@ LRMLP_API const char *lrmlp_loss_name(lrmlp_loss loss)
     case LRMLP_LOSS_SSE: return "sse";
     case LRMLP_LOSS_MSE: return "mse";
     case LRMLP_LOSS_CROSS_ENTROPY: return "cross_entropy";
+    case LRMLP_LOSS_MEAN_SQUARED: return "mean_squared";
     default: return NULL;
     }
 }

@@ -72,7 +72,12 @@ static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, 
         }
         return total / (double)norm_n;
     }
-    const REAL scale = kind == LRMLP_LOSS_MSE ? (REAL)(1.0 / (double)norm_n) : 1;
+    /* SSE: 0.5 sum r^2; MSE: that / n; MEAN_SQUARED: sum r^2 / (n k) =
+     * 0.5 sum r^2 / (0.5 n k). */
+    const double denom = kind == LRMLP_LOSS_MSE            ? (double)norm_n
+                         : kind == LRMLP_LOSS_MEAN_SQUARED ? 0.5 * (double)norm_n * (double)k
+                                                           : 1.0;
+    const REAL scale = (REAL)(1.0 / denom);
     size_t nk = n * k;
     for (size_t i = 0; i < nk; i++) {
         REAL r = Y[i] - T[i];
@@ -81,7 +86,7 @@ static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, 
             dY[i] = r * scale;
     }
     total *= 0.5;
-    return kind == LRMLP_LOSS_MSE ? total / (double)norm_n : total;
+    return total / denom;
 }
 
 /* Backward pass from dY (in net->delta[0], n x widths[L]) after a training

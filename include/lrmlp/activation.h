@@ -57,13 +57,20 @@ typedef enum lrmlp_loss {
     /* 0.5 * sum over samples and outputs of (f - y)^2: the paper's loss.
      * A sum, not a mean: gradients grow with the batch size. */
     LRMLP_LOSS_SSE = 0,
-    /* LRMLP_LOSS_SSE divided by the number of samples in the batch. */
+    /* Half the mean over samples of the summed squares: 0.5 / n * sum over
+     * samples and outputs of (f - y)^2, i.e. LRMLP_LOSS_SSE / n. With K
+     * outputs this is K/2 times PyTorch's mse_loss; use
+     * LRMLP_LOSS_MEAN_SQUARED for that one. Kept as it was (name "mse"). */
     LRMLP_LOSS_MSE = 1,
     /* softmax cross-entropy, mean over samples: -1/n sum_i sum_k y_ik log
      * softmax(f_i)_k. Fused and computed with the log-sum-exp shift, so it is
      * finite for any finite logits. Targets are probability rows (one-hot). */
     LRMLP_LOSS_CROSS_ENTROPY = 2,
-    LRMLP_LOSS_COUNT_ = 3
+    /* The mean squared error as PyTorch's torch.nn.functional.mse_loss
+     * (reduction "mean") computes it: the mean over all n * K elements of
+     * (f - y)^2, no factor 0.5. Name "mean_squared". */
+    LRMLP_LOSS_MEAN_SQUARED = 3,
+    LRMLP_LOSS_COUNT_ = 4
 } lrmlp_loss;
 
 LRMLP_API const char *lrmlp_loss_name(lrmlp_loss loss);
