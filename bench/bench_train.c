@@ -5,9 +5,15 @@
  *   bench_train [--data DIR] [--threads N] [--epochs N] [--hidden 512,512]
  *               [--act tanh] [--batch 128] [--f64]
  *
+ * Also reports the GEMM floor (gemm_floor.h): the same cblas_?gemm calls
+ * the epochs made, replayed alone (fastest of 3 replays), and the epoch's
+ * ratio to it.
+ *
  * --threads calls openblas_set_num_threads: the benchmark is the application
  * and may choose; the library itself never does. */
 #include <lrmlp.h>
+
+#include "gemm_floor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +102,7 @@ int main(int argc, char **argv)
     to.batch_size = batch;
     double secs = 0, loss = 0;
     size_t samples = 0;
+    gemm_floor_record_start();
     for (long e = 0; e < epochs; e++) {
         lrmlp_epoch_stats st;
         if (lrmlp_train_epoch(net, opt, ds, &to, &st)) {
@@ -106,14 +113,26 @@ int main(int argc, char **argv)
         samples += st.samples;
         loss = st.loss;
     }
+    gemm_floor_record_stop();
+    double gemm_flops = 0;
+    size_t gemm_calls = gemm_floor_calls(&gemm_flops);
+    double floor_s = gemm_floor_replay(3);
+    if (floor_s < 0) {
+        fprintf(stderr, "bench_train: out of memory for the GEMM floor replay\n");
+        return 1;
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"liblrmlp\", \"threads\": %d, \"blas_core\": \"%s\", \"epochs\": %ld, "
            "\"seconds\": %.3f, \"seconds_per_epoch\": %.3f, \"samples_per_second\": %.0f, "
-           "\"peak_rss_mb\": %.1f, \"final_loss\": %.4f, \"params\": %zu}\n",
+           "\"peak_rss_mb\": %.1f, \"final_loss\": %.4f, \"params\": %zu, "
+           "\"dtype\": \"%s\", \"gemm_calls_per_epoch\": %zu, \"gemm_gflop_per_epoch\": %.2f, "
+           "\"gemm_floor_seconds_per_epoch\": %.3f, \"ratio_to_floor\": %.3f}\n",
            lrmlp_blas_threads(), lrmlp_blas_core(), epochs, secs, secs / (double)epochs,
            (double)samples / secs, (double)ru.ru_maxrss / 1024.0, loss,
-           lrmlp_net_param_count(net));
+           lrmlp_net_param_count(net), dt == LRMLP_F64 ? "f64" : "f32",
+           gemm_calls / (size_t)epochs, 1e-9 * gemm_flops / (double)epochs,
+           floor_s / (double)epochs, secs / floor_s);
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
     lrmlp_dataset_free(ds);

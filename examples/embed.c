@@ -1,6 +1,6 @@
 /* Minimal embedding: fit a small surrogate y = sin(3x) from in-memory data,
  * the way a simulation code would, then query it. Build it on its own with
- *   cc embed.c $(pkg-config --cflags --libs lrmlp) -o embed
+ *   cc embed.c $(pkg-config --cflags --libs lrmlp) -lm -o embed
  * Exits 0 when the fit is good (mean squared error below 1e-3). */
 #include <lrmlp.h>
 

@@ -360,18 +360,12 @@ LRMLP_API int lrmlp_dataset_load_idx(lrmlp_dataset **out, const char *images_pat
 /* ------------------------------------------------------------------------ */
 /* CSV                                                                      */
 
+LRMLP__OPTS_TYPE(csv_opts_type, lrmlp_csv_options, LRMLP_CSV_OPTIONS_VERSION,
+                 LRMLP_CSV_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_csv_options, dtype));
+
 LRMLP_API int lrmlp_csv_options_init(lrmlp_csv_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_csv_options_init: opts is NULL");
-    if (version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                               "lrmlp_csv_options_init: unknown options version %u (this "
-                               "library knows %u)",
-                               version, (unsigned)LRMLP_CSV_OPTIONS_VERSION);
-    lrmlp_csv_options d = LRMLP_CSV_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&csv_opts_type, opts, version);
 }
 
 enum { PN_OK = 0, PN_NONFINITE, PN_SYNTAX, PN_RANGE };
@@ -387,6 +381,18 @@ static int ci_equal(const char *s, size_t len, const char *lit)
             return 0;
     }
     return i == len && lit[i] == '\0';
+}
+
+/* C's "nan(n-char-sequence)": nan( [A-Za-z0-9_]* ), any case. */
+static int is_nan_payload(const char *s, size_t len)
+{
+    if (len < 5 || !ci_equal(s, 4, "nan(") || s[len - 1] != ')')
+        return 0;
+    for (size_t i = 4; i + 1 < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_'))
+            return 0;
+    return 1;
 }
 
 /* Parses [+-]? (digits [. digits] | . digits) ([eE] [+-]? digits)? from
@@ -406,7 +412,7 @@ static int parse_number(const char *s, size_t len, double *out)
         i++;
     }
     if (ci_equal(s + i, len - i, "nan") || ci_equal(s + i, len - i, "inf") ||
-        ci_equal(s + i, len - i, "infinity"))
+        ci_equal(s + i, len - i, "infinity") || is_nan_payload(s + i, len - i))
         return PN_NONFINITE;
     uint64_t m = 0;
     int nd = 0, any = 0;
@@ -530,13 +536,10 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
     *out = NULL;
     if (!text && len)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: text is NULL", fn);
-    lrmlp_csv_options o = LRMLP_CSV_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_CSV_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_csv_options o;
+    int rc0 = lrmlp__opts_read(&csv_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (csv_bad_delim(o.delimiter))
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: delimiter 0x%02x is not usable", fn,
                                (unsigned)(unsigned char)o.delimiter);
@@ -713,9 +716,10 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     *out = NULL;
     if (!path)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: path is NULL", fn);
-    if (opts && opts->version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                               opts->version);
+    lrmlp_csv_options o;
+    int rc0 = lrmlp__opts_read(&csv_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno_err(LRMLP_ERR_IO, fn, "cannot open", path);
@@ -743,7 +747,7 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     else if (len == 0)
         rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' is empty", fn, path);
     else
-        rc = lrmlp__dataset_csv_from_mem(out, buf, len, opts);
+        rc = lrmlp__dataset_csv_from_mem(out, buf, len, &o);
     fclose(f);
     free(buf);
     return rc;

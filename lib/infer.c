@@ -14,20 +14,12 @@
 /* ... and layers with at least this many inputs. */
 #define INFER_DIRECT_MIN_IN 32
 
-#define REAL float
-#define SFX f32
-#define GEMM cblas_sgemm
+#include "real_f32.h"
 #include "infer_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#define REAL double
-#define SFX f64
-#define GEMM cblas_dgemm
+#include "real_undef.h"
+#include "real_f64.h"
 #include "infer_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
+#include "real_undef.h"
 
 struct lrmlp_model {
     lrmlp_dtype dtype;
@@ -177,6 +169,9 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
         return lrmlp__err(LRMLP_ERR_INVALID, "output Y is NULL");
     if (n == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch has no samples");
+    /* as the other batch entry points of net.h */
+    if (!lrmlp__blas_int_ok(n))
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large for BLAS", n);
     size_t count;
     if (!lrmlp__mul_ok(n, net->widths[0], &count))
         return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);

@@ -1,5 +1,5 @@
 /* The inference forward pass, written once and instantiated for float and
- * double by infer.c. Expects REAL, SFX, GEMM (cblas_sgemm/cblas_dgemm).
+ * double by infer.c between real_f32.h / real_f64.h and real_undef.h.
  *
  * Small chunks go through a direct kernel that reads each weight row where
  * it lies (row-major, out x in) and dots it with up to four input rows at a
@@ -9,17 +9,13 @@
  * tail, then the bias. Chunks of more than INFER_DIRECT_MAX rows, and
  * layers with fewer than INFER_DIRECT_MIN_IN inputs, go to GEMM. */
 
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
-
 /* The kernel for one vector width: VB bytes per vector (32: AVX2 and
  * baseline, 64: AVX-512), tiles of R input rows times C weight rows, each
  * with its own accumulator vector. TAG names the instance; ATTR is its
  * target attribute. */
 #define DEFINE_DIRECT(TAG, VB, ATTR, R8, C8)                                                    \
-    typedef REAL FN(vec_##TAG) __attribute__((vector_size(VB)));                               \
-    static inline __attribute__((always_inline)) ATTR REAL FN(hsum_##TAG)(FN(vec_##TAG) a)     \
+    typedef REAL SFX(vec_##TAG) __attribute__((vector_size(VB)));                               \
+    static inline __attribute__((always_inline)) ATTR REAL SFX(hsum_##TAG)(SFX(vec_##TAG) a)     \
     {                                                                                          \
         REAL t[VB / sizeof(REAL)];                                                             \
         memcpy(t, &a, sizeof a);                                                               \
@@ -30,18 +26,18 @@
     }                                                                                          \
     /* R input rows times C weight rows; wr repeats the last row at the right edge,            \
      * and only cc columns are stored. */                                                     \
-    static inline __attribute__((always_inline)) ATTR void FN(tile_##TAG)(                    \
+    static inline __attribute__((always_inline)) ATTR void SFX(tile_##TAG)(                    \
         const REAL *const *xr, const REAL *const *wr, size_t in, const REAL *b, REAL *y,       \
         size_t out, size_t j, size_t cc, const int R, const int C)                             \
     {                                                                                          \
         const size_t vl = VB / sizeof(REAL);                                                   \
-        FN(vec_##TAG) acc[8][8];                                                               \
+        SFX(vec_##TAG) acc[8][8];                                                               \
         for (int r = 0; r < R; r++)                                                            \
             for (int c = 0; c < C; c++)                                                        \
-                acc[r][c] = (FN(vec_##TAG)){ 0 };                                              \
+                acc[r][c] = (SFX(vec_##TAG)){ 0 };                                              \
         const size_t nv = in / vl;                                                             \
         for (size_t k = 0; k < nv; k++) {                                                      \
-            FN(vec_##TAG) w[8], x[8];                                                          \
+            SFX(vec_##TAG) w[8], x[8];                                                          \
             for (int c = 0; c < C; c++)                                                        \
                 memcpy(&w[c], wr[c] + k * vl, sizeof w[c]);                                    \
             for (int r = 0; r < R; r++)                                                        \
@@ -52,7 +48,7 @@
         }                                                                                      \
         for (int r = 0; r < R; r++) {                                                          \
             for (int c = 0; c < (int)cc; c++) {                                                \
-                REAL s = FN(hsum_##TAG)(acc[r][c]);                                            \
+                REAL s = SFX(hsum_##TAG)(acc[r][c]);                                            \
                 for (size_t k = nv * vl; k < in; k++)                                          \
                     s += xr[r][k] * wr[c][k];                                                  \
                 if (b)                                                                         \
@@ -61,7 +57,7 @@
             }                                                                                  \
         }                                                                                      \
     }                                                                                          \
-    static inline __attribute__((always_inline)) ATTR void FN(rows_##TAG)(                     \
+    static inline __attribute__((always_inline)) ATTR void SFX(rows_##TAG)(                     \
         const REAL *X, size_t i, size_t in, const REAL *W, const REAL *b, REAL *Y, size_t out, \
         const int R, const int C)                                                              \
     {                                                                                          \
@@ -73,28 +69,28 @@
             const REAL *wr[8];                                                                 \
             for (int c = 0; c < C; c++)                                                        \
                 wr[c] = W + (j + ((size_t)c < cc ? (size_t)c : cc - 1)) * in;                  \
-            FN(tile_##TAG)(xr, wr, in, b, Y + i * out, out, j, cc, R, C);                      \
+            SFX(tile_##TAG)(xr, wr, in, b, Y + i * out, out, j, cc, R, C);                      \
         }                                                                                      \
     }                                                                                          \
     /* Row groups of R8 (big enough that the weights are read once for a          \
      * batch of 8), then 4, 2, 1; each output is the same computation in any       \
      * group (the accumulators are independent). */                                          \
-    static ATTR void FN(direct_##TAG)(const REAL *X, size_t n, size_t in, const REAL *W,       \
+    static ATTR void SFX(direct_##TAG)(const REAL *X, size_t n, size_t in, const REAL *W,       \
                                       const REAL *b, REAL *Y, size_t out)                      \
     {                                                                                          \
         size_t i = 0;                                                                          \
         for (; i + R8 <= n; i += R8)                                                           \
-            FN(rows_##TAG)(X, i, in, W, b, Y, out, R8, C8);                                    \
+            SFX(rows_##TAG)(X, i, in, W, b, Y, out, R8, C8);                                    \
         if (R8 > 4 && i + 4 <= n) {                                                            \
-            FN(rows_##TAG)(X, i, in, W, b, Y, out, 4, 4);                                      \
+            SFX(rows_##TAG)(X, i, in, W, b, Y, out, 4, 4);                                      \
             i += 4;                                                                            \
         }                                                                                      \
         if (i + 2 <= n) {                                                                      \
-            FN(rows_##TAG)(X, i, in, W, b, Y, out, 2, 4);                                      \
+            SFX(rows_##TAG)(X, i, in, W, b, Y, out, 2, 4);                                      \
             i += 2;                                                                            \
         }                                                                                      \
         if (i < n)                                                                             \
-            FN(rows_##TAG)(X, i, in, W, b, Y, out, 1, 8);                                      \
+            SFX(rows_##TAG)(X, i, in, W, b, Y, out, 1, 8);                                      \
     }
 
 /* AVX2 has 16 vector registers: tiles of at most 8 accumulators. */
@@ -106,32 +102,32 @@ DEFINE_DIRECT(x512, 64, __attribute__((target("avx512f,avx512vl,avx2,fma"))), 8,
 #endif
 
 /* The variant for this CPU (kernel.h). */
-static void FN(direct)(const REAL *X, size_t n, size_t in, const REAL *W, const REAL *b, REAL *Y,
+static void SFX(direct)(const REAL *X, size_t n, size_t in, const REAL *W, const REAL *b, REAL *Y,
                        size_t out)
 {
 #if defined(LRMLP_KERNEL_X86)
     int level = lrmlp__cpu_level();
     if (level == 2) {
-        FN(direct_x512)(X, n, in, W, b, Y, out);
+        SFX(direct_x512)(X, n, in, W, b, Y, out);
         return;
     }
     if (level == 1) {
-        FN(direct_x256)(X, n, in, W, b, Y, out);
+        SFX(direct_x256)(X, n, in, W, b, Y, out);
         return;
     }
 #endif
-    FN(direct_v32)(X, n, in, W, b, Y, out);
+    SFX(direct_v32)(X, n, in, W, b, Y, out);
 }
 
 /* One layer over n rows: Y = act(X W^T + b). */
-static void FN(layer)(const REAL *P, const lrmlp_layer_ *ly, const REAL *X, size_t n, REAL *Y)
+static void SFX(layer)(const REAL *P, const lrmlp_layer_ *ly, const REAL *X, size_t n, REAL *Y)
 {
     const REAL *W = P + ly->w_off;
     const REAL *b = ly->b_off != SIZE_MAX ? P + ly->b_off : NULL;
     /* Narrow inputs (a low-rank net's r-wide layers) leave the direct kernel
      * little to sum per output and much to reduce: GEMM does better there. */
     if (n <= INFER_DIRECT_MAX && ly->in >= INFER_DIRECT_MIN_IN) {
-        FN(direct)(X, n, ly->in, W, b, Y, ly->out);
+        SFX(direct)(X, n, ly->in, W, b, Y, ly->out);
     } else {
         REAL beta = 0;
         if (b) {
@@ -139,15 +135,15 @@ static void FN(layer)(const REAL *P, const lrmlp_layer_ *ly, const REAL *X, size
                 memcpy(Y + i * ly->out, b, ly->out * sizeof(REAL));
             beta = 1;
         }
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)ly->out,
-             (blasint)ly->in, 1, X, (blasint)ly->in, W, (blasint)ly->in, beta, Y,
-             (blasint)ly->out);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (lrmlp_blasint)n, (lrmlp_blasint)ly->out,
+             (lrmlp_blasint)ly->in, 1, X, (lrmlp_blasint)ly->in, W, (lrmlp_blasint)ly->in, beta, Y,
+             (lrmlp_blasint)ly->out);
     }
     if (ly->act != LRMLP_ACT_IDENTITY)
-        FN(lrmlp__act_forward)(ly->act, Y, NULL, n * ly->out, 0, NULL);
+        SFX(lrmlp__act_forward)(ly->act, Y, NULL, n * ly->out, 0, NULL);
 }
 
-void FN(lrmlp__infer_chunk)(const void *params, const lrmlp_layer_ *layers, size_t L,
+void SFX(lrmlp__infer_chunk)(const void *params, const lrmlp_layer_ *layers, size_t L,
                             const REAL *X, size_t n, REAL *Y, void *buf0, void *buf1)
 {
     const REAL *P = (const REAL *)params;
@@ -155,12 +151,9 @@ void FN(lrmlp__infer_chunk)(const void *params, const lrmlp_layer_ *layers, size
     REAL *bufs[2] = { (REAL *)buf0, (REAL *)buf1 };
     for (size_t l = 0; l < L; l++) {
         REAL *out = l + 1 == L ? Y : bufs[l & 1];
-        FN(layer)(P, &layers[l], in, n, out);
+        SFX(layer)(P, &layers[l], in, n, out);
         in = out;
     }
 }
 
 #undef DEFINE_DIRECT
-#undef FN
-#undef CAT
-#undef CAT_

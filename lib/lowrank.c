@@ -8,15 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+LRMLP__OPTS_TYPE(lowrank_opts_type, lrmlp_lowrank_options, LRMLP_LOWRANK_OPTIONS_VERSION,
+                 LRMLP_LOWRANK_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_lowrank_options, eps));
+
 LRMLP_API int lrmlp_lowrank_options_init(lrmlp_lowrank_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_lowrank_options d = LRMLP_LOWRANK_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&lowrank_opts_type, opts, version);
 }
 
 /* Layer l's weights as doubles (rows x cols = out x in). */
@@ -46,16 +43,18 @@ static void set_w(lrmlp_net *net, size_t l, const double *W)
     }
 }
 
-LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *o)
+LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *user_opts)
 {
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
-    if (!o)
+    if (!user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
-    if (o->version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_lowrank_options version %u",
-                               o->version);
+    lrmlp_lowrank_options full;
+    int rc0 = lrmlp__opts_read(&lowrank_opts_type, user_opts, &full, "lrmlp_lowrank_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
+    const lrmlp_lowrank_options *o = &full;
     size_t L = o->n_layers, d = o->input_dim, m = o->width, K = o->output_dim, r = o->rank;
     if (L < 2 || L > 4000)
         return lrmlp__err(LRMLP_ERR_INVALID, "n_layers must be in [2, 4000], got %zu", L);
@@ -118,7 +117,7 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
                                   size_t *layer)
 {
     if (!net || !layer)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_layer: NULL argument");
     if (!net->lr_rank)
         return lrmlp__err(LRMLP_ERR_STATE, "not a low-rank network");
     size_t L = net->lr_layers;
@@ -185,7 +184,7 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
                                             const double *Vb, double eps)
 {
     if (!lr)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_from_dense: network is NULL");
     if (!dense || !Vb)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
     if (!isfinite(eps) || eps <= 0)
@@ -248,7 +247,7 @@ done:
 LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, double eps)
 {
     if (!lr)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_random: network is NULL");
     if (!dense)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network is NULL");
     if (!isfinite(eps) || eps <= 0)
@@ -276,7 +275,8 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     lrmlp_activation *acts = malloc(L * sizeof *acts);
     size_t big = m * (m > d ? m : d);
     double *W = calloc(big, sizeof *W), *A = malloc(r * r * sizeof *A),
-           *B = malloc(m * (r > d ? r : d) * sizeof *B), *C = malloc(m * r * sizeof *C);
+           *B = malloc(m * (r > d ? r : d) * sizeof *B),
+           *C = malloc((m > d ? m : d) * r * sizeof *C); /* r x d, then m x r */
     lrmlp_net *net = NULL;
     int rc = LRMLP_OK;
     if (!widths || !acts || !W || !A || !B || !C) {
@@ -403,6 +403,15 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             break;
         }
         get_w(dense, l, W);
+        for (size_t i = 0; k[l] && i < in * outw; i++)
+            if (!isfinite(W[i])) { /* dgesdd may never return on +-Inf */
+                rc = lrmlp__err(LRMLP_ERR_NONFINITE, "layer %zu holds NaN or Inf weights", l);
+                break;
+            }
+        if (rc) {
+            free(W);
+            break;
+        }
         if (k[l]) {
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);
@@ -451,7 +460,12 @@ LRMLP_API int lrmlp_basis_rotate(const double *B, const double *P, size_t n, siz
                                  double psi, double *out)
 {
     if (!B || !P || !out || n == 0 || r == 0 || !isfinite(psi))
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_basis_rotate: NULL argument, zero size or non-finite psi");
+    if (r > n / 2)
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_basis_rotate: two orthogonal %zu x %zu bases need 2r <= n", n,
+                          r);
     double c = cos(psi), s = sin(psi);
     for (size_t i = 0; i < n * r; i++)
         out[i] = c * B[i] + s * P[i];

@@ -1,6 +1,6 @@
-/* Optimizer kernels for one precision, included twice by optim.c (the BLAS
- * s/d pattern). Expects REAL (float or double), SFX(name) (name_f32 /
- * name_f64), GEMM (cblas_sgemm / cblas_dgemm), SQRT, and step_args. */
+/* Optimizer kernels for one precision, included by optim.c between
+ * real_f32.h / real_f64.h and real_undef.h (the names it uses come from
+ * there); also expects step_args. */
 /* Sum of squares of x[0..n), accumulated in double. */
 static double SFX(sumsq)(const REAL *x, size_t n)
 {
@@ -89,7 +89,7 @@ static void SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m
         REAL vi = b2 * v[i] + c2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        w[i] = keep * w[i] - step * mi / (SQRT(vi) / bc2s + eps);
+        w[i] = keep * w[i] - step * mi / (R_SQRT(vi) / bc2s + eps);
     }
 }
 
@@ -135,7 +135,7 @@ static void SFX(muon)(REAL *restrict w, const REAL *restrict g, REAL *restrict m
 
     /* Quintic Newton-Schulz: A = X X^T; B = nb*A + nc*A*A; X = na*X + B*X. */
     const REAL na = (REAL)3.4445, nb = (REAL)-4.7750, nc = (REAL)2.0315;
-    const int ir = (int)r, ic = (int)c;
+    const lrmlp_blasint ir = (lrmlp_blasint)r, ic = (lrmlp_blasint)c; /* checked at creation */
     for (int k = 0; k < a->ns_steps; k++) {
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, ir, ir, ic, (REAL)1, X, ic, X, ic,
              (REAL)0, A, ir);

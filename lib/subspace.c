@@ -1,4 +1,4 @@
-/* The invariant-subspace estimator (theory.md sections 2-3): top-K singular
+/* The invariant-subspace estimator (docs/theory.md sections 2-3): top-K singular
  * triplets of G_1, S_big / S_small, the U/V bases of every analysed layer,
  * block fractions and principal angles. Everything is computed in double. */
 #include "internal.h"
@@ -250,15 +250,12 @@ done:
 
 /* ---- the estimator ---- */
 
+LRMLP__OPTS_TYPE(subspace_opts_type, lrmlp_subspace_options, LRMLP_SUBSPACE_OPTIONS_VERSION,
+                 LRMLP_SUBSPACE_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_subspace_options, theory));
+
 LRMLP_API int lrmlp_subspace_options_init(lrmlp_subspace_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_subspace_options d = LRMLP_SUBSPACE_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&subspace_opts_type, opts, version);
 }
 
 LRMLP_API void lrmlp_subspace_free(lrmlp_subspace *s)
@@ -471,13 +468,10 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     *out = NULL;
     if (!net || !X || !T)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network or data");
-    lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_subspace_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_subspace_options o;
+    int rc0 = lrmlp__opts_read(&subspace_opts_type, opts, &o, "lrmlp_subspace_estimate");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (net->dtype != dtype)
         return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call the _%s function",
                                net->dtype == LRMLP_F32 ? "float32" : "float64",
@@ -617,7 +611,7 @@ LRMLP_API int lrmlp_subspace_layer_dims(const lrmlp_subspace *s, size_t layer, s
                                         size_t *out, size_t *p, int *has_u)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_layer_dims: estimate is NULL");
     int rc;
     const sub_layer_ *ly = get_layer(s, layer, 0, &rc);
     if (!ly)
@@ -637,7 +631,7 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
                                        lrmlp_subspace_basis which, double *out)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_get_basis: estimate is NULL");
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     if ((int)which < 0 || which >= LRMLP_SUBSPACE_BASIS_COUNT_)
@@ -667,7 +661,7 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
 LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_singular_values: estimate is NULL");
     if (!sv)
         return lrmlp__err(LRMLP_ERR_INVALID, "sv is NULL");
     memcpy(sv, s->sv, (s->k + 1) * sizeof *sv);
@@ -677,7 +671,7 @@ LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv
 LRMLP_API int lrmlp_subspace_singular_vectors(const lrmlp_subspace *s, double *L, double *R)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_singular_vectors: estimate is NULL");
     if (L)
         memcpy(L, s->L11, s->m * s->k * sizeof *L);
     if (R)
@@ -688,7 +682,7 @@ LRMLP_API int lrmlp_subspace_singular_vectors(const lrmlp_subspace *s, double *L
 LRMLP_API int lrmlp_subspace_u2_deviation(const lrmlp_subspace *s, size_t layer, double *dev)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_u2_deviation: estimate is NULL");
     if (!dev)
         return lrmlp__err(LRMLP_ERR_INVALID, "dev is NULL");
     int rc;
@@ -704,7 +698,7 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
                                              double frac[4])
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_block_fractions: estimate is NULL");
     if (!W0 || !Wt || !frac)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     int rc;

@@ -1,4 +1,4 @@
-/* The training-dynamics tracker (track.h, theory.md section 4): block
+/* The training-dynamics tracker (track.h, docs/theory.md section 4): block
  * fractions, singular values, stable rank and update norm of each analysed
  * weight matrix, and the gap and rotation of G_1's top-K singular subspaces.
  *
@@ -9,11 +9,11 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <lapacke.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,27 +58,22 @@ struct lrmlp_tracker {
     lapack_int *iwork;      /* 8 * max mn */
 };
 
-static const char *const quantity_names[LRMLP_TRACK_QUANTITY_COUNT_] = {
-    "block_fraction", "singular_value", "stable_rank", "update_norm",
-    "grad_gap",       "grad_angle_left", "grad_angle_right",
-};
+#define QUANTITY_NAME_(name, value, str) [LRMLP_TRACK_##name] = str,
+LRMLP__NAME_TABLE(quantity_names, LRMLP_TRACK_QUANTITY_MAP, QUANTITY_NAME_,
+                  LRMLP_TRACK_QUANTITY_COUNT_);
+#undef QUANTITY_NAME_
 
 LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
 {
-    if ((int)q < 0 || (int)q >= LRMLP_TRACK_QUANTITY_COUNT_)
-        return NULL;
-    return quantity_names[q];
+    return lrmlp__enum_name(quantity_names, LRMLP_TRACK_QUANTITY_COUNT_, (int)q);
 }
+
+LRMLP__OPTS_TYPE(tracker_opts_type, lrmlp_tracker_options, LRMLP_TRACKER_OPTIONS_VERSION,
+                 LRMLP_TRACKER_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_tracker_options, on_record_user));
 
 LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_TRACKER_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_tracker_options d = LRMLP_TRACKER_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&tracker_opts_type, opts, version);
 }
 
 /* ---- helpers ---- */
@@ -223,19 +218,25 @@ static double sin_theta(lrmlp_tracker *t, const double *A, const double *B, size
 
 /* ---- emitting records ---- */
 
-/* "%.9g" with '.' as the decimal separator whatever the C locale. */
+/* "%.9g" with '.' as the decimal separator whatever the C locale, without
+ * localeconv() (not thread-safe): %g writes [-]digits[radix digits][e...],
+ * so the radix is whatever non-digit bytes follow the first digits, unless
+ * they start the exponent. */
 static void format_double(char *buf, size_t len, double v)
 {
     snprintf(buf, len, "%.9g", v);
-    const char *dp = localeconv()->decimal_point;
-    size_t dl = dp ? strlen(dp) : 0;
-    if (dl == 0 || (dl == 1 && dp[0] == '.'))
+    char *p = buf + (buf[0] == '-');
+    if (!isdigit((unsigned char)*p))
+        return; /* inf, nan */
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == 'e' || *p == 'E')
         return;
-    char *at = strstr(buf, dp);
-    if (!at)
-        return;
-    *at = '.';
-    memmove(at + 1, at + dl, strlen(at + dl) + 1);
+    char *q = p;
+    while (*q && !isdigit((unsigned char)*q))
+        q++;
+    *p = '.';
+    memmove(p + 1, q, strlen(q) + 1);
 }
 
 static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quantity q,
@@ -359,7 +360,7 @@ static int record_grad(lrmlp_tracker *t, const lrmlp_net *net, uint64_t step)
 LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t step)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_record: tracker is NULL");
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
     int rc = check_shape(t, net);
@@ -388,7 +389,7 @@ LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_s
 LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_flush: tracker is NULL");
     if (t->csv && fflush(t->csv) != 0) {
         char es[128];
         return lrmlp__err(LRMLP_ERR_IO, "flushing the CSV file: %s",
@@ -656,13 +657,10 @@ LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
     *out = NULL;
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
-    lrmlp_tracker_options o = LRMLP_TRACKER_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_TRACKER_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_tracker_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_tracker_options o;
+    int rc0 = lrmlp__opts_read(&tracker_opts_type, opts, &o, "lrmlp_tracker_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (o.every == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "every must be >= 1");
     lrmlp_tracker *t = calloc(1, sizeof *t);

@@ -6,15 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+LRMLP__OPTS_TYPE(train_opts_type, lrmlp_train_options, LRMLP_TRAIN_OPTIONS_VERSION,
+                 LRMLP_TRAIN_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_train_options, allreduce_user));
+
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_TRAIN_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_train_options d = LRMLP_TRAIN_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&train_opts_type, opts, version);
 }
 
 LRMLP_API uint64_t lrmlp_net_epochs(const lrmlp_net *net) { return net ? net->epochs : 0; }
@@ -104,18 +101,20 @@ static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *id
 }
 
 LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
-                                const lrmlp_train_options *opts, lrmlp_epoch_stats *stats)
+                                const lrmlp_train_options *user_opts, lrmlp_epoch_stats *stats)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
-    if (!opt || !opts)
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_train_epoch: network is NULL");
+    if (!opt || !user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer or options are NULL");
-    if (opts->version != LRMLP_TRAIN_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                          "unknown lrmlp_train_options version %u", opts->version);
+    lrmlp_train_options full;
+    int rc = lrmlp__opts_read(&train_opts_type, user_opts, &full, "lrmlp_train_epoch");
+    if (rc != LRMLP_OK)
+        return rc;
+    const lrmlp_train_options *opts = &full;
     if ((int)opts->loss < 0 || opts->loss >= LRMLP_LOSS_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)opts->loss);
-    int rc = check_dataset(net, ds, 1);
+    rc = check_dataset(net, ds, 1);
     if (rc)
         return rc;
     double t0 = now_seconds();
@@ -208,7 +207,7 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
                              size_t batch_size, lrmlp_eval_result *out)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_evaluate: network is NULL");
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "result pointer is NULL");
     if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)

@@ -610,6 +610,11 @@ START_TEST(test_csv_bad)
     ck_assert_int_eq(load_csv_text("1,2,3\n1,2 3,3\n", NULL, &ds), LRMLP_ERR_FORMAT);
     ck_assert_int_eq(load_csv_text("1,2,3\n1,nan,3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
     ck_assert_int_eq(load_csv_text("1,-Inf,3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,nan(0x1),3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,-NAN(),3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,nan(a_9),3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,nan(0x1,3\n", NULL, &ds), LRMLP_ERR_FORMAT);
+    ck_assert_int_eq(load_csv_text("1,nan(-),3\n", NULL, &ds), LRMLP_ERR_FORMAT);
     ck_assert_int_eq(load_csv_text("1,1e999,3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
     ck_assert_int_eq(load_csv_text("1,1e39,3\n", NULL, &ds), LRMLP_ERR_NONFINITE); /* > FLT_MAX */
     /* Labels must be non-negative integers. */

@@ -261,8 +261,10 @@ END_TEST
 
 START_TEST(test_expand_same_function)
 {
-    size_t L = (size_t)_i + 2; /* 2, 3, 4 */
-    const size_t d = 7, m = 9, K = 4, r = 3, n = 6;
+    /* L = 2, 3, 4; input wider than the hidden layers for _i >= 3 (the
+     * 784 -> 512 case: the buffers must hold r x d as well as m x r). */
+    size_t L = (size_t)_i % 3 + 2;
+    const size_t d = _i < 3 ? 7 : 16, m = _i < 3 ? 9 : 6, K = 4, r = 3, n = 6;
     lrmlp_net *lr = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_ELU, 10 + L);
     size_t P = lrmlp_net_param_count(lr);
     double *p = lrmlp_net_params(lr);
@@ -273,7 +275,7 @@ START_TEST(test_expand_same_function)
     ck_assert_int_eq(lrmlp_lowrank_expand(&dense, lr), LRMLP_OK);
     ck_assert_uint_eq(lrmlp_net_n_layers(dense), L);
     ck_assert_uint_eq(lrmlp_net_width(dense, 1), m);
-    double X[6 * 7], Y1[6 * 4], Y2[6 * 4];
+    double X[6 * 16], Y1[6 * 4], Y2[6 * 4];
     for (size_t i = 0; i < n * d; i++)
         X[i] = tu_rand(&s);
     ck_assert_int_eq(lrmlp_net_predict_f64(lr, X, n, Y1), LRMLP_OK);
@@ -330,6 +332,28 @@ START_TEST(test_factorize)
 }
 END_TEST
 
+/* A non-finite weight is reported before the SVD (dgesdd never returns on
+ * +-Inf); layers that are not factorized are copied as they are. */
+START_TEST(test_factorize_nonfinite)
+{
+    const size_t w[] = {5, 4, 3};
+    lrmlp_net *dense = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.5, 3);
+    const double bad[] = {INFINITY, -INFINITY, NAN};
+    size_t ranks[] = {2, 0};
+    for (int k = 0; k < 3; k++) {
+        double *p = lrmlp_net_params(dense);
+        double keep = p[7];
+        p[7] = bad[k];
+        lrmlp_net *f = (lrmlp_net *)&f;
+        lrmlp_error_clear();
+        ck_assert_int_eq(lrmlp_net_factorize(&f, dense, ranks), LRMLP_ERR_NONFINITE);
+        ck_assert_ptr_null(f);
+        ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "layer 0"));
+        p[7] = keep;
+    }
+    lrmlp_net_free(dense);
+}
+END_TEST
 
 /* Full-batch GD loss after `steps` steps of a low-rank net. */
 static double train_gd(lrmlp_net *net, const double *X, const double *T, size_t n, double lr,
@@ -409,8 +433,9 @@ int main(void)
     tcase_add_test(tc, test_param_count_paper);
     tcase_add_test(tc, test_init_from_dense);
     tcase_add_test(tc, test_rotate);
-    tcase_add_loop_test(tc, test_expand_same_function, 0, 3);
+    tcase_add_loop_test(tc, test_expand_same_function, 0, 6);
     tcase_add_test(tc, test_factorize);
+    tcase_add_test(tc, test_factorize_nonfinite);
     tcase_add_test(tc, test_sbig_beats_random);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

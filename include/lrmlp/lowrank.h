@@ -97,12 +97,15 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr);
  * replaced by two layers, S V^T (ranks[l] x in, identity activation) and
  * U (out x ranks[l], the layer's activation and bias), from its truncated
  * SVD (LAPACKE). ranks has n_layers entries; ranks[l] >= min(in, out)
- * keeps all singular values, so the result computes the same function. */
+ * keeps all singular values, so the result computes the same function.
+ * LRMLP_ERR_NONFINITE when a layer to factorize holds NaN or Inf. */
 LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const size_t *ranks);
 
 /* out = cos(psi) * B + sin(psi) * P for n x r row-major orthonormal bases B
  * and P with P orthogonal to B (the angle ablation of the paper's appendix
- * F.1); out is orthonormal. Thread-safe. */
+ * F.1); out is orthonormal. LRMLP_ERR_INVALID for NULL pointers, n or r 0,
+ * non-finite psi, or 2r > n (no two orthogonal n x r bases exist). The
+ * orthonormality of B and P is the caller's. Thread-safe. */
 LRMLP_API int lrmlp_basis_rotate(const double *B, const double *P, size_t n, size_t r,
                                  double psi, double *out);
 

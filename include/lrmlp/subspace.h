@@ -1,4 +1,4 @@
-/* liblrmlp: the invariant-subspace estimator (docs: theory.md, sections 2-3).
+/* liblrmlp: the invariant-subspace estimator (docs/theory.md, sections 2-3).
  *
  * From a network at initialization and one batch, the estimator computes the
  * gradient G_1 of the first weight layer (the paper's W_1, widths[1] x

@@ -63,15 +63,21 @@ extern "C" {
 
 typedef struct lrmlp_tracker lrmlp_tracker;
 
+/* As X(NAME, value, "name"); the enum and the CSV names come from it. */
+#define LRMLP_TRACK_QUANTITY_MAP(X)                                                  \
+    X(BLOCK_FRACTION, 0, "block_fraction")                                           \
+    X(SINGULAR_VALUE, 1, "singular_value")                                           \
+    X(STABLE_RANK, 2, "stable_rank")                                                 \
+    X(UPDATE_NORM, 3, "update_norm")                                                 \
+    X(GRAD_GAP, 4, "grad_gap")                                                       \
+    X(GRAD_ANGLE_LEFT, 5, "grad_angle_left")                                         \
+    X(GRAD_ANGLE_RIGHT, 6, "grad_angle_right")
+
 typedef enum lrmlp_track_quantity {
-    LRMLP_TRACK_BLOCK_FRACTION = 0,
-    LRMLP_TRACK_SINGULAR_VALUE = 1,
-    LRMLP_TRACK_STABLE_RANK = 2,
-    LRMLP_TRACK_UPDATE_NORM = 3,
-    LRMLP_TRACK_GRAD_GAP = 4,
-    LRMLP_TRACK_GRAD_ANGLE_LEFT = 5,
-    LRMLP_TRACK_GRAD_ANGLE_RIGHT = 6,
-    LRMLP_TRACK_QUANTITY_COUNT_ = 7
+#define LRMLP_TRACK_ENUM_(name, value, str) LRMLP_TRACK_##name = value,
+    LRMLP_TRACK_QUANTITY_MAP(LRMLP_TRACK_ENUM_)
+#undef LRMLP_TRACK_ENUM_
+    LRMLP_TRACK_QUANTITY_COUNT_
 } lrmlp_track_quantity;
 
 /* Name used in the CSV file ("block_fraction", "singular_value", ...), or
