@@ -9,21 +9,45 @@
  * tail, then the bias. Chunks of more than INFER_DIRECT_MAX rows, and
  * layers with fewer than INFER_DIRECT_MIN_IN inputs, go to GEMM. */
 
+/* Vectors of 16, 32 and 64 bytes, and their sums in a fixed pairwise
+ * order (lane i gets lane i + w for w = half the lanes, ..., 1), halving in
+ * vector registers down to 16 bytes. */
+typedef REAL SFX(v16b) __attribute__((vector_size(16)));
+typedef REAL SFX(v32b) __attribute__((vector_size(32)));
+typedef REAL SFX(v64b) __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) REAL SFX(hsum_16)(SFX(v16b) a)
+{
+    REAL t[16 / sizeof(REAL)];
+    memcpy(t, &a, sizeof a);
+    for (size_t w = 16 / sizeof(REAL) / 2; w > 0; w /= 2)
+        for (size_t i = 0; i < w; i++)
+            t[i] += t[i + w];
+    return t[0];
+}
+
+static inline __attribute__((always_inline)) REAL SFX(hsum_32)(SFX(v32b) a)
+{
+    SFX(v16b) lo, hi;
+    memcpy(&lo, &a, sizeof lo);
+    memcpy(&hi, (const char *)&a + sizeof lo, sizeof hi);
+    return SFX(hsum_16)(lo + hi);
+}
+
+static inline __attribute__((always_inline)) REAL SFX(hsum_64)(SFX(v64b) a)
+{
+    SFX(v32b) lo, hi;
+    memcpy(&lo, &a, sizeof lo);
+    memcpy(&hi, (const char *)&a + sizeof lo, sizeof hi);
+    return SFX(hsum_32)(lo + hi);
+}
+
 /* The kernel for one vector width: VB bytes per vector (32: AVX2 and
  * baseline, 64: AVX-512), tiles of R input rows times C weight rows, each
  * with its own accumulator vector. TAG names the instance; ATTR is its
  * target attribute. */
 #define DEFINE_DIRECT(TAG, VB, ATTR, R8, C8)                                                    \
-    typedef REAL SFX(vec_##TAG) __attribute__((vector_size(VB)));                               \
-    static inline __attribute__((always_inline)) ATTR REAL SFX(hsum_##TAG)(SFX(vec_##TAG) a)     \
-    {                                                                                          \
-        REAL t[VB / sizeof(REAL)];                                                             \
-        memcpy(t, &a, sizeof a);                                                               \
-        for (size_t w = VB / sizeof(REAL) / 2; w > 0; w /= 2) /* pairwise, fixed order */     \
-            for (size_t i = 0; i < w; i++)                                                     \
-                t[i] += t[i + w];                                                              \
-        return t[0];                                                                           \
-    }                                                                                          \
+    typedef SFX(v##VB##b) SFX(vec_##TAG);                                                       \
     /* R input rows times C weight rows; wr repeats the last row at the right edge,            \
      * and only cc columns are stored. */                                                     \
     static inline __attribute__((always_inline)) ATTR void SFX(tile_##TAG)(                    \
@@ -48,7 +72,7 @@
         }                                                                                      \
         for (int r = 0; r < R; r++) {                                                          \
             for (int c = 0; c < (int)cc; c++) {                                                \
-                REAL s = SFX(hsum_##TAG)(acc[r][c]);                                            \
+                REAL s = SFX(hsum_##VB)(acc[r][c]);                                            \
                 for (size_t k = nv * vl; k < in; k++)                                          \
                     s += xr[r][k] * wr[c][k];                                                  \
                 if (b)                                                                         \
