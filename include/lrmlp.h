@@ -14,5 +14,6 @@
 #include "lrmlp/subspace.h"
 #include "lrmlp/track.h"
 #include "lrmlp/interop.h"
+#include "lrmlp/infer.h"
 
 #endif

@@ -160,6 +160,11 @@ struct lrmlp_net {
      * paper's network it stands for. */
     size_t lr_rank;
     size_t lr_layers;
+    /* Deployment (infer.c, preproc.c): the input/output transforms (NULL:
+     * none) and the scratch of lrmlp_net_predict_* (one chunk). */
+    struct lrmlp_preproc_ *prep;
+    void *iws;
+    size_t iws_size;
 };
 
 /* Allocates a network of the given shape with zero parameters and a
@@ -193,6 +198,46 @@ LRMLP_INTERNAL int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, co
                                                int accumulate, double *loss_out);
 /* Output of the last forward pass (n x widths[L]) in the workspace. */
 LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
+
+/* ---- deployment (preproc.c, infer.c) ----
+ * Input map x' = M x + c (M diagonal: d values, or d x d) and output map
+ * y = s * y' + t, kept in double (the truth, for files) and in the
+ * network's dtype (what prediction applies). */
+typedef struct lrmlp_preproc_ {
+    lrmlp_dtype dtype;
+    size_t d, k;
+    unsigned flags;          /* LRMLP_PREP_* */
+    double *M, *c, *s, *t;   /* NULL when absent */
+    void *Mr, *cr, *sr, *tr; /* the same in dtype */
+} lrmlp_preproc_;
+
+LRMLP_INTERNAL void lrmlp__preproc_free(lrmlp_preproc_ *p);
+/* Deep copy (src may be NULL: *out = NULL). */
+LRMLP_INTERNAL int lrmlp__preproc_clone(lrmlp_preproc_ **out, const lrmlp_preproc_ *src);
+/* Builds a preprocessing record from double arrays (any may be NULL when
+ * its part is absent; flags say which parts exist). Validates finiteness. */
+LRMLP_INTERNAL int lrmlp__preproc_make(lrmlp_preproc_ **out, lrmlp_dtype dt, size_t d, size_t k,
+                                       unsigned flags, const double *M, const double *c,
+                                       const double *s, const double *t);
+/* The PREP section of model files (docs/format.md). */
+LRMLP_INTERNAL size_t lrmlp__preproc_encoded_size(const lrmlp_preproc_ *p);
+LRMLP_INTERNAL void lrmlp__preproc_encode(const lrmlp_preproc_ *p, uint8_t *out);
+LRMLP_INTERNAL int lrmlp__preproc_decode(const uint8_t *p, uint64_t len, const lrmlp_net *net,
+                                         lrmlp_preproc_ **out);
+
+/* Forward pass of one chunk of n rows in evaluation mode, no transforms:
+ * Y = net(X). buf0 and buf1 hold n x (widest hidden layer) values each. */
+LRMLP_INTERNAL void lrmlp__infer_chunk_f32(const void *params, const lrmlp_layer_ *layers,
+                                           size_t L, const float *X, size_t n, float *Y,
+                                           void *buf0, void *buf1);
+LRMLP_INTERNAL void lrmlp__infer_chunk_f64(const void *params, const lrmlp_layer_ *layers,
+                                           size_t L, const double *X, size_t n, double *Y,
+                                           void *buf0, void *buf1);
+/* lrmlp_net_predict_* and _raw_ (validated arguments aside): the shared
+ * model's code path on the network's own parameters, in chunks of
+ * lrmlp__chunk_rows rows through the network's inference scratch. */
+LRMLP_INTERNAL int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n,
+                                      void *Y, unsigned flags);
 
 /* ---- optimizer (optim.c) ---- */
 struct lrmlp_optim {

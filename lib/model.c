@@ -45,6 +45,7 @@ static const uint8_t MAGIC[8] = { 0x89, 'L', 'R', 'M', 'L', 'P', 0x0D, 0x0A };
 #define TAG_LRNK "LRNK"          /* optional: low-rank network metadata */
 #define TAG_OLRS "OLRS"          /* optional: per-layer learning-rate multipliers */
 #define TAG_SUBS "SUBS"          /* optional: a subspace estimate */
+#define TAG_PREP "PREP"          /* optional, critical: input/output transforms (1.2) */
 
 /* ---- little-endian byte access ---- */
 /* zlib's crc32 takes a uInt length; feed large buffers in pieces. */
@@ -199,9 +200,9 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
         has_olrs |= opt->lr_scale[l] != 1.0;
 
     /* Sizes; the network exists, so its parameter bytes fit in size_t. */
-    const int has_subs = sub != NULL;
-    const uint32_t n_sec =
-        (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs + (uint32_t)has_subs;
+    const int has_subs = sub != NULL, has_prep = net->prep != NULL;
+    const uint32_t n_sec = (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs +
+                           (uint32_t)has_subs + (uint32_t)has_prep;
     const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4u;
     const uint64_t netw_len = NETW_FIXED + 8u * ((uint64_t)L + 1u) + 8u * (uint64_t)L;
     const uint64_t vec_len = (uint64_t)net->n_params * dsize;
@@ -217,7 +218,10 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
                              : has_lrnk ? lrnk_off + lrnk_len : main_end;
     const uint64_t subs_len = has_subs ? (uint64_t)lrmlp__subspace_encoded_size(sub) : 0;
     const uint64_t subs_off = align8(opt_end);
-    const uint64_t total = has_subs ? subs_off + subs_len : opt_end;
+    const uint64_t subs_end = has_subs ? subs_off + subs_len : opt_end;
+    const uint64_t prep_len = has_prep ? (uint64_t)lrmlp__preproc_encoded_size(net->prep) : 0;
+    const uint64_t prep_off = align8(subs_end);
+    const uint64_t total = has_prep ? prep_off + prep_len : subs_end;
     if (total > SIZE_MAX)
         return lrmlp__err(LRMLP_ERR_NOMEM, "model save: file too large");
 
@@ -274,7 +278,9 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
     memcpy(b, MAGIC, 8);
     /* 1.0 files stay byte-identical to what 1.0 writers produced; files with
      * the optional sections added in 1.1 say so. */
-    put_u32(b + 8, (has_lrnk || has_olrs || has_subs) ? ((FMT_MAJOR << 16) | 1u) : FMT_VERSION);
+    put_u32(b + 8, has_prep                              ? ((FMT_MAJOR << 16) | 2u)
+                   : (has_lrnk || has_olrs || has_subs) ? ((FMT_MAJOR << 16) | 1u)
+                                                        : FMT_VERSION);
     put_u32(b + 12, n_sec);
     const uint32_t fl = SEC_CRITICAL | 1u;
     put_entry(b + HDR_FIXED, TAG_NETW, fl, netw_off, netw_len,
@@ -304,6 +310,13 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
         lrmlp__subspace_encode(sub, b + subs_off);
         put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_SUBS, 1u, subs_off, subs_len,
                   crc32_buf(b + subs_off, subs_len));
+    }
+    /* PREP is critical: a reader that dropped the transforms would load a
+     * network that silently computes something else. */
+    if (has_prep) {
+        lrmlp__preproc_encode(net->prep, b + prep_off);
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_PREP, fl, prep_off, prep_len,
+                  crc32_buf(b + prep_off, prep_len));
     }
     put_u32(b + hdr_end - 4, crc32_buf(b, hdr_end - 4));
 
@@ -693,7 +706,7 @@ static int parse_container(const uint8_t *b, size_t len, const section_ **netw,
                                 : !memcmp(s->tag, TAG_OPTM, 4) ? optm
                                                                : NULL;
         if (!slot) {
-            if (s->flags & SEC_CRITICAL)
+            if ((s->flags & SEC_CRITICAL) && memcmp(s->tag, TAG_PREP, 4))
                 FAIL(LRMLP_ERR_VERSION, "unknown critical section '%s' (written by a newer "
                                         "library)", t);
             continue;
@@ -721,7 +734,16 @@ static int read_optional(const uint8_t *b, const section_ *sec, uint32_t n_sec, 
     for (uint32_t i = 0; i < n_sec; i++) {
         const section_ *s = &sec[i];
         const uint8_t *p = b + s->off;
-        if (!memcmp(s->tag, TAG_LRNK, 4)) {
+        if (!memcmp(s->tag, TAG_PREP, 4)) {
+            if (n->prep)
+                FAIL(LRMLP_ERR_FORMAT, "duplicate section 'PREP'");
+            if ((s->flags & SEC_VERSION_MASK) != 1)
+                FAIL(LRMLP_ERR_VERSION, "section 'PREP' has version %u, this library reads 1",
+                     (unsigned)(s->flags & SEC_VERSION_MASK));
+            int rc = lrmlp__preproc_decode(p, s->len, n, &n->prep);
+            if (rc != LRMLP_OK)
+                return lrmlp__err_prefix(rc, "model file: ");
+        } else if (!memcmp(s->tag, TAG_LRNK, 4)) {
             if ((s->flags & SEC_VERSION_MASK) != 1 || s->len != 16)
                 FAIL(LRMLP_ERR_FORMAT, "malformed LRNK section");
             uint64_t r = get_u64(p), L = get_u64(p + 8);

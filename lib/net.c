@@ -45,6 +45,8 @@ LRMLP_API void lrmlp_net_free(lrmlp_net *net)
     if (!net)
         return;
     free_workspace(net);
+    lrmlp__preproc_free(net->prep);
+    free(net->iws);
     free(net->tbuf);
     free(net->widths);
     free(net->layers);
@@ -312,6 +314,10 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
     net->epochs = src->epochs;
     net->lr_rank = src->lr_rank;
     net->lr_layers = src->lr_layers;
+    if ((rc = lrmlp__preproc_clone(&net->prep, src->prep)) != LRMLP_OK) {
+        lrmlp_net_free(net);
+        return rc;
+    }
     *out = net;
     return LRMLP_OK;
 }
