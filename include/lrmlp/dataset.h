@@ -93,7 +93,11 @@ typedef enum lrmlp_standardize_mode {
  * standardize(train, NULL) then standardize(test, train) and the reverse
  * order give the same result. Otherwise the statistics of reference's
  * current features are used. Constant features get std 1. Composes with
- * earlier transforms. */
+ * earlier transforms. The statistics are computed in double, two-pass,
+ * rescaled where sums would overflow (features near DBL_MAX work).
+ * LRMLP_ERR_NONFINITE, naming the feature and leaving ds unchanged, when the
+ * resulting map x -> (x - mean) / std cannot be represented in the
+ * dataset's dtype (a float32 feature whose std is below about 1/FLT_MAX). */
 LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mode mode,
                                         const lrmlp_dataset *reference);
 
