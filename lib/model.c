@@ -921,6 +921,100 @@ LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t 
     return LRMLP_OK;
 }
 
+/* Appends up to want more bytes of f to the buffer, growing it by doubling
+ * as data arrives (never past len + want); stops early at end of file. */
+static int read_more(FILE *f, const char *path, uint8_t **b, size_t *cap, size_t *len,
+                     uint64_t want)
+{
+    char es[128];
+    uint64_t goal = (uint64_t)*len + want;
+    while ((uint64_t)*len < goal) {
+        if (*len == *cap) {
+            size_t ncap = *cap * 2;
+            if (ncap < *cap || (uint64_t)ncap > goal)
+                ncap = goal > SIZE_MAX ? SIZE_MAX : (size_t)goal;
+            uint8_t *nb = ncap > *cap ? realloc(*b, ncap) : NULL;
+            if (!nb)
+                return lrmlp__err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
+                                  path);
+            *b = nb;
+            *cap = ncap;
+        }
+        uint64_t room = goal - *len < *cap - *len ? goal - *len : *cap - *len;
+        size_t got = fread(*b + *len, 1, (size_t)room, f);
+        *len += got;
+        if (got == 0) {
+            if (ferror(f))
+                return lrmlp__err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
+                                  lrmlp__errno_str(errno, es, sizeof es));
+            break;
+        }
+    }
+    return LRMLP_OK;
+}
+
+/* Zero bytes a reader accepts after the last section (docs/format.md). */
+#define MAX_TAIL ((uint64_t)1 << 16)
+
+/* Reads a model file into a new buffer, header first: the magic, the
+ * section count and the table with its checksum are read and checked before
+ * anything else, and the rest is read only as far as the table says (the
+ * end of the last section plus at most MAX_TAIL bytes, which must be zero
+ * padding; more is refused here). A header that fails a check stops the
+ * reading and is handed on as it is, for lrmlp_model_load_mem to report. So
+ * a stream of garbage or zeros costs 16 bytes, not memory until NOMEM. */
+static int read_model_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    char es[128];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lrmlp__err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
+                          lrmlp__errno_str(errno, es, sizeof es));
+    size_t cap = 1 << 12, len = 0;
+    uint8_t *b = malloc(cap);
+    int rc = b ? LRMLP_OK : lrmlp__err(LRMLP_ERR_NOMEM, "model file: out of memory");
+    if (rc == LRMLP_OK)
+        rc = read_more(f, path, &b, &cap, &len, HDR_FIXED);
+    uint32_t n_sec = len == HDR_FIXED ? get_u32(b + 12) : 0;
+    int head_ok = len == HDR_FIXED && memcmp(b, MAGIC, 8) == 0 &&
+                  (get_u32(b + 8) >> 16) == FMT_MAJOR && n_sec >= 1 && n_sec <= MAX_SECTIONS;
+    uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4;
+    if (rc == LRMLP_OK && head_ok) {
+        rc = read_more(f, path, &b, &cap, &len, hdr_end - HDR_FIXED);
+        head_ok = rc == LRMLP_OK && len == hdr_end &&
+                  crc32_buf(b, hdr_end - 4) == get_u32(b + hdr_end - 4);
+    }
+    if (rc == LRMLP_OK && head_ok) {
+        uint64_t end = hdr_end;
+        for (uint32_t i = 0; i < n_sec && head_ok; i++) {
+            const uint8_t *e = b + HDR_FIXED + (size_t)ENTRY_SIZE * i;
+            uint64_t off = get_u64(e + 8), sl = get_u64(e + 16);
+            head_ok = off <= UINT64_MAX - sl;
+            if (head_ok && off + sl > end)
+                end = off + sl;
+        }
+        struct stat st;
+        if (head_ok && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+            (uint64_t)st.st_size < end)
+            end = (uint64_t)st.st_size; /* truncated: read what there is */
+        if (head_ok)
+            rc = read_more(f, path, &b, &cap, &len, end - hdr_end + MAX_TAIL);
+        if (rc == LRMLP_OK && head_ok && (uint64_t)len == end + MAX_TAIL &&
+            fgetc(f) != EOF)
+            rc = lrmlp__err(LRMLP_ERR_FORMAT,
+                            "model file: '%s' goes on for more than %llu bytes after its "
+                            "last section", path, (unsigned long long)MAX_TAIL);
+    }
+    fclose(f);
+    if (rc != LRMLP_OK) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    *out_len = len;
+    return LRMLP_OK;
+}
+
 LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt)
 {
     if (net)
@@ -933,7 +1027,7 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = lrmlp__read_file("model file", path, &b, &len);
+    int rc = read_model_file(path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_mem(b, len, net, opt);
         free(b);
@@ -979,7 +1073,7 @@ LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = lrmlp__read_file("model file", path, &b, &len);
+    int rc = read_model_file(path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_subspace_mem(b, len, sub);
         free(b);

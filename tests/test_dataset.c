@@ -1428,6 +1428,27 @@ START_TEST(test_standardize_extreme)
 }
 END_TEST
 
+/* The CSV reader checks the text as it arrives: /dev/zero (NUL bytes) and a
+ * line that never ends fail at once instead of being read whole. */
+START_TEST(test_csv_not_text)
+{
+    lrmlp_dataset *ds = (lrmlp_dataset *)&ds;
+    ck_assert_int_eq(lrmlp_dataset_load_csv(&ds, "/dev/zero", NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_null(ds);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "NUL"));
+    size_t n = (size_t)LRMLP_CSV_MAX_LINE + 10;
+    char *long_line = malloc(n);
+    memset(long_line, '1', n);
+    memcpy(long_line, "0,", 2);
+    const char *p = tu_tmp_path("long.csv");
+    ck_assert_int_eq(tu_write_file(p, long_line, n), 0);
+    ck_assert_int_eq(lrmlp_dataset_load_csv(&ds, p, NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "longer"));
+    unlink(p);
+    free(long_line);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dataset");
@@ -1447,6 +1468,7 @@ int main(void)
     tcase_add_test(csv, test_csv_numbers);
     tcase_add_test(csv, test_csv_header);
     tcase_add_test(csv, test_csv_bad);
+    tcase_add_test(csv, test_csv_not_text);
     tcase_add_test(csv, test_csv_regression);
     suite_add_tcase(s, csv);
 

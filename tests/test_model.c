@@ -1322,12 +1322,48 @@ START_TEST(test_subspace_section)
 }
 END_TEST
 
+/* The file loader reads the header first and then only as far as the
+ * section table says: an endless stream of zeros is refused after 16 bytes
+ * (it once read until memory ran out), zero padding after the last section
+ * is accepted up to 64 KiB, and more of it is refused. */
+START_TEST(test_load_reads_by_declared_size)
+{
+    lrmlp_net *net = (lrmlp_net *)&net;
+    ck_assert_int_eq(lrmlp_model_load("/dev/zero", &net, NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_null(net);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "magic"));
+    lrmlp_subspace *sub;
+    ck_assert_int_eq(lrmlp_model_load_subspace("/dev/zero", &sub), LRMLP_ERR_FORMAT);
+    size_t len;
+    uint8_t *b = small_file(&len, 1);
+    const char *p = tu_tmp_path("padded.lrmlp");
+    size_t pads[] = {0, 100, 65536, 65537, 200000};
+    for (size_t k = 0; k < sizeof pads / sizeof pads[0]; k++) {
+        uint8_t *c = calloc(len + pads[k], 1);
+        memcpy(c, b, len);
+        ck_assert_int_eq(tu_write_file(p, c, len + pads[k]), 0);
+        int rc = lrmlp_model_load(p, &net, NULL);
+        ck_assert_msg(rc == (pads[k] <= 65536 ? LRMLP_OK : LRMLP_ERR_FORMAT),
+                      "%zu zero bytes appended: %d (%s)", pads[k], rc, lrmlp_last_errmsg());
+        lrmlp_net_free(net);
+        free(c);
+    }
+    /* cut files still report truncation */
+    ck_assert_int_eq(tu_write_file(p, b, len - 3), 0);
+    ck_assert_int_eq(lrmlp_model_load(p, &net, NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "truncated"));
+    unlink(p);
+    lrmlp_free(b);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("roundtrip");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_roundtrip_f32);
+    tcase_add_test(tc, test_load_reads_by_declared_size);
     tcase_add_test(tc, test_roundtrip_f64);
     tcase_add_test(tc, test_roundtrip_all_optimizers);
     tcase_add_test(tc, test_epochs_saved);

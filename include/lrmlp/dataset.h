@@ -53,7 +53,10 @@ LRMLP_API int lrmlp_csv_options_init(lrmlp_csv_options *opts, unsigned int versi
 
 /* Reads a numeric CSV file (one sample per line, the same number of fields
  * on each line; the locale is never consulted). Every column that is not the
- * label or a target is a feature. */
+ * label or a target is a feature. The file is checked as it is read: a NUL
+ * byte or a line longer than LRMLP_CSV_MAX_LINE bytes is LRMLP_ERR_FORMAT
+ * at once (so /dev/zero or a binary file fails fast). */
+#define LRMLP_CSV_MAX_LINE (16 * 1024 * 1024)
 LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
                                      const lrmlp_csv_options *opts);
 

@@ -38,7 +38,10 @@ LRMLP_API int lrmlp_model_save_mem(const lrmlp_net *net, const lrmlp_optim *opt,
  * nothing is allocated, the out pointers are NULL and lrmlp_last_errmsg()
  * says what is wrong: LRMLP_ERR_IO (cannot read), LRMLP_ERR_FORMAT
  * (truncated or malformed), LRMLP_ERR_CHECKSUM (corrupted),
- * LRMLP_ERR_VERSION (written by a newer, incompatible library). */
+ * LRMLP_ERR_VERSION (written by a newer, incompatible library). The header
+ * and section table are read and checked first, the rest only as far as
+ * the table says (docs/format.md): a stream that is not a model file fails
+ * after its first 16 bytes. */
 LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt);
 LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
                                    lrmlp_optim **opt);
