@@ -7,9 +7,23 @@
  * made of checksummed sections; docs/format.md describes it. Readers accept
  * every earlier format version.
  *
- * Saving to a path writes a temporary file in the same directory, flushes it
- * to disk and renames it over the target, so a crash leaves either the old
- * file or the new one, never half of one.
+ * Saving to a path writes a temporary file in the target's directory,
+ * flushes it to disk and renames it over the target, so a crash leaves
+ * either the old file or the new one, never half of one. The policy:
+ * - a symbolic link is followed (through chains) and its final target is
+ *   replaced; the link stays a link. A dangling link is LRMLP_ERR_IO;
+ * - an existing target that is not a regular file (a directory, a device
+ *   node, a FIFO, a socket) is not replaced: LRMLP_ERR_IO;
+ * - the file is written unnamed (Linux O_TMPFILE) and named only once it
+ *   is complete and synced, as .lrmlp-XXXXXX beside the target for the
+ *   instant before the rename, so a crash or kill leaves no temporary file.
+ *   Where O_TMPFILE is not supported (other systems, some file systems) the
+ *   file is created as .lrmlp-XXXXXX from the start and a crash can leave
+ *   it behind: such files are never removed by the library (it cannot tell
+ *   them from another process's save in progress) and may be deleted when
+ *   no save is running. The short name works for any basename length;
+ * - the new file keeps the permission bits of the file it replaces, or
+ *   gets 0644; failing to set them is LRMLP_ERR_IO (nothing is replaced).
  *
  * Threads: saving reads the handles (no other thread may modify them);
  * loading creates new handles and is safe to call from several threads. */
