@@ -103,7 +103,213 @@ static int call_init_from_dense(fx *f)
 
 static int call_init_random(fx *f) { return lrmlp_lowrank_init_random(f->net, f->dense, 0.5); }
 
+static void setup_data(fx *f) { fx_data(f); }
+
+static void setup_dense(fx *f)
+{
+    fx_data(f);
+    f->net = dense3();
+}
+
+static void setup_train(fx *f)
+{
+    setup_dense(f);
+    lrmlp_optim_options o = LRMLP_OPTIM_OPTIONS_INIT;
+    o.kind = LRMLP_OPTIM_ADAM;
+    ck_assert_int_eq(lrmlp_optim_create(&f->opt, f->net, &o), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&f->ds, f->X, N, D, f->lab, K), LRMLP_OK);
+}
+
+static void setup_saved(fx *f)
+{
+    setup_train(f);
+    snprintf(f->path, sizeof f->path, "%s", tu_tmp_path("nomem.lrmlp"));
+    ck_assert_int_eq(lrmlp_model_save(f->net, f->opt, f->path), LRMLP_OK);
+}
+
+static void setup_csv(fx *f)
+{
+    fx_data(f);
+    snprintf(f->path, sizeof f->path, "%s", tu_tmp_path("nomem.csv"));
+    FILE *fp = fopen(f->path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (size_t i = 0; i < N; i++) {
+        fprintf(fp, "%d", (int)f->lab[i]); /* label first (the default) */
+        for (size_t j = 0; j < D; j++)
+            fprintf(fp, ",%.17g", f->X[i * D + j]);
+        fprintf(fp, "\n");
+    }
+    fclose(fp);
+}
+
+static void setup_lowrank(fx *f)
+{
+    fx_data(f);
+    f->dense = tu_make_lowrank(LRMLP_F64, 3, D, M, K, R, LRMLP_ACT_TANH, 5);
+}
+
+static void setup_subspace(fx *f)
+{
+    setup_dense(f);
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&f->sub, f->net, f->X, f->T, N,
+                                                 LRMLP_LOSS_SSE, NULL), LRMLP_OK);
+}
+
+static int call_net_create(fx *f)
+{
+    (void)f;
+    const size_t w[] = {D, M, K};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 2;
+    o.widths = w;
+    o.bias = 1;
+    o.init = LRMLP_INIT_ORTHOGONAL;
+    lrmlp_net *n;
+    int rc = lrmlp_net_create(&n, &o);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+static int call_net_clone(fx *f)
+{
+    lrmlp_net *c;
+    int rc = lrmlp_net_clone(&c, f->net);
+    lrmlp_net_free(c);
+    return rc;
+}
+
+static int call_gradient(fx *f)
+{
+    return lrmlp_net_gradient_f64(f->net, f->X, f->T, N, LRMLP_LOSS_SSE, NULL);
+}
+
+static int call_optim_create(fx *f)
+{
+    lrmlp_optim_options o = LRMLP_OPTIM_OPTIONS_INIT;
+    o.kind = LRMLP_OPTIM_MUON;
+    o.momentum = 0.9;
+    lrmlp_optim *opt;
+    int rc = lrmlp_optim_create(&opt, f->net, &o);
+    lrmlp_optim_free(opt);
+    return rc;
+}
+
+static int call_train_epoch(fx *f)
+{
+    lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+    o.batch_size = 16;
+    return lrmlp_train_epoch(f->net, f->opt, f->ds, &o, NULL);
+}
+
+static int call_evaluate(fx *f)
+{
+    lrmlp_eval_result r;
+    return lrmlp_evaluate(f->net, f->ds, LRMLP_LOSS_SSE, 16, &r);
+}
+
+static int call_model_save(fx *f)
+{
+    return lrmlp_model_save(f->net, f->opt, tu_tmp_path("nomem-save.lrmlp"));
+}
+
+static int call_model_load(fx *f)
+{
+    lrmlp_net *n;
+    lrmlp_optim *o;
+    int rc = lrmlp_model_load(f->path, &n, &o);
+    lrmlp_net_free(n);
+    lrmlp_optim_free(o);
+    return rc;
+}
+
+static int call_dataset_from_labels(fx *f)
+{
+    lrmlp_dataset *ds;
+    int rc = lrmlp_dataset_from_labels_f64(&ds, f->X, N, D, f->lab, K);
+    lrmlp_dataset_free(ds);
+    return rc;
+}
+
+static int call_load_csv(fx *f)
+{
+    lrmlp_dataset *ds;
+    int rc = lrmlp_dataset_load_csv(&ds, f->path, NULL);
+    lrmlp_dataset_free(ds);
+    return rc;
+}
+
+static int call_standardize(fx *f)
+{
+    return lrmlp_dataset_standardize(f->ds, LRMLP_STANDARDIZE_FEATURE, NULL);
+}
+
+static int call_subspace_estimate(fx *f)
+{
+    lrmlp_subspace *s;
+    int rc = lrmlp_subspace_estimate_f64(&s, f->net, f->X, f->T, N, LRMLP_LOSS_SSE, NULL);
+    lrmlp_subspace_free(s);
+    return rc;
+}
+
+static int call_tracker(fx *f)
+{
+    lrmlp_tracker *t;
+    int rc = lrmlp_tracker_create(&t, f->net, f->sub, NULL);
+    if (rc == LRMLP_OK)
+        rc = lrmlp_tracker_record(t, f->net, 1);
+    lrmlp_tracker_free(t);
+    return rc;
+}
+
+static int call_lowrank_create(fx *f)
+{
+    (void)f;
+    lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
+    o.n_layers = 3;
+    o.input_dim = D;
+    o.width = M;
+    o.output_dim = K;
+    o.rank = R;
+    lrmlp_net *n;
+    int rc = lrmlp_lowrank_create(&n, &o);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+static int call_lowrank_expand(fx *f)
+{
+    lrmlp_net *n;
+    int rc = lrmlp_lowrank_expand(&n, f->dense);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+static int call_factorize(fx *f)
+{
+    lrmlp_net *n;
+    const size_t ranks[] = {2, 0, 2};
+    int rc = lrmlp_net_factorize(&n, f->net, ranks);
+    lrmlp_net_free(n);
+    return rc;
+}
+
 static const scenario scenarios[] = {
+    {"net_create", setup_data, call_net_create},
+    {"net_clone", setup_dense, call_net_clone},
+    {"net_gradient", setup_dense, call_gradient},
+    {"optim_create", setup_dense, call_optim_create},
+    {"train_epoch", setup_train, call_train_epoch},
+    {"evaluate", setup_train, call_evaluate},
+    {"model_save", setup_train, call_model_save},
+    {"model_load", setup_saved, call_model_load},
+    {"dataset_from_labels", setup_data, call_dataset_from_labels},
+    {"dataset_load_csv", setup_csv, call_load_csv},
+    {"dataset_standardize", setup_train, call_standardize},
+    {"subspace_estimate", setup_dense, call_subspace_estimate},
+    {"tracker", setup_subspace, call_tracker},
+    {"lowrank_create", setup_data, call_lowrank_create},
+    {"lowrank_expand", setup_lowrank, call_lowrank_expand},
+    {"net_factorize", setup_dense, call_factorize},
     {"lowrank_init_from_dense", setup_lowrank_pair, call_init_from_dense},
     {"lowrank_init_random", setup_lowrank_pair, call_init_random},
 };
