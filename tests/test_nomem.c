@@ -47,6 +47,8 @@ typedef struct fx {
     int32_t lab[N];
     double V[D * R];
     char path[256];
+    void *buf;               /* a weights file (interop scenarios) */
+    size_t len;
 } fx;
 
 static void fx_data(fx *f)
@@ -74,6 +76,7 @@ static void fx_free(fx *f)
     lrmlp_optim_free(f->opt);
     lrmlp_dataset_free(f->ds);
     lrmlp_subspace_free(f->sub);
+    lrmlp_free(f->buf);
     if (f->path[0])
         unlink(f->path);
     memset(f, 0, sizeof *f);
@@ -293,6 +296,49 @@ static int call_factorize(fx *f)
     return rc;
 }
 
+/* Weight interop (interop.h): a biased f64 net exported, and its file
+ * imported, as safetensors and as deflated .npz. */
+static void setup_weights(fx *f, lrmlp_weights_format fmt)
+{
+    const size_t w[] = {D, M, K};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 2;
+    o.widths = w;
+    o.bias = 1;
+    ck_assert_int_eq(lrmlp_net_create(&f->net, &o), LRMLP_OK);
+    lrmlp_export_options eo = LRMLP_EXPORT_OPTIONS_INIT;
+    eo.format = fmt;
+    eo.compress = 1;
+    ck_assert_int_eq(lrmlp_weights_export_mem(f->net, &f->buf, &f->len, &eo), LRMLP_OK);
+}
+
+static void setup_st(fx *f) { setup_weights(f, LRMLP_WEIGHTS_SAFETENSORS); }
+static void setup_npz(fx *f) { setup_weights(f, LRMLP_WEIGHTS_NPZ); }
+
+static int call_export(fx *f, lrmlp_weights_format fmt)
+{
+    lrmlp_export_options eo = LRMLP_EXPORT_OPTIONS_INIT;
+    eo.format = fmt;
+    eo.compress = 1;
+    void *b = NULL;
+    size_t n;
+    int rc = lrmlp_weights_export_mem(f->net, &b, &n, &eo);
+    lrmlp_free(b);
+    return rc;
+}
+
+static int call_export_st(fx *f) { return call_export(f, LRMLP_WEIGHTS_SAFETENSORS); }
+static int call_export_npz(fx *f) { return call_export(f, LRMLP_WEIGHTS_NPZ); }
+
+static int call_import(fx *f)
+{
+    lrmlp_net *net = NULL;
+    int rc = lrmlp_weights_import_mem(&net, f->buf, f->len, NULL);
+    lrmlp_net_free(net);
+    return rc;
+}
+
 static const scenario scenarios[] = {
     {"net_create", setup_data, call_net_create},
     {"net_clone", setup_dense, call_net_clone},
@@ -312,6 +358,10 @@ static const scenario scenarios[] = {
     {"net_factorize", setup_dense, call_factorize},
     {"lowrank_init_from_dense", setup_lowrank_pair, call_init_from_dense},
     {"lowrank_init_random", setup_lowrank_pair, call_init_random},
+    {"weights_export_safetensors", setup_st, call_export_st},
+    {"weights_export_npz", setup_npz, call_export_npz},
+    {"weights_import_safetensors", setup_st, call_import},
+    {"weights_import_npz", setup_npz, call_import},
 };
 enum { N_SCENARIOS = sizeof scenarios / sizeof scenarios[0] };
 
