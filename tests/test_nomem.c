@@ -151,11 +151,20 @@ static void setup_lowrank(fx *f)
     f->dense = tu_make_lowrank(LRMLP_F64, 3, D, M, K, R, LRMLP_ACT_TANH, 5);
 }
 
+/* eps = 0: the subspace takes the initialization scale from the network
+ * (dense3's layers are 0.5 times orthogonal matrices). */
+static const lrmlp_subspace_options *sub_opts(void)
+{
+    static lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
+    o.eps = 0;
+    return &o;
+}
+
 static void setup_subspace(fx *f)
 {
     setup_dense(f);
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&f->sub, f->net, f->X, f->T, N,
-                                                 LRMLP_LOSS_SSE, NULL), LRMLP_OK);
+                                                 LRMLP_LOSS_SSE, sub_opts()), LRMLP_OK);
 }
 
 static int call_net_create(fx *f)
@@ -249,7 +258,7 @@ static int call_standardize(fx *f)
 static int call_subspace_estimate(fx *f)
 {
     lrmlp_subspace *s;
-    int rc = lrmlp_subspace_estimate_f64(&s, f->net, f->X, f->T, N, LRMLP_LOSS_SSE, NULL);
+    int rc = lrmlp_subspace_estimate_f64(&s, f->net, f->X, f->T, N, LRMLP_LOSS_SSE, sub_opts());
     lrmlp_subspace_free(s);
     return rc;
 }

@@ -149,7 +149,9 @@ START_TEST(test_shared_const)
     ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&ds, Xs, N, D, labels, K), LRMLP_OK);
     ck_assert_int_eq(lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL), LRMLP_OK);
     lrmlp_subspace *sub;
-    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&sub, net, Xs, Ts, N, LRMLP_LOSS_SSE, NULL),
+    lrmlp_subspace_options so = LRMLP_SUBSPACE_OPTIONS_INIT;
+    so.eps = 0; /* the network's own initialization scale */
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&sub, net, Xs, Ts, N, LRMLP_LOSS_SSE, &so),
                      LRMLP_OK);
     shared sh = {net, opt, ds, sub};
     static reader r[NT];
