@@ -44,6 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n == 0 || d == 0)
         abort();
     size_t cnt = n < 4 ? n : 4;
+    /* A label of 10^8 makes 10^8 one-hot classes: valid, but its rows are
+     * too large to copy out here (libFuzzer caps a malloc at 2 GB). */
+    if (k > ((size_t)1 << 20) || d > ((size_t)1 << 20)) {
+        lrmlp_dataset_free(ds);
+        return 0;
+    }
     double *X = malloc(cnt * d * sizeof *X);
     double *T = k ? malloc(cnt * k * sizeof *T) : NULL;
     if (X && (T || !k)) {
