@@ -66,7 +66,7 @@ static void fx_data(fx *f)
 static lrmlp_net *dense3(void)
 {
     const size_t w[] = {D, M, M, K};
-    return tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, 0.5, 7);
+    return tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, 0.1, 7);
 }
 
 static void fx_free(fx *f)
@@ -101,10 +101,10 @@ static void setup_lowrank_pair(fx *f)
 
 static int call_init_from_dense(fx *f)
 {
-    return lrmlp_lowrank_init_from_dense(f->net, f->dense, f->V, 0.5);
+    return lrmlp_lowrank_init_from_dense(f->net, f->dense, f->V, 0.1);
 }
 
-static int call_init_random(fx *f) { return lrmlp_lowrank_init_random(f->net, f->dense, 0.5); }
+static int call_init_random(fx *f) { return lrmlp_lowrank_init_random(f->net, f->dense, 0.1); }
 
 static void setup_data(fx *f) { fx_data(f); }
 
@@ -152,7 +152,7 @@ static void setup_lowrank(fx *f)
 }
 
 /* eps = 0: the subspace takes the initialization scale from the network
- * (dense3's layers are 0.5 times orthogonal matrices). */
+ * (dense3 is 0.1 times orthogonal matrices). */
 static const lrmlp_subspace_options *sub_opts(void)
 {
     static lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;

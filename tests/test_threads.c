@@ -140,7 +140,7 @@ START_TEST(test_shared_const)
 {
     make_data();
     const size_t w[] = {D, H, K};
-    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.3, 5);
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.1, 5);
     lrmlp_optim *opt;
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
     oo.kind = LRMLP_OPTIM_ADAM;
