@@ -3,6 +3,7 @@
  * build the handle defined in dataset_internal.h. */
 #include "dataset_internal.h"
 #include "internal.h"
+#include "numerics.h"
 
 #include <zlib.h>
 
@@ -23,10 +24,8 @@
 static int errno_err(int status, const char *what, const char *verb, const char *path)
 {
     char eb[128];
-    int e = errno;
-    if (strerror_r(e, eb, sizeof eb) != 0)
-        snprintf(eb, sizeof eb, "errno %d", e);
-    return lrmlp__err(status, "%s: %s '%s': %s", what, verb, path, eb);
+    return lrmlp__err(status, "%s: %s '%s': %s", what, verb, path,
+                      lrmlp__errno_str(errno, eb, sizeof eb));
 }
 
 /* ------------------------------------------------------------------------ */

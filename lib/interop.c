@@ -17,28 +17,19 @@
 #define META_RANK "lrmlp.lowrank.rank"       /* r of a low-rank network */
 #define META_LR_LAYERS "lrmlp.lowrank.layers" /* its L */
 
+LRMLP__OPTS_TYPE(import_opts_type, lrmlp_import_options, LRMLP_IMPORT_OPTIONS_VERSION,
+                 LRMLP_IMPORT_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_import_options, seed));
+LRMLP__OPTS_TYPE(export_opts_type, lrmlp_export_options, LRMLP_EXPORT_OPTIONS_VERSION,
+                 LRMLP_EXPORT_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_export_options, prefix));
+
 LRMLP_API int lrmlp_import_options_init(lrmlp_import_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_import_options_init: opts is NULL");
-    if (version != LRMLP_IMPORT_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "import options version %u is not %u", version,
-                          LRMLP_IMPORT_OPTIONS_VERSION);
-    lrmlp_import_options d = LRMLP_IMPORT_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&import_opts_type, opts, version);
 }
 
 LRMLP_API int lrmlp_export_options_init(lrmlp_export_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_export_options_init: opts is NULL");
-    if (version != LRMLP_EXPORT_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "export options version %u is not %u", version,
-                          LRMLP_EXPORT_OPTIONS_VERSION);
-    lrmlp_export_options d = LRMLP_EXPORT_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&export_opts_type, opts, version);
 }
 
 LRMLP_API int lrmlp_weights_format_from_path(const char *path, lrmlp_weights_format *out)
@@ -58,11 +49,13 @@ LRMLP_API int lrmlp_weights_format_from_path(const char *path, lrmlp_weights_for
                       "'%s': extension is neither .npz nor .safetensors", path);
 }
 
-static int check_import_opts(const lrmlp_import_options *o)
+/* Reads the caller's options (NULL: the defaults) into *o and checks them. */
+static int check_import_opts(const lrmlp_import_options *user, lrmlp_import_options *o,
+                             const char *fn)
 {
-    if (o->version != LRMLP_IMPORT_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "import options version %u is not %u", o->version,
-                          LRMLP_IMPORT_OPTIONS_VERSION);
+    int rc = lrmlp__opts_read(&import_opts_type, user, o, fn);
+    if (rc != LRMLP_OK)
+        return rc;
     if ((int)o->format < 0 || o->format > LRMLP_WEIGHTS_SAFETENSORS)
         return lrmlp__err(LRMLP_ERR_INVALID, "import: unknown format %d", (int)o->format);
     if (o->dtype != 0 && o->dtype != LRMLP_F32 && o->dtype != LRMLP_F64)
@@ -76,11 +69,12 @@ static int check_import_opts(const lrmlp_import_options *o)
     return LRMLP_OK;
 }
 
-static int check_export_opts(const lrmlp_export_options *o)
+static int check_export_opts(const lrmlp_export_options *user, lrmlp_export_options *o,
+                             const char *fn)
 {
-    if (o->version != LRMLP_EXPORT_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "export options version %u is not %u", o->version,
-                          LRMLP_EXPORT_OPTIONS_VERSION);
+    int rc = lrmlp__opts_read(&export_opts_type, user, o, fn);
+    if (rc != LRMLP_OK)
+        return rc;
     if ((int)o->format < 0 || o->format > LRMLP_WEIGHTS_SAFETENSORS)
         return lrmlp__err(LRMLP_ERR_INVALID, "export: unknown format %d", (int)o->format);
     if (o->dtype != 0 && o->dtype != LRMLP_F32 && o->dtype != LRMLP_F64)
@@ -640,9 +634,9 @@ LRMLP_API int lrmlp_weights_import_mem(lrmlp_net **out, const void *buf, size_t 
     *out = NULL;
     if (!buf && len)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_weights_import: buf is NULL");
-    lrmlp_import_options d = LRMLP_IMPORT_OPTIONS_INIT;
-    const lrmlp_import_options *o = opts ? opts : &d;
-    int rc = check_import_opts(o);
+    lrmlp_import_options full;
+    const lrmlp_import_options *o = &full;
+    int rc = check_import_opts(opts, &full, "lrmlp_weights_import");
     if (rc != LRMLP_OK)
         return rc;
     return import_buf(out, buf ? buf : (const void *)"", len, o);
@@ -656,9 +650,9 @@ LRMLP_API int lrmlp_weights_import(lrmlp_net **out, const char *path,
     *out = NULL;
     if (!path)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_weights_import: path is NULL");
-    lrmlp_import_options d = LRMLP_IMPORT_OPTIONS_INIT;
-    const lrmlp_import_options *o = opts ? opts : &d;
-    int rc = check_import_opts(o);
+    lrmlp_import_options full;
+    const lrmlp_import_options *o = &full;
+    int rc = check_import_opts(opts, &full, "lrmlp_weights_import");
     if (rc != LRMLP_OK)
         return rc;
     if (!lrmlp_interop_available())
@@ -682,9 +676,9 @@ LRMLP_API int lrmlp_weights_export_mem(const lrmlp_net *net, void **buf, size_t 
         *len = 0;
     if (!net || !buf || !len)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_weights_export_mem: NULL argument");
-    lrmlp_export_options d = LRMLP_EXPORT_OPTIONS_INIT;
-    const lrmlp_export_options *o = opts ? opts : &d;
-    int rc = check_export_opts(o);
+    lrmlp_export_options full;
+    const lrmlp_export_options *o = &full;
+    int rc = check_export_opts(opts, &full, "lrmlp_weights_export");
     if (rc != LRMLP_OK)
         return rc;
     if (o->format == LRMLP_WEIGHTS_AUTO)
@@ -701,9 +695,9 @@ LRMLP_API int lrmlp_weights_export(const lrmlp_net *net, const char *path,
 {
     if (!net || !path || !*path)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_weights_export: NULL net or empty path");
-    lrmlp_export_options d = LRMLP_EXPORT_OPTIONS_INIT;
-    const lrmlp_export_options *o = opts ? opts : &d;
-    int rc = check_export_opts(o);
+    lrmlp_export_options full;
+    const lrmlp_export_options *o = &full;
+    int rc = check_export_opts(opts, &full, "lrmlp_weights_export");
     if (rc != LRMLP_OK)
         return rc;
     lrmlp_weights_format f = o->format;

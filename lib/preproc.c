@@ -1,6 +1,7 @@
 /* Preprocessing that travels with a network (include/lrmlp/infer.h): the
  * record, its setters, and its PREP section in model files. */
 #include "internal.h"
+#include "numerics.h"
 #include "dataset_internal.h"
 #include "le.h"
 
@@ -49,12 +50,10 @@ static int dup_pair(const double *src, size_t n, lrmlp_dtype dt, double **out, v
     return 1;
 }
 
+/* 1 when v is NULL (an absent vector) or all finite. */
 static int all_finite(const double *v, size_t n)
 {
-    for (size_t i = 0; v && i < n; i++)
-        if (!isfinite(v[i]))
-            return 0;
-    return 1;
+    return !v || lrmlp__all_finite_f64(v, n);
 }
 
 int lrmlp__preproc_make(lrmlp_preproc_ **out, lrmlp_dtype dt, size_t d, size_t k, unsigned flags,
@@ -236,7 +235,7 @@ int lrmlp__preproc_decode(const uint8_t *b, uint64_t len, const lrmlp_net *net,
     if (len != PREP_FIXED + 8u * nv)
         return lrmlp__err(LRMLP_ERR_FORMAT, "PREP section has %llu bytes, expected %llu",
                           (unsigned long long)len, (unsigned long long)(PREP_FIXED + 8u * nv));
-    double *v = malloc((size_t)(nv ? nv : 1) * sizeof *v);
+    double *v = calloc((size_t)(nv ? nv : 1), sizeof *v);
     if (!v)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the PREP section");
     for (uint64_t i = 0; i < nv; i++)

@@ -99,6 +99,8 @@ START_TEST(test_options_versions)
     CHECK_INIT(tracker, LRMLP_TRACKER_OPTIONS_VERSION);
     CHECK_INIT(whiten, LRMLP_WHITEN_OPTIONS_VERSION);
     CHECK_INIT(csv, LRMLP_CSV_OPTIONS_VERSION);
+    CHECK_INIT(import, LRMLP_IMPORT_OPTIONS_VERSION);
+    CHECK_INIT(export, LRMLP_EXPORT_OPTIONS_VERSION);
 #undef CHECK_INIT
 
     /* the readers */
@@ -156,6 +158,16 @@ START_TEST(test_options_versions)
     static const float T[] = { 1, 0, 0, 1 };
     expect_version_error(lrmlp_subspace_estimate_f32(&sub, net, X, T, 2, LRMLP_LOSS_MSE, &so),
                          "lrmlp_subspace_options");
+
+    lrmlp_import_options io = LRMLP_IMPORT_OPTIONS_INIT;
+    io.version = 0;
+    lrmlp_net *imp = NULL;
+    expect_version_error(lrmlp_weights_import_mem(&imp, "", 0, &io), "lrmlp_import_options");
+    lrmlp_export_options eo = LRMLP_EXPORT_OPTIONS_INIT;
+    eo.version = LRMLP_EXPORT_OPTIONS_VERSION + 1;
+    void *buf = NULL;
+    size_t len = 0;
+    expect_version_error(lrmlp_weights_export_mem(net, &buf, &len, &eo), "lrmlp_export_options");
 
     lrmlp_dataset_free(ds);
     lrmlp_optim_free(opt);

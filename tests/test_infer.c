@@ -670,10 +670,11 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(lrmlp_infer_ws_create(&ws1, m, 0), LRMLP_ERR_INVALID);
     ck_assert_ptr_null(ws1);
     ck_assert_int_eq(lrmlp_infer_ws_create(NULL, m, 1), LRMLP_ERR_INVALID);
-    ck_assert_int_eq(lrmlp_model_from_net(&m2, NULL), LRMLP_ERR_INVALID);
-    ck_assert_ptr_null(m2);
+    lrmlp_model *m3;
+    ck_assert_int_eq(lrmlp_model_from_net(&m3, NULL), LRMLP_ERR_INVALID);
+    ck_assert_ptr_null(m3);
     ck_assert_uint_eq(lrmlp_infer_ws_size(m, 0), 0);
-    ck_assert_int_eq(lrmlp_model_read(&m2, "/nonexistent/x.lrmlp"), LRMLP_ERR_IO);
+    ck_assert_int_eq(lrmlp_model_read(&m3, "/nonexistent/x.lrmlp"), LRMLP_ERR_IO);
     lrmlp_model_free(NULL);
     lrmlp_infer_ws_free(NULL);
     lrmlp_infer_ws_free(ws);
