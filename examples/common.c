@@ -101,6 +101,10 @@ static const char *expected(ex_opt_type type)
 /* Stores v into o's variable: 0, or 1 after printing why it is bad. */
 static int store(const ex_opt *o, const char *v, const char *prog, int loud)
 {
+    if (o->type == EX_FLAG) {
+        *(int *)o->dst = 1;
+        return 0;
+    }
     if (o->type == EX_STR) {
         *(const char **)o->dst = v;
         return 0;
@@ -195,6 +199,26 @@ int ex_parse_options(int argc, char **argv, const char *prog, const ex_opt *opts
     return rc;
 }
 
+size_t ex_parse_sizes(const char *s, size_t *out, size_t max)
+{
+    size_t n = 0;
+    while (*s) {
+        size_t len = strcspn(s, ","), v;
+        char item[32];
+        if (len == 0 || len >= sizeof item || n == max)
+            return 0;
+        memcpy(item, s, len);
+        item[len] = '\0';
+        if (parse_number(item, EX_SIZE, &v) || v == 0)
+            return 0;
+        out[n++] = v;
+        s += len;
+        if (*s == ',' && !*++s) /* trailing comma */
+            return 0;
+    }
+    return n;
+}
+
 int ex_bad_usage(const char *prog, const char *fmt, ...)
 {
     va_list ap;
@@ -211,6 +235,57 @@ void ex_print_build_info(FILE *f)
     char info[512];
     lrmlp_build_info(info, sizeof info);
     fprintf(f, "# %s\n", info);
+}
+
+uint64_t ex_rng_next(ex_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double ex_rng_uniform(ex_rng *r)
+{
+    return ((double)(ex_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double ex_rng_normal(ex_rng *r)
+{
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u = ex_rng_uniform(r), v = ex_rng_uniform(r);
+    double rad = sqrt(-2.0 * log(u)), ang = 6.283185307179586 * v;
+    r->spare = rad * sin(ang);
+    r->has_spare = 1;
+    return rad * cos(ang);
+}
+
+int ex_toy_dataset(lrmlp_dataset **out, size_t n, size_t d, size_t k, uint64_t seed)
+{
+    double *mu = malloc(k * d * sizeof *mu), *X = malloc(n * d * sizeof *X);
+    int32_t *labels = malloc(n * sizeof *labels);
+    int rc = LRMLP_ERR_NOMEM;
+    if (mu && X && labels) {
+        ex_rng r = {seed, 0, 0.0};
+        for (size_t i = 0; i < k * d; i++)
+            mu[i] = 3.0 / sqrt((double)d) * ex_rng_normal(&r);
+        for (size_t i = 0; i < n; i++) {
+            size_t c = (size_t)(ex_rng_uniform(&r) * (double)k) % k;
+            for (size_t j = 0; j < d; j++)
+                X[i * d + j] = mu[c * d + j] + ex_rng_normal(&r);
+            labels[i] = (int32_t)c;
+        }
+        rc = lrmlp_dataset_from_labels_f64(out, X, n, d, labels, k);
+    } else {
+        fprintf(stderr, "out of memory\n");
+    }
+    free(mu);
+    free(X);
+    free(labels);
+    return rc;
 }
 
 double ex_peak_rss_mb(void)

@@ -7,6 +7,7 @@
 
 #include <lrmlp.h>
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Loads DIR/PREFIX-images-idx3-ubyte.gz and DIR/PREFIX-labels-idx1-ubyte.gz,
@@ -81,9 +82,32 @@ int ex_bad_usage(const char *prog, const char *fmt, ...)
 #endif
     ;
 
+/* Parses a comma-separated list of positive integers ("512,512") into
+ * out[0..max-1]. Returns the count, or 0 when s is empty, malformed, has a
+ * zero or more than max entries. */
+size_t ex_parse_sizes(const char *s, size_t *out, size_t max);
+
 /* Writes "# <lrmlp_build_info()>" and a newline to f: the first line of
  * every program's output, so a log says which build and BLAS kernel ran. */
 void ex_print_build_info(FILE *f);
+
+/* A small generator with the same numbers on every platform: SplitMix64,
+ * uniforms in (0, 1), Box-Muller normals. Seed it with {seed, 0, 0}. */
+typedef struct ex_rng {
+    uint64_t s;
+    int has_spare;
+    double spare;
+} ex_rng;
+uint64_t ex_rng_next(ex_rng *r);
+double ex_rng_uniform(ex_rng *r);
+double ex_rng_normal(ex_rng *r);
+
+/* Toy data for the examples, so that they run in a second without a data
+ * set: n samples in R^d of k classes, class c drawn uniformly, x ~ N(mu_c,
+ * I_d) with class means mu_c ~ N(0, (9 / d) I_d) (about 3 apart), as a
+ * float64 dataset with labels. Returns 0 or a negative status (message in
+ * lrmlp_last_errmsg(), or "out of memory" printed). */
+int ex_toy_dataset(lrmlp_dataset **out, size_t n, size_t d, size_t k, uint64_t seed);
 
 /* Peak resident set size of this process in MiB. */
 double ex_peak_rss_mb(void);

@@ -182,7 +182,7 @@ static int on_record(void *user, const lrmlp_track_record *rec)
     return 0;
 }
 
-/* ---- singular-subspace rotation (dyn_case) ---- */
+/* ---- singular-subspace rotation (--profile case, --rotation 1) ---- */
 typedef struct rotation {
     lrmlp_tracker *tr;
     capture *cap;
@@ -411,7 +411,7 @@ static int run_one(const config *c, lrmlp_optim_kind okind, lrmlp_activation act
     lrmlp_loss loss = strcmp(c->loss_name, "ce") ? LRMLP_LOSS_SSE : LRMLP_LOSS_CROSS_ENTROPY;
 
     if ((rc = dyn_make_net(&net, c->f32 ? LRMLP_F32 : LRMLP_F64, c->layers, widths, act, c->eps,
-                           c->last_scale, seed)))
+                           LRMLP_INIT_ORTHOGONAL, c->last_scale, seed)))
         goto done;
     lrmlp_subspace_options so = LRMLP_SUBSPACE_OPTIONS_INIT;
     so.k = K;

@@ -1,18 +1,25 @@
-/* The theory setting of the paper's Fig. 3 (docs/dynamics.md, docs/theory.md
- * section 2): a two-layer bias-free net f(X) = W_2 phi(W_1 X) with W_2 fixed
- * (orthogonal, full row rank), whitened synthetic data (X X^T = I), W_1(0)
- * eps-scaled orthogonal, full-batch gradient descent on the total squared
- * error. For each activation and seed it estimates the invariant subspaces
- * (lrmlp_subspace_estimate_f64) and tracks the block split of W_1(t) - W_1(0)
- * (lrmlp_tracker, every --every steps).
+/* The theory setting of the paper's Fig. 3 (docs/dynamics.md, section 1): a
+ * two-layer bias-free net f(X) = W_2 phi(W_1 X) with W_2 fixed, whitened
+ * synthetic data (X X^T = I), W_1(0) eps-scaled orthogonal, full-batch
+ * gradient descent on the summed squared error. For each activation and
+ * seed it estimates the invariant subspaces (lrmlp_subspace_estimate_f64)
+ * and tracks the block split of W_1(t) - W_1(0) (lrmlp_tracker, every
+ * --every steps).
  *
- *   dyn_theory [--acts LIST] [--seeds N] [--seed0 S] [--steps N] [--lr X] ...
+ * Two profiles (--profile; every other option overrides their defaults):
+ *   reference   the reference run's setting: d = 32, K = 4, m = 32,
+ *               N = 2000, W_2 ~ N(0, 1/m), eta = 0.5 / ||W_2||_2^2, a linear
+ *               teacher Y = A X scaled to ||Y||_F = sqrt(K) (--teacher
+ *               onehot: one-hot labels argmax(A x) instead), 3000 steps,
+ *               3 seeds, identity tanh elu silu gelu relu leaky_relu
+ *   orthogonal  W_2 with orthonormal rows, one-hot targets, N = 512,
+ *               m = 64, lr 0.01, 5 seeds (the first runs of docs/dynamics.md)
  *
- * Writes to --out DIR:
- *   theory_<act>_seed<S>.csv   the tracker's tidy CSV (step,layer,quantity,index,value)
- *   theory_frac_<act>.csv      per record step: block fractions (mean over seeds,
+ * Writes to --out DIR (PREFIX = --prefix, default theory):
+ *   PREFIX_<act>_seed<S>.csv   the tracker's tidy CSV (step,layer,quantity,index,value)
+ *   PREFIX_frac_<act>.csv      per record step: block fractions (mean over seeds,
  *                              min/max of block 11) and the mean gradient gap
- *   theory_summary.csv         one row per run
+ *   PREFIX_summary.csv         one row per run
  * and prints one progress line per run, then a summary table as its last lines. */
 #include <lrmlp.h>
 #include <lrmlp/track.h>
@@ -20,6 +27,7 @@
 #include "common.h"
 #include "synth.h"
 
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,25 +35,101 @@
 
 #define MAX_ACTS 16
 
+#define PROG "dyn_theory"
+
+typedef struct config {
+    const char *profile, *acts, *out, *prefix, *data, *teacher, *w2;
+    size_t seeds, steps, every, n, d, k, m;
+    unsigned long long seed0;
+    double lr, eps, sep, w2s;
+    int lr_per_w2;
+} config;
+
+static int g_orthogonal; /* profile of the --help text */
+
+static void defaults(config *c, int orthogonal)
+{
+    *c = (config){.profile = "reference",
+                  .acts = "identity,tanh,elu,silu,gelu,relu,leaky_relu",
+                  .out = "dyn_out",
+                  .prefix = "theory",
+                  .data = "teacher",
+                  .teacher = "linear",
+                  .w2 = "gaussian",
+                  .seeds = 3,
+                  .steps = 3000,
+                  .every = 50,
+                  .n = 2000,
+                  .d = 32,
+                  .k = 4,
+                  .m = 32,
+                  .seed0 = 1,
+                  .lr = 0.5,
+                  .eps = 0.1,
+                  .sep = 4.0,
+                  .w2s = 1.0,
+                  .lr_per_w2 = 1};
+    if (orthogonal) {
+        c->profile = "orthogonal";
+        c->acts = "elu,gelu,silu,tanh,relu,leaky_relu,rrelu";
+        c->teacher = "onehot";
+        c->w2 = "orthogonal";
+        c->seeds = 5;
+        c->n = 512;
+        c->m = 64;
+        c->lr = 0.01;
+        c->lr_per_w2 = 0;
+    }
+}
+
 static void usage(FILE *f)
 {
+    config c;
+    defaults(&c, g_orthogonal);
     fprintf(f,
-            "usage: dyn_theory [options]\n"
-            "  --acts LIST     activations (default elu,gelu,silu,tanh,relu,leaky_relu,rrelu)\n"
-            "  --seeds N       runs per activation, seeds S..S+N-1 (default 5)\n"
-            "  --seed0 S       first seed (default 1)\n"
-            "  --steps N       full-batch GD steps (default 3000)\n"
-            "  --lr X          learning rate (default 0.01)\n"
-            "  --every N       tracker interval in steps (default 50)\n"
-            "  --data NAME     teacher or clusters (default teacher)\n"
-            "  --sep X         cluster separation for --data clusters (default 4)\n"
-            "  --n N           samples (default 512)\n"
-            "  --d N           input dimension (default 32)\n"
-            "  --k N           classes K (default 4)\n"
-            "  --m N           hidden width, >= d (default 64)\n"
-            "  --eps X         scale of the orthogonal W_1(0) (default 0.1)\n"
-            "  --w2-scale X    W_2 = X * (orthonormal rows) (default 1)\n"
-            "  --out DIR       output directory (default dyn_out)\n");
+            "usage: " PROG " [--profile reference|orthogonal] [options]\n"
+            "  --profile NAME  the setting whose defaults are used (default reference);\n"
+            "                  the other options override them; defaults below: %s\n"
+            "  --acts LIST     activations (default %s)\n"
+            "  --seeds N       runs per activation, seeds S..S+N-1 (default %zu)\n"
+            "  --seed0 S       first seed (default %llu)\n"
+            "  --steps N       full-batch GD steps (default %zu)\n"
+            "  --lr X          learning rate, > 0 (default %g)\n"
+            "  --lr-per-w2 0|1 1: the step is lr / ||W_2||_2^2 (default %d)\n"
+            "  --every N       tracker interval in steps (default %zu)\n"
+            "  --data NAME     inputs: teacher (x ~ N(0, I)) or clusters (default %s)\n"
+            "  --teacher NAME  targets: linear (Y = A X, ||Y||_F = sqrt(K), teacher data\n"
+            "                  only) or onehot (class labels) (default %s)\n"
+            "  --sep X         cluster separation for --data clusters (default %g)\n"
+            "  --n N           samples (default %zu)\n"
+            "  --d N           input dimension (default %zu)\n"
+            "  --k N           outputs K (default %zu)\n"
+            "  --m N           hidden width, >= d (default %zu)\n"
+            "  --eps X         scale of the orthogonal W_1(0) (default %g)\n"
+            "  --w2 NAME       fixed W_2: gaussian (entries N(0, s^2 / m)) or orthogonal\n"
+            "                  (s * orthonormal rows) (default %s)\n"
+            "  --w2-scale S    the scale s above (default %g)\n"
+            "  --out DIR       output directory (default %s)\n"
+            "  --prefix NAME   file name prefix (default %s)\n",
+            c.profile, c.acts, c.seeds, c.seed0, c.steps, c.lr, c.lr_per_w2, c.every, c.data,
+            c.teacher, c.sep, c.n, c.d, c.k, c.m, c.eps, c.w2, c.w2s, c.out, c.prefix);
+}
+
+/* ||W||_2 of a rows x cols row-major matrix (destroyed); NaN on failure. */
+static double spectral_norm(double *W, size_t rows, size_t cols)
+{
+    size_t r = rows < cols ? rows : cols;
+    double *sv = malloc(r * sizeof *sv), *u = malloc(rows * rows * sizeof *u),
+           *vt = malloc(cols * cols * sizeof *vt), norm = NAN;
+    /* LAPACKE checks ldu and ldvt even when no vectors are computed */
+    if (sv && u && vt &&
+        !LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)rows, (lapack_int)cols, W,
+                        (lapack_int)cols, sv, u, (lapack_int)rows, vt, (lapack_int)cols))
+        norm = sv[0];
+    free(sv);
+    free(u);
+    free(vt);
+    return norm;
 }
 
 /* Records of one run, indexed by step / every. */
@@ -72,13 +156,15 @@ static int on_record(void *user, const lrmlp_track_record *rec)
 }
 
 typedef struct run_result {
-    double frac[4], gap0, gapT, loss0, lossT, acc;
+    double frac[4], gap0, gapT, loss0, lossT, acc, lr;
 } run_result;
 
-static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t n, size_t d,
-                   size_t k, size_t m, double sep, double eps, double w2s, double lr, size_t steps,
+static int run_one(const config *c, synth_kind kind, lrmlp_activation act, uint64_t seed,
                    capture *cap, const char *csv, run_result *res)
 {
+    const size_t n = c->n, d = c->d, k = c->k, m = c->m, steps = c->steps;
+    const double eps = c->eps;
+    const int gaussian = !strcmp(c->w2, "gaussian");
     int rc = 0;
     lrmlp_dataset *ds = NULL;
     lrmlp_net *net = NULL;
@@ -88,10 +174,13 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
     double *X = NULL, *T = NULL, *W0 = NULL, *Wt = NULL;
     size_t widths[3] = {d, m, k};
 
-    if ((rc = synth_dataset(kind, n, d, k, sep, seed, SYNTH_WHITEN_SECOND_MOMENT, &ds)) ||
+    if ((rc = synth_dataset(kind, n, d, k, c->sep, seed, SYNTH_WHITEN_SECOND_MOMENT, &ds)) ||
+        (!strcmp(c->teacher, "linear") && (rc = synth_linear_teacher(&ds, k, seed))) ||
         (rc = synth_full_batch(ds, &X, &T)))
         goto done;
-    if ((rc = dyn_make_net(&net, LRMLP_F64, 2, widths, act, eps, w2s, seed)))
+    if ((rc = dyn_make_net(&net, LRMLP_F64, 2, widths, act, eps,
+                           gaussian ? LRMLP_INIT_GAUSSIAN : LRMLP_INIT_ORTHOGONAL,
+                           gaussian ? c->w2s / sqrt((double)m) : c->w2s, seed)))
         goto done;
     if ((rc = lrmlp_net_set_frozen(net, 1, 1))) {
         fprintf(stderr, "dyn_theory: freeze: %s\n", lrmlp_last_errmsg());
@@ -104,9 +193,21 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
         fprintf(stderr, "dyn_theory: out of memory\n");
         goto done;
     }
-    if ((rc = lrmlp_net_get_weights_f64(net, 0, W0))) {
+    double *W2 = Wt; /* K x m <= m x d */
+    if ((rc = lrmlp_net_get_weights_f64(net, 0, W0)) ||
+        (rc = lrmlp_net_get_weights_f64(net, 1, W2))) {
         fprintf(stderr, "dyn_theory: weights: %s\n", lrmlp_last_errmsg());
         goto done;
+    }
+    res->lr = c->lr;
+    if (c->lr_per_w2) {
+        double s2 = spectral_norm(W2, k, m);
+        if (!(s2 > 0)) {
+            fprintf(stderr, "dyn_theory: no spectral norm of W_2\n");
+            rc = LRMLP_ERR_LINALG;
+            goto done;
+        }
+        res->lr = c->lr / (s2 * s2);
     }
     lrmlp_subspace_options so = LRMLP_SUBSPACE_OPTIONS_INIT;
     so.k = k;
@@ -141,7 +242,7 @@ static int run_one(lrmlp_activation act, uint64_t seed, synth_kind kind, size_t 
     }
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
     oo.kind = LRMLP_OPTIM_GD;
-    oo.lr = lr;
+    oo.lr = res->lr;
     if ((rc = lrmlp_optim_create(&opt, net, &oo))) {
         fprintf(stderr, "dyn_theory: optimizer: %s\n", lrmlp_last_errmsg());
         goto done;
@@ -209,56 +310,64 @@ done:
 
 int main(int argc, char **argv)
 {
-    const char *acts_arg = "elu,gelu,silu,tanh,relu,leaky_relu,rrelu", *out = "dyn_out";
-    const char *data = "teacher";
-    size_t seeds = 5, steps = 3000, every = 50, n = 512, d = 32, k = 4, m = 64;
-    unsigned long long seed0 = 1;
-    double lr = 0.01, eps = 0.1, sep = 4.0, w2s = 1.0;
+    config c;
+    defaults(&c, 0);
     const ex_opt opts[] = {
-        EX_OPT_STR("--acts", &acts_arg),
-        EX_OPT_SIZE("--seeds", &seeds),
-        EX_OPT_ULL("--seed0", &seed0),
-        EX_OPT_SIZE("--steps", &steps),
-        EX_OPT_DOUBLE("--lr", &lr),
-        EX_OPT_SIZE("--every", &every),
-        EX_OPT_STR("--data", &data),
-        EX_OPT_DOUBLE("--sep", &sep),
-        EX_OPT_SIZE("--n", &n),
-        EX_OPT_SIZE("--d", &d),
-        EX_OPT_SIZE("--k", &k),
-        EX_OPT_SIZE("--m", &m),
-        EX_OPT_DOUBLE("--eps", &eps),
-        EX_OPT_DOUBLE("--w2-scale", &w2s),
-        EX_OPT_STR("--out", &out),
+        EX_OPT_STR("--profile", &c.profile),
+        EX_OPT_STR("--acts", &c.acts),
+        EX_OPT_COUNT("--seeds", &c.seeds),
+        EX_OPT_ULL("--seed0", &c.seed0),
+        EX_OPT_COUNT("--steps", &c.steps),
+        EX_OPT_POS("--lr", &c.lr),
+        EX_OPT_INT("--lr-per-w2", &c.lr_per_w2),
+        EX_OPT_COUNT("--every", &c.every),
+        EX_OPT_STR("--data", &c.data),
+        EX_OPT_STR("--teacher", &c.teacher),
+        EX_OPT_DOUBLE("--sep", &c.sep),
+        EX_OPT_COUNT("--n", &c.n),
+        EX_OPT_COUNT("--d", &c.d),
+        EX_OPT_COUNT("--k", &c.k),
+        EX_OPT_COUNT("--m", &c.m),
+        EX_OPT_POS("--eps", &c.eps),
+        EX_OPT_STR("--w2", &c.w2),
+        EX_OPT_POS("--w2-scale", &c.w2s),
+        EX_OPT_STR("--out", &c.out),
+        EX_OPT_STR("--prefix", &c.prefix),
         EX_OPT_END,
     };
-    int parsed = ex_parse_options(argc, argv, "dyn_theory", opts, usage);
+    /* A silent first pass finds --profile; the second applies every option
+     * over that profile's defaults. */
+    ex_parse_options(argc, argv, PROG, opts, NULL);
+    if (strcmp(c.profile, "reference") && strcmp(c.profile, "orthogonal"))
+        return ex_bad_usage(PROG, "unknown --profile '%s' (reference or orthogonal)", c.profile);
+    g_orthogonal = !strcmp(c.profile, "orthogonal");
+    defaults(&c, g_orthogonal);
+    int parsed = ex_parse_options(argc, argv, PROG, opts, usage);
     if (parsed)
-        return parsed == EX_ARGS_HELP ? 0 : 2;
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     synth_kind kind;
-    if (synth_kind_from_name(data, &kind)) {
-        fprintf(stderr, "dyn_theory: unknown --data '%s'\n", data);
-        return 2;
-    }
-    if (seeds < 1 || steps < 1 || every < 1 || k < 1 || k > 64 || 2 * k >= d || m < d ||
-        n <= d || !(lr > 0) || !(eps > 0)) {
-        fprintf(stderr, "dyn_theory: need seeds, steps, every >= 1, 1 <= K <= 64, 2K < d, "
-                        "m >= d, n > d, lr > 0, eps > 0\n");
-        return 2;
-    }
+    if (synth_kind_from_name(c.data, &kind))
+        return ex_bad_usage(PROG, "unknown --data '%s' (teacher or clusters)", c.data);
+    int linear = !strcmp(c.teacher, "linear");
+    if ((!linear && strcmp(c.teacher, "onehot")) || (linear && kind != SYNTH_TEACHER))
+        return ex_bad_usage(PROG, "--teacher must be linear (with --data teacher) or onehot");
+    if (strcmp(c.w2, "gaussian") && strcmp(c.w2, "orthogonal"))
+        return ex_bad_usage(PROG, "--w2 must be gaussian or orthogonal, not '%s'", c.w2);
+    if (c.lr_per_w2 != 0 && c.lr_per_w2 != 1)
+        return ex_bad_usage(PROG, "--lr-per-w2 must be 0 or 1");
+    if (c.k > 64 || 2 * c.k >= c.d || c.m < c.d || c.n <= c.d)
+        return ex_bad_usage(PROG, "need K <= 64, 2K < d, m >= d and n > d");
+    const char *out = c.out, *pre = c.prefix;
+    const size_t seeds = c.seeds, steps = c.steps, every = c.every;
     char abuf[512];
     const char *acts[MAX_ACTS];
-    int n_acts = dyn_split_list(acts_arg, abuf, sizeof abuf, acts, MAX_ACTS);
+    int n_acts = dyn_split_list(c.acts, abuf, sizeof abuf, acts, MAX_ACTS);
     lrmlp_activation act_ids[MAX_ACTS];
-    if (n_acts < 1) {
-        fprintf(stderr, "dyn_theory: bad --acts list\n");
-        return 2;
-    }
+    if (n_acts < 1)
+        return ex_bad_usage(PROG, "bad --acts list");
     for (int a = 0; a < n_acts; a++)
-        if (lrmlp_activation_from_name(acts[a], &act_ids[a])) {
-            fprintf(stderr, "dyn_theory: unknown activation '%s'\n", acts[a]);
-            return 2;
-        }
+        if (lrmlp_activation_from_name(acts[a], &act_ids[a]))
+            return ex_bad_usage(PROG, "unknown activation '%s'", acts[a]);
     if (dyn_mkdir_p(out))
         return 1;
 
@@ -273,19 +382,21 @@ int main(int argc, char **argv)
         return 1;
     }
     char path[4096];
-    snprintf(path, sizeof path, "%s/theory_summary.csv", out);
+    snprintf(path, sizeof path, "%s/%s_summary.csv", out, pre);
     FILE *fs = fopen(path, "w");
     if (!fs) {
         perror(path);
         return 1;
     }
     fprintf(fs, "activation,smooth,seed,frac11,frac12,frac21,frac22,gap0,gapT,loss0,lossT,"
-                "accuracy\n");
-    char info[256];
-    lrmlp_build_info(info, sizeof info);
-    printf("# %s\n# theory setting: d=%zu K=%zu m=%zu n=%zu data=%s (whitened, X X^T = I), "
-           "W_2 fixed orthogonal, eps=%g, GD lr=%g on SSE, %zu steps, %zu seeds\n",
-           info, d, k, m, n, data, eps, lr, steps, seeds);
+                "accuracy,lr\n");
+    ex_print_build_info(stdout);
+    printf("# %s --profile %s: d=%zu K=%zu m=%zu n=%zu data=%s (whitened, X X^T = I), "
+           "targets %s, W_2 fixed %s (scale %g), W_1(0) = %g Q, GD lr=%g%s on SSE, "
+           "%zu steps, %zu seeds\n",
+           PROG, c.profile, c.d, c.k, c.m, c.n, c.data,
+           linear ? "linear teacher Y = A X, ||Y||_F = sqrt(K)" : "one-hot",
+           c.w2, c.w2s, c.eps, c.lr, c.lr_per_w2 ? " / ||W_2||_2^2" : "", steps, seeds);
     fflush(stdout);
     for (int a = 0; a < n_acts; a++) {
         for (size_t i = 0; i < slots * 4; i++)
@@ -297,12 +408,12 @@ int main(int argc, char **argv)
         }
         const char *an = lrmlp_activation_name(act_ids[a]);
         for (size_t s = 0; s < seeds; s++) {
-            uint64_t seed = seed0 + s;
+            uint64_t seed = c.seed0 + s;
             char csv[4096];
-            snprintf(csv, sizeof csv, "%s/theory_%s_seed%llu.csv", out, an,
+            snprintf(csv, sizeof csv, "%s/%s_%s_seed%llu.csv", out, pre, an,
                      (unsigned long long)seed);
             run_result *r = &res[(size_t)a * seeds + s];
-            if (run_one(act_ids[a], seed, kind, n, d, k, m, sep, eps, w2s, lr, steps, &cap, csv, r))
+            if (run_one(&c, kind, act_ids[a], seed, &cap, csv, r))
                 return 1;
             for (size_t i = 0; i < slots; i++) {
                 for (int b = 0; b < 4; b++)
@@ -311,17 +422,17 @@ int main(int argc, char **argv)
                 mn[i] = fmin(mn[i], cap.frac[i * 4]);
                 mx[i] = fmax(mx[i], cap.frac[i * 4]);
             }
-            fprintf(fs, "%s,%d,%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f\n", an,
+            fprintf(fs, "%s,%d,%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.9g\n", an,
                     lrmlp_activation_is_smooth(act_ids[a]), (unsigned long long)seed,
                     r->frac[0], r->frac[1], r->frac[2], r->frac[3], r->gap0, r->gapT, r->loss0,
-                    r->lossT, r->acc);
+                    r->lossT, r->acc, r->lr);
             printf("%-10s seed %llu  loss %9.3f -> %9.4f  acc %.3f  blocks 11/12/21/22 "
                    "%.4f %.4f %.4f %.4f  gap %.2e -> %.2e\n",
                    an, (unsigned long long)seed, r->loss0, r->lossT, r->acc, r->frac[0],
                    r->frac[1], r->frac[2], r->frac[3], r->gap0, r->gapT);
             fflush(stdout);
         }
-        snprintf(path, sizeof path, "%s/theory_frac_%s.csv", out, an);
+        snprintf(path, sizeof path, "%s/%s_frac_%s.csv", out, pre, an);
         FILE *f = fopen(path, "w");
         if (!f) {
             perror(path);

@@ -21,8 +21,17 @@
 
 static void usage(FILE *f)
 {
-    fputs("lowrank_angle [--data DIR] [--act silu] [--epochs 40] [--lr 1e-5] "
-          "[--rank 2K] [--estimate-batch 0] [--seed 1] [--csv FILE] [--curves FILE]\n", f);
+    fputs("usage: lowrank_angle [options]\n"
+          "  --data DIR          IDX directory (default " LRX_DEFAULT_DATA ")\n"
+          "  --act NAME          hidden activation (default silu)\n"
+          "  --epochs N          full-batch GD steps per angle, >= 1 (default 40)\n"
+          "  --lr X              learning rate, > 0 (default 1e-5)\n"
+          "  --rank R            low-rank width r, 1..2K (default 2K = 20)\n"
+          "  --estimate-batch N  samples for the S_big estimate, 0 = all (default 0)\n"
+          "  --seed N            seed (default 1)\n"
+          "  --csv FILE          write the final results per angle\n"
+          "  --curves FILE       write the per-epoch curves\n",
+          f);
 }
 
 int main(int argc, char **argv)
@@ -36,8 +45,8 @@ int main(int argc, char **argv)
         EX_OPT_STR("--data", &dir),
         EX_OPT_STR("--act", &act_name),
         EX_OPT_LONG("--epochs", &epochs),
-        EX_OPT_DOUBLE("--lr", &lr),
-        EX_OPT_SIZE("--rank", &rank),
+        EX_OPT_POS("--lr", &lr),
+        EX_OPT_COUNT("--rank", &rank), /* 0: not given, 2K */
         EX_OPT_SIZE("--estimate-batch", &n_est),
         EX_OPT_ULL("--seed", &seed),
         EX_OPT_STR("--csv", &csv),
@@ -46,14 +55,12 @@ int main(int argc, char **argv)
     };
     int parsed = ex_parse_options(argc, argv, "lowrank_angle", opts, usage);
     if (parsed)
-        return parsed == EX_ARGS_HELP ? 0 : 2;
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act))
-        return 2;
-    if (epochs < 1) {
-        fprintf(stderr, "lowrank_angle: --epochs must be >= 1\n");
-        return 2;
-    }
+    if (lrx_parse_act("lowrank_angle", act_name, &act))
+        return EX_EXIT_USAGE;
+    if (epochs < 1)
+        return ex_bad_usage("lowrank_angle", "--epochs must be >= 1");
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, 50000, &train, &test))
         return 1;

@@ -276,12 +276,11 @@ int lrx_curves_save(const char *path, const lrx_run *runs, size_t n)
     return 0;
 }
 
-int lrx_parse_act(const char *name, lrmlp_activation *act)
+int lrx_parse_act(const char *prog, const char *name, lrmlp_activation *act)
 {
-    if (lrmlp_activation_from_name(name, act)) {
-        fprintf(stderr, "unknown activation '%s'\n", name);
-        return LRMLP_ERR_INVALID;
-    }
+    if (lrmlp_activation_from_name(name, act))
+        return ex_bad_usage(prog, "unknown activation '%s' (gelu, silu, elu, tanh, relu, ...)",
+                            name);
     return LRMLP_OK;
 }
 

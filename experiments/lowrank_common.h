@@ -77,6 +77,8 @@ void lrx_run_init(lrx_run *run, const char *name, long epochs, lrmlp_optim_kind 
 void lrx_curves_header(FILE *f);
 void lrx_curves_write(FILE *f, const lrx_run *run);
 int lrx_curves_save(const char *path, const lrx_run *runs, size_t n);
-int lrx_parse_act(const char *name, lrmlp_activation *act);
+/* Activation by name; on failure prints "PROG: unknown activation ..." and
+ * the --help hint and returns EX_EXIT_USAGE. */
+int lrx_parse_act(const char *prog, const char *name, lrmlp_activation *act);
 
 #endif

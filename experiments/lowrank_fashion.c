@@ -4,7 +4,7 @@
  * subspaces, all from the same dense initialization. Full-batch GD on the
  * summed squared error with one-hot targets, lr 1e-5 cosine-annealed.
  *
- *   lowrank_fashion [--data DIR] [--act gelu|silu] [--epochs N] [--lr X]
+ *   lowrank_fashion [--data DIR] [--act NAME] [--epochs N] [--lr X]
  *                   [--rank R] [--eps X] [--estimate-batch N] [--n-train N]
  *                   [--seed N] [--schedule cosine|constant] [--models LIST] [--csv FILE]
  *
@@ -18,19 +18,20 @@
 #include <string.h>
 
 #define N_MODELS 3
+#define PROG "lowrank_fashion"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: lowrank_fashion [options]\n"
             "  --data DIR          IDX directory (default " LRX_DEFAULT_DATA ")\n"
-            "  --act NAME          hidden activation, gelu or silu (default gelu)\n"
+            "  --act NAME          hidden activation (default gelu; the paper: gelu, silu)\n"
             "  --epochs N          full-batch GD steps (default 40; the paper: 1500)\n"
-            "  --lr X              learning rate (default 1e-5)\n"
-            "  --rank R            low-rank width r (default 2K = 20)\n"
-            "  --eps X             init scale (default 0.1)\n"
+            "  --lr X              learning rate, > 0 (default 1e-5)\n"
+            "  --rank R            low-rank width r, 1..2K (default 2K = 20)\n"
+            "  --eps X             init scale, > 0 (default 0.1)\n"
             "  --estimate-batch N  samples for the S_big estimate, 0 = all (default 0)\n"
-            "  --n-train N         training images taken from the 60k set (default 50000)\n"
+            "  --n-train N         training images taken from the 60k set, >= 1 (default 50000)\n"
             "  --seed N            seed (default 1)\n"
             "  --schedule S        cosine or constant (default cosine)\n"
             "  --models LIST       which to train, of dense,sbig,random (default all)\n"
@@ -49,28 +50,26 @@ int main(int argc, char **argv)
         EX_OPT_STR("--data", &dir),
         EX_OPT_STR("--act", &act_name),
         EX_OPT_LONG("--epochs", &epochs),
-        EX_OPT_DOUBLE("--lr", &lr),
-        EX_OPT_SIZE("--rank", &rank),
-        EX_OPT_DOUBLE("--eps", &eps),
+        EX_OPT_POS("--lr", &lr),
+        EX_OPT_COUNT("--rank", &rank), /* 0: not given, 2K */
+        EX_OPT_POS("--eps", &eps),
         EX_OPT_SIZE("--estimate-batch", &n_est),
-        EX_OPT_SIZE("--n-train", &n_train),
+        EX_OPT_COUNT("--n-train", &n_train),
         EX_OPT_ULL("--seed", &seed),
         EX_OPT_STR("--schedule", &sched),
         EX_OPT_STR("--models", &models),
         EX_OPT_STR("--csv", &csv),
         EX_OPT_END,
     };
-    int parsed = ex_parse_options(argc, argv, "lowrank_fashion", opts, usage);
+    int parsed = ex_parse_options(argc, argv, PROG, opts, usage);
     if (parsed)
-        return parsed == EX_ARGS_HELP ? 0 : 2;
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act))
-        return 2;
+    if (lrx_parse_act(PROG, act_name, &act))
+        return EX_EXIT_USAGE;
     int cosine = !strcmp(sched, "cosine");
-    if (epochs < 1 || (!cosine && strcmp(sched, "constant"))) {
-        fprintf(stderr, "lowrank_fashion: need --epochs >= 1 and --schedule cosine|constant\n");
-        return 2;
-    }
+    if (epochs < 1 || (!cosine && strcmp(sched, "constant")))
+        return ex_bad_usage(PROG, "need --epochs >= 1 and --schedule cosine|constant");
     const char *names[N_MODELS] = {"dense", "sbig", "random"};
     int sel[N_MODELS] = {0, 0, 0};
     for (const char *p = models; *p;) {
@@ -78,17 +77,15 @@ int main(int argc, char **argv)
         int k = 0;
         while (k < N_MODELS && (strlen(names[k]) != len || strncmp(p, names[k], len)))
             k++;
-        if (k == N_MODELS) {
-            fprintf(stderr, "lowrank_fashion: --models takes a list of dense,sbig,random\n");
-            return 2;
-        }
+        if (k == N_MODELS)
+            return ex_bad_usage(PROG, "--models takes a list of dense,sbig,random");
         sel[k] = 1;
         p += len + (p[len] == ',');
     }
-    if (!sel[0] && !sel[1] && !sel[2]) {
-        fprintf(stderr, "lowrank_fashion: --models is empty\n");
-        return 2;
-    }
+    if (!sel[0] && !sel[1] && !sel[2])
+        return ex_bad_usage(PROG, "--models is empty");
+    if (rank > 20) /* 2K for the 10 classes of Fashion-MNIST; checked again below */
+        return ex_bad_usage(PROG, "--rank must be <= 2K = 20 (wider: lowrank_width)");
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, n_train, &train, &test))
         return 1;

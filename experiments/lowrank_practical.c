@@ -17,8 +17,16 @@
 
 static void usage(FILE *f)
 {
-    fputs("lowrank_practical [--data DIR] [--act gelu] [--epochs 5] [--lr-sgd 0.05] "
-          "[--lr-adam 1e-3] [--estimate-batch 128] [--seed 1] [--csv FILE]\n", f);
+    fputs("usage: lowrank_practical [options]\n"
+          "  --data DIR          IDX directory (default " LRX_DEFAULT_DATA ")\n"
+          "  --act NAME          hidden activation (default gelu)\n"
+          "  --epochs N          epochs, >= 1 (default 5)\n"
+          "  --lr-sgd X          SGD-momentum learning rate, > 0 (default 0.05)\n"
+          "  --lr-adam X         Adam learning rate, > 0 (default 1e-3)\n"
+          "  --estimate-batch N  samples for the S_big estimate, 0 = all (default 128)\n"
+          "  --seed N            seed (default 1)\n"
+          "  --csv FILE          write the per-epoch curves\n",
+          f);
 }
 
 int main(int argc, char **argv)
@@ -32,8 +40,8 @@ int main(int argc, char **argv)
         EX_OPT_STR("--data", &dir),
         EX_OPT_STR("--act", &act_name),
         EX_OPT_LONG("--epochs", &epochs),
-        EX_OPT_DOUBLE("--lr-sgd", &lr_sgd),
-        EX_OPT_DOUBLE("--lr-adam", &lr_adam),
+        EX_OPT_POS("--lr-sgd", &lr_sgd),
+        EX_OPT_POS("--lr-adam", &lr_adam),
         EX_OPT_SIZE("--estimate-batch", &n_est),
         EX_OPT_ULL("--seed", &seed),
         EX_OPT_STR("--csv", &csv),
@@ -41,14 +49,12 @@ int main(int argc, char **argv)
     };
     int parsed = ex_parse_options(argc, argv, "lowrank_practical", opts, usage);
     if (parsed)
-        return parsed == EX_ARGS_HELP ? 0 : 2;
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act))
-        return 2;
-    if (epochs < 1) {
-        fprintf(stderr, "lowrank_practical: --epochs must be >= 1\n");
-        return 2;
-    }
+    if (lrx_parse_act("lowrank_practical", act_name, &act))
+        return EX_EXIT_USAGE;
+    if (epochs < 1)
+        return ex_bad_usage("lowrank_practical", "--epochs must be >= 1");
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, 50000, &train, &test))
         return 1;

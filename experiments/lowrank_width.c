@@ -21,9 +21,19 @@
 
 static void usage(FILE *f)
 {
-    fputs("lowrank_width [--data DIR] [--act gelu] [--setting gd|sgd|both] "
-          "[--epochs-gd 40] [--epochs-sgd 5] [--lr-gd 1e-5] [--lr-sgd 0.05] "
-          "[--estimate-batch 0] [--seed 1] [--csv FILE] [--curves FILE]\n", f);
+    fputs("usage: lowrank_width [options]\n"
+          "  --data DIR          IDX directory (default " LRX_DEFAULT_DATA ")\n"
+          "  --act NAME          hidden activation (default gelu)\n"
+          "  --setting S         gd, sgd or both (default both)\n"
+          "  --epochs-gd N       full-batch GD steps, >= 1 (default 40)\n"
+          "  --epochs-sgd N      SGD epochs, >= 1 (default 5)\n"
+          "  --lr-gd X           GD learning rate, > 0 (default 1e-5)\n"
+          "  --lr-sgd X          SGD learning rate, > 0 (default 0.05)\n"
+          "  --estimate-batch N  samples for the S_big estimate, 0 = all (default 0)\n"
+          "  --seed N            seed (default 1)\n"
+          "  --csv FILE          write the final results per setting and width\n"
+          "  --curves FILE       write the per-epoch curves\n",
+          f);
 }
 
 int main(int argc, char **argv)
@@ -40,8 +50,8 @@ int main(int argc, char **argv)
         EX_OPT_STR("--setting", &setting),
         EX_OPT_LONG("--epochs-gd", &epochs_gd),
         EX_OPT_LONG("--epochs-sgd", &epochs_sgd),
-        EX_OPT_DOUBLE("--lr-gd", &lr_gd),
-        EX_OPT_DOUBLE("--lr-sgd", &lr_sgd),
+        EX_OPT_POS("--lr-gd", &lr_gd),
+        EX_OPT_POS("--lr-sgd", &lr_sgd),
         EX_OPT_SIZE("--estimate-batch", &n_est),
         EX_OPT_ULL("--seed", &seed),
         EX_OPT_STR("--csv", &csv),
@@ -50,15 +60,15 @@ int main(int argc, char **argv)
     };
     int parsed = ex_parse_options(argc, argv, "lowrank_width", opts, usage);
     if (parsed)
-        return parsed == EX_ARGS_HELP ? 0 : 2;
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     int do_gd = !strcmp(setting, "gd") || !strcmp(setting, "both");
     int do_sgd = !strcmp(setting, "sgd") || !strcmp(setting, "both");
     lrmlp_activation act;
-    if (lrx_parse_act(act_name, &act) || (!do_gd && !do_sgd) || epochs_gd < 1 ||
-        epochs_sgd < 1) {
-        fprintf(stderr, "lowrank_width: bad arguments\n");
-        return 2;
-    }
+    if (lrx_parse_act("lowrank_width", act_name, &act))
+        return EX_EXIT_USAGE;
+    if ((!do_gd && !do_sgd) || epochs_gd < 1 || epochs_sgd < 1)
+        return ex_bad_usage("lowrank_width", "need --setting gd|sgd|both and "
+                                             "--epochs-gd, --epochs-sgd >= 1");
     lrmlp_dataset *train = NULL, *test = NULL;
     if (lrx_load_fashion(dir, 50000, &train, &test))
         return 1;

@@ -190,9 +190,21 @@ out:
 
 static void usage(FILE *f)
 {
-    fputs("usage: mpi_fashion [--data DIR] [--model dense|lowrank|both] [--epochs N] [--batch B] "
-          "[--rank R] [--optim sgd|adam] [--lr X] [--seed N] [--limit N] [--checkpoint FILE] "
-          "[--every N] [--resume] [--profile]\n", f);
+    fputs("usage: mpirun -np P mpi_fashion [options]\n"
+          "  --data DIR         IDX directory (default /usr/share/datasets/fashion-mnist)\n"
+          "  --model M          dense, lowrank or both (default both)\n"
+          "  --epochs N         epochs, >= 1 (default 3)\n"
+          "  --batch B          samples per rank and step, >= 1 (default 128)\n"
+          "  --rank R           rank of the low-rank net, >= 1 (default 32)\n"
+          "  --optim NAME       sgd or adam (default sgd)\n"
+          "  --lr X             learning rate, > 0 (default 0.05 sgd, 1e-3 adam)\n"
+          "  --seed N           seed (default 1)\n"
+          "  --limit N          use the first N training images, 0 = all (default 0)\n"
+          "  --checkpoint FILE  save model and optimizer every --every epochs\n"
+          "  --every N          checkpoint interval in epochs, >= 1 (default 1)\n"
+          "  --resume           continue from --checkpoint\n"
+          "  --profile          barrier before each all-reduce to time waiting apart\n",
+          f);
 }
 
 int main(int argc, char **argv)
@@ -213,7 +225,7 @@ int main(int argc, char **argv)
         EX_OPT_SIZE("--batch", &c.batch),
         EX_OPT_SIZE("--rank", &c.rank),
         EX_OPT_SIZE("--limit", &c.limit),
-        EX_OPT_DOUBLE("--lr", &c.lr),
+        EX_OPT_POS("--lr", &c.lr), /* 0: not given */
         EX_OPT_ULL("--seed", &c.seed),
         EX_OPT_FLAG("--resume", &c.resume),
         EX_OPT_FLAG("--profile", &c.profile),
@@ -228,7 +240,7 @@ int main(int argc, char **argv)
         if (say) {
             fprintf(stderr, "mpi_fashion: need --model dense|lowrank|both, --optim sgd|adam and "
                             "--epochs, --every, --batch, --rank >= 1\n");
-            say(stderr);
+            fprintf(stderr, "Try 'mpi_fashion --help' for the options.\n");
         }
         parsed = EX_ARGS_BAD;
     }

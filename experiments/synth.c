@@ -1,6 +1,8 @@
 /* Synthetic data generators and helpers for the dyn_* experiments (synth.h). */
 #include "synth.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,42 +11,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-typedef struct rng {
-    uint64_t s;
-    int has_spare;
-    double spare;
-} rng;
-
-static uint64_t rng_next(rng *r)
+/* The generator is examples/common.c's ex_rng (SplitMix64, Box-Muller). */
+static size_t rng_below(ex_rng *r, size_t n)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1). */
-static double rng_uniform(rng *r)
-{
-    return ((double)(rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static double rng_normal(rng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
-    }
-    double u = rng_uniform(r), v = rng_uniform(r);
-    double rad = sqrt(-2.0 * log(u)), ang = 6.283185307179586 * v;
-    r->spare = rad * sin(ang);
-    r->has_spare = 1;
-    return rad * cos(ang);
-}
-
-static size_t rng_below(rng *r, size_t n)
-{
-    return (size_t)(rng_uniform(r) * (double)n) % n;
+    return (size_t)(ex_rng_uniform(r) * (double)n) % n;
 }
 
 int synth_kind_from_name(const char *name, synth_kind *out)
@@ -66,7 +36,7 @@ const char *synth_kind_name(synth_kind kind)
 void synth_generate(synth_kind kind, size_t n, size_t d, size_t k, double sep, uint64_t seed,
                     double *X, int32_t *labels)
 {
-    rng r = {seed * 0x2545F4914F6CDD1Dull + 12345u, 0, 0.0};
+    ex_rng r = {seed * 0x2545F4914F6CDD1Dull + 12345u, 0, 0.0};
     size_t nc = kind == SYNTH_CLUSTERS ? k * SYNTH_BLOBS : k;
     double *C = malloc(nc * d * sizeof *C); /* blob centres or teacher rows */
     if (!C) {
@@ -75,18 +45,18 @@ void synth_generate(synth_kind kind, size_t n, size_t d, size_t k, double sep, u
     }
     double cs = kind == SYNTH_CLUSTERS ? sep / sqrt((double)d) : 1.0;
     for (size_t i = 0; i < nc * d; i++)
-        C[i] = cs * rng_normal(&r);
+        C[i] = cs * ex_rng_normal(&r);
     for (size_t i = 0; i < n; i++) {
         double *x = X + i * d;
         if (kind == SYNTH_CLUSTERS) {
             size_t y = rng_below(&r, k), j = rng_below(&r, SYNTH_BLOBS);
             const double *c = C + (y * SYNTH_BLOBS + j) * d;
             for (size_t f = 0; f < d; f++)
-                x[f] = c[f] + rng_normal(&r);
+                x[f] = c[f] + ex_rng_normal(&r);
             labels[i] = (int32_t)y;
         } else {
             for (size_t f = 0; f < d; f++)
-                x[f] = rng_normal(&r);
+                x[f] = ex_rng_normal(&r);
             size_t best = 0;
             double bv = -INFINITY;
             for (size_t c = 0; c < k; c++) {
@@ -163,6 +133,52 @@ int synth_full_batch(const lrmlp_dataset *ds, double **X, double **T)
     return rc;
 }
 
+int synth_linear_teacher(lrmlp_dataset **ds, size_t k, uint64_t seed)
+{
+    double *X = NULL, *T = NULL, *A = malloc(k * lrmlp_dataset_dim(*ds) * sizeof *A);
+    size_t n = lrmlp_dataset_size(*ds), d = lrmlp_dataset_dim(*ds);
+    int rc = A ? synth_full_batch(*ds, &X, &T) : LRMLP_ERR_NOMEM;
+    free(T);
+    T = rc ? NULL : malloc(n * k * sizeof *T);
+    if (!rc && !T)
+        rc = LRMLP_ERR_NOMEM;
+    if (rc) {
+        if (rc == LRMLP_ERR_NOMEM)
+            fprintf(stderr, "synth: out of memory\n");
+        free(A);
+        free(X);
+        free(T);
+        return rc;
+    }
+    ex_rng r = {seed * 0x9E3779B97F4A7C15ull + 0x5851F42D4C957F2Dull, 0, 0.0};
+    for (size_t i = 0; i < k * d; i++)
+        A[i] = ex_rng_normal(&r);
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < k; c++) {
+            double v = 0;
+            for (size_t f = 0; f < d; f++)
+                v += A[c * d + f] * X[i * d + f];
+            T[i * k + c] = v;
+            ss += v * v;
+        }
+    double scale = sqrt((double)k / ss);
+    for (size_t i = 0; i < n * k; i++)
+        T[i] *= scale;
+    lrmlp_dataset *out = NULL;
+    rc = lrmlp_dataset_from_targets_f64(&out, X, n, d, T, k);
+    if (rc) {
+        fprintf(stderr, "synth: dataset: %s\n", lrmlp_last_errmsg());
+    } else {
+        lrmlp_dataset_free(*ds);
+        *ds = out;
+    }
+    free(A);
+    free(X);
+    free(T);
+    return rc;
+}
+
 int dyn_mkdir_p(const char *dir)
 {
     char buf[4096];
@@ -187,7 +203,8 @@ int dyn_mkdir_p(const char *dir)
 }
 
 int dyn_make_net(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size_t *widths,
-                 lrmlp_activation act, double eps, double last_scale, uint64_t seed)
+                 lrmlp_activation act, double eps, lrmlp_init last_init, double last_scale,
+                 uint64_t seed)
 {
     lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
     no.dtype = dtype;
@@ -204,7 +221,7 @@ int dyn_make_net(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size
         fprintf(stderr, "net: %s\n", lrmlp_last_errmsg());
         return rc;
     }
-    rc = lrmlp_net_init_layer(*out, n_layers - 1, LRMLP_INIT_ORTHOGONAL, last_scale);
+    rc = lrmlp_net_init_layer(*out, n_layers - 1, last_init, last_scale);
     if (rc) {
         fprintf(stderr, "net: init last layer: %s\n", lrmlp_last_errmsg());
         lrmlp_net_free(*out);

@@ -51,6 +51,13 @@ int synth_dataset(synth_kind kind, size_t n, size_t d, size_t k, double sep, uin
  * (n x K), allocated with malloc. Returns 0 or a negative status (printed). */
 int synth_full_batch(const lrmlp_dataset *ds, double **X, double **T);
 
+/* Replaces the targets of ds (n x d features) by a linear teacher's: Y = A X
+ * (row-major here: T = X A^T, n x k) with A (k x d, entries N(0, 1)) drawn
+ * from a stream of its own seeded with seed, then scaled so that
+ * ||Y||_F = sqrt(k). *ds becomes a regression dataset with the same
+ * features. Returns 0 or a negative status (printed). */
+int synth_linear_teacher(lrmlp_dataset **ds, size_t k, uint64_t seed);
+
 /* ---- helpers shared by the dyn_* programs ---- */
 
 /* mkdir -p; returns 0 or -1 (message printed). */
@@ -58,11 +65,13 @@ int dyn_mkdir_p(const char *dir);
 
 /* Creates a bias-free float64 (or float32) network with the given widths
  * (n_layers + 1 entries) and hidden activation, every layer initialized
- * eps-scaled orthogonal except the last, which is orthogonal with scale
- * last_scale (full row rank when it is wide). Returns 0 or a negative
+ * eps-scaled orthogonal except the last, which gets last_init with scale
+ * last_scale (LRMLP_INIT_ORTHOGONAL: full row rank when it is wide;
+ * LRMLP_INIT_GAUSSIAN: entries N(0, last_scale^2)). Returns 0 or a negative
  * status (printed). */
 int dyn_make_net(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const size_t *widths,
-                 lrmlp_activation act, double eps, double last_scale, uint64_t seed);
+                 lrmlp_activation act, double eps, lrmlp_init last_init, double last_scale,
+                 uint64_t seed);
 
 /* Splits a comma-separated list into at most max items written to items
  * (pointers into a copy held in buf of buflen bytes). Returns the count, or

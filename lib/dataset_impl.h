@@ -118,16 +118,6 @@ static void SFX(row)(const lrmlp_dataset *ds, size_t r, REAL *o)
     }
 }
 
-static int SFX(all_finite)(const REAL *x, size_t count, size_t *bad)
-{
-    for (size_t i = 0; i < count; i++)
-        if (!isfinite(x[i])) {
-            *bad = i;
-            return 0;
-        }
-    return 1;
-}
-
 /* The memory constructors: X (n x d) and, when given, T (n x n_targets) in
  * REAL; fn names the public function in messages. */
 static int SFX(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
@@ -164,11 +154,11 @@ static int SFX(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
                                fn, n, n_targets);
 
     size_t bad;
-    if (!SFX(all_finite)(X, nd, &bad))
+    if ((bad = SFX(lrmlp__first_nonfinite)(X, nd)) < nd)
         return lrmlp__err(LRMLP_ERR_NONFINITE,
                                "%s: X[%zu] (sample %zu, feature %zu) is not finite", fn, bad,
                                bad / d, bad % d);
-    if (T && !SFX(all_finite)(T, nt, &bad))
+    if (T && (bad = SFX(lrmlp__first_nonfinite)(T, nt)) < nt)
         return lrmlp__err(LRMLP_ERR_NONFINITE,
                                "%s: T[%zu] (sample %zu, target %zu) is not finite", fn, bad,
                                bad / n_targets, bad % n_targets);

@@ -172,13 +172,79 @@ int lrmlp__dataset_idx_from_mem(lrmlp_dataset **out, const void *img, size_t img
     return idx_build(out, img, img_len, lab, lab_len, NULL);
 }
 
-/* A file read through zlib when it starts with the gzip magic, else
- * directly. */
+/* A file inflated through zlib when it starts with the gzip magic, else
+ * read directly. zlib's inflate is driven here rather than through gzread,
+ * which takes a missing trailer for the end of the file and skips bytes
+ * after the last gzip member: every member must end (CRC and length
+ * checked), and only another member may follow one. */
+enum { GZ_IN = 1 << 17 };
 typedef struct idx_reader {
     int fd;
-    gzFile gz;
+    int gz;                  /* inflating */
+    int zinit;               /* zs needs inflateEnd */
+    int member_end;          /* the last member ended; more input must be a new one */
+    z_stream zs;
+    unsigned char *in;       /* GZ_IN bytes of compressed input */
     const char *path, *what;
 } idx_reader;
+
+static int gz_start(idx_reader *r)
+{
+    r->in = malloc(GZ_IN);
+    if (!r->in)
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", r->what);
+    memset(&r->zs, 0, sizeof r->zs);
+    if (inflateInit2(&r->zs, 15 + 16) != Z_OK) /* gzip wrapper only */
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: cannot start zlib on '%s'", r->what, r->path);
+    r->zinit = 1;
+    r->gz = 1;
+    return LRMLP_OK;
+}
+
+/* Up to want decompressed bytes into p; *k how many (0 only at the end). */
+static int gz_read(idx_reader *r, unsigned char *p, size_t want, size_t *k)
+{
+    z_stream *zs = &r->zs;
+    *k = 0;
+    zs->next_out = p;
+    zs->avail_out = want > UINT_MAX ? UINT_MAX : (uInt)want;
+    while (zs->avail_out > 0) {
+        if (zs->avail_in == 0) {
+            ssize_t n = read(r->fd, r->in, GZ_IN);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return errno_err(LRMLP_ERR_IO, r->what, "reading", r->path);
+            if (n == 0) {
+                if (r->member_end)
+                    break;
+                return lrmlp__err(LRMLP_ERR_FORMAT,
+                                  "%s: '%s' is truncated: the gzip stream has no end",
+                                  r->what, r->path);
+            }
+            zs->next_in = r->in;
+            zs->avail_in = (uInt)n;
+        }
+        if (r->member_end) {
+            if (zs->next_in[0] != 0x1f)
+                return lrmlp__err(LRMLP_ERR_FORMAT,
+                                  "%s: '%s' has trailing bytes after the gzip stream", r->what,
+                                  r->path);
+            inflateReset(zs);
+            r->member_end = 0;
+        }
+        int zr = inflate(zs, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END)
+            r->member_end = 1;
+        else if (zr == Z_MEM_ERROR)
+            return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory in zlib", r->what);
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return lrmlp__err(LRMLP_ERR_FORMAT, "%s: corrupt gzip data in '%s': %s", r->what,
+                              r->path, zs->msg ? zs->msg : "unknown zlib error");
+    }
+    *k = (size_t)(zs->next_out - p);
+    return LRMLP_OK;
+}
 
 /* Reads up to len bytes; *got is how many arrived (fewer only at the end). */
 static int rd_read(idx_reader *r, void *buf, size_t len, size_t *got)
@@ -190,18 +256,13 @@ static int rd_read(idx_reader *r, void *buf, size_t len, size_t *got)
         if (want > (size_t)1 << 30)
             want = (size_t)1 << 30;
         if (r->gz) {
-            int k = gzread(r->gz, p + *got, (unsigned)want);
-            if (k < 0) {
-                int zerr;
-                const char *m = gzerror(r->gz, &zerr);
-                if (zerr == Z_ERRNO)
-                    return errno_err(LRMLP_ERR_IO, r->what, "reading", r->path);
-                return lrmlp__err(LRMLP_ERR_FORMAT, "%s: corrupt gzip data in '%s': %s",
-                                       r->what, r->path, m ? m : "unknown zlib error");
-            }
+            size_t k;
+            int rc = gz_read(r, p + *got, want, &k);
+            if (rc)
+                return rc;
             if (k == 0)
                 break;
-            *got += (size_t)k;
+            *got += k;
         } else {
             ssize_t k = read(r->fd, p + *got, want);
             if (k < 0) {
@@ -223,7 +284,7 @@ static int idx_read_file(const char *path, int labels, const char *what,
                          unsigned char **buf_out, size_t *len_out)
 {
     *buf_out = NULL;
-    idx_reader r = { -1, NULL, path, what };
+    idx_reader r = { .fd = -1, .path = path, .what = what };
     unsigned char *buf = NULL;
     int rc;
     r.fd = open(path, O_RDONLY);
@@ -240,15 +301,8 @@ static int idx_read_file(const char *path, int labels, const char *what,
         close(r.fd);
         return rc;
     }
-    if (k == 2 && head[0] == 0x1f && head[1] == 0x8b) {
-        r.gz = gzdopen(r.fd, "rb");
-        if (!r.gz) {
-            close(r.fd);
-            return lrmlp__err(LRMLP_ERR_NOMEM, "%s: cannot start zlib on '%s'", what,
-                                   path);
-        }
-        gzbuffer(r.gz, 1u << 17);
-    }
+    if (k == 2 && head[0] == 0x1f && head[1] == 0x8b && (rc = gz_start(&r)) != LRMLP_OK)
+        goto done;
 
     /* Header: magic, then 4 bytes per dimension. */
     size_t got, hlen;
@@ -330,10 +384,10 @@ static int idx_read_file(const char *path, int labels, const char *what,
     }
 done:
     free(buf);
-    if (r.gz)
-        gzclose(r.gz);   /* closes fd */
-    else
-        close(r.fd);
+    if (r.zinit)
+        inflateEnd(&r.zs);
+    free(r.in);
+    close(r.fd);
     return rc;
 }
 
@@ -723,12 +777,26 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno_err(LRMLP_ERR_IO, fn, "cannot open", path);
-    size_t cap = (size_t)1 << 16, len = 0;
+    size_t cap = (size_t)1 << 16, len = 0, line_start = 0, line_no = 1;
     char *buf = malloc(cap);
     int rc = LRMLP_OK;
     while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
+        size_t got = fread(buf + len, 1, cap - len, f);
+        /* Text checks as the data arrives, so that a binary or endless input
+         * fails at once instead of being read whole: no NUL bytes, and no
+         * line longer than LRMLP_CSV_MAX_LINE bytes. */
+        for (size_t i = len; i < len + got && rc == LRMLP_OK; i++) {
+            if (buf[i] == '\0')
+                rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' line %zu holds a NUL byte (offset "
+                                "%zu): not a text file", fn, path, line_no, i);
+            else if (buf[i] == '\n')
+                line_start = i + 1, line_no++;
+            else if (i - line_start >= LRMLP_CSV_MAX_LINE)
+                rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' line %zu is longer than %d bytes",
+                                fn, path, line_no, LRMLP_CSV_MAX_LINE);
+        }
+        len += got;
+        if (rc != LRMLP_OK || len < cap)
             break;
         size_t ncap;
         char *nb = lrmlp__mul_ok(cap, 2, &ncap) ? realloc(buf, ncap) : NULL;
@@ -740,7 +808,9 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
         buf = nb;
         cap = ncap;
     }
-    if (!buf)
+    if (rc != LRMLP_OK)
+        ;
+    else if (!buf)
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory reading '%s'", fn, path);
     else if (ferror(f))
         rc = errno_err(LRMLP_ERR_IO, fn, "reading", path);

@@ -265,6 +265,15 @@ LRMLP_INTERNAL int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
 /* Number of state vectors (0, 1 or 2) the optimizer keeps, and them. */
 LRMLP_INTERNAL size_t lrmlp__optim_n_state(const lrmlp_optim *opt);
 
+/* ---- files (model.c) ----
+ * Reads a whole file into a new malloc'd buffer; writes data to a temporary
+ * file beside path, flushes it to disk and renames it over path. Errors
+ * (LRMLP_ERR_IO, LRMLP_ERR_NOMEM) name the file and start with "what: ". */
+LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t **out,
+                                    size_t *out_len);
+LRMLP_INTERNAL int lrmlp__write_atomic(const char *what, const char *path, const uint8_t *data,
+                                       size_t len);
+
 /* ---- subspace estimates in model files (subspace.c; docs/format.md) ---- */
 LRMLP_INTERNAL size_t lrmlp__subspace_encoded_size(const lrmlp_subspace *s);
 LRMLP_INTERNAL void lrmlp__subspace_encode(const lrmlp_subspace *s, uint8_t *p);

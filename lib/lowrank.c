@@ -1,6 +1,7 @@
 /* Low-rank networks as chains of plain layers, their initializations, and
  * conversions to and from dense networks. */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -28,6 +29,18 @@ static void get_w(const lrmlp_net *net, size_t l, double *W)
     } else {
         memcpy(W, (const double *)net->params + ly->w_off, n * sizeof *W);
     }
+}
+
+/* Layer l of net, for refill_w: the SVD's second try reloads the weights. */
+typedef struct {
+    const lrmlp_net *net;
+    size_t l;
+} layer_ref_;
+
+static void refill_w(void *ctx, double *W)
+{
+    const layer_ref_ *r = ctx;
+    get_w(r->net, r->l, W);
 }
 
 static void set_w(lrmlp_net *net, size_t l, const double *W)
@@ -143,6 +156,44 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
     }
 }
 
+LRMLP_API int lrmlp_lowrank_core_layer(const lrmlp_net *net, size_t core, size_t *layer)
+{
+    if (net && net->lr_rank && core > net->lr_layers - 2)
+        return lrmlp__err(LRMLP_ERR_INVALID, "core %zu out of range 0..%zu", core,
+                          net->lr_layers - 2);
+    return lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, core + 1, layer);
+}
+
+/* The initializers change several layers, each of which may fail to
+ * allocate: they work on lr in place after saving its parameters and
+ * generator here, and put them back on failure. */
+typedef struct lr_backup {
+    void *params;
+    lrmlp_rng rng;
+} lr_backup;
+
+static int backup_take(lr_backup *b, const lrmlp_net *lr)
+{
+    size_t bytes = lr->n_params * lrmlp__dtype_size(lr->dtype);
+    b->params = malloc(bytes ? bytes : 1);
+    if (!b->params)
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
+    memcpy(b->params, lr->params, bytes);
+    b->rng = lr->rng;
+    return LRMLP_OK;
+}
+
+/* Restores lr when rc is an error; frees the backup; returns rc. */
+static int backup_end(lr_backup *b, lrmlp_net *lr, int rc)
+{
+    if (rc != LRMLP_OK) {
+        memcpy(lr->params, b->params, lr->n_params * lrmlp__dtype_size(lr->dtype));
+        lr->rng = b->rng;
+    }
+    free(b->params);
+    return rc;
+}
+
 /* dense must be L layers d -> m -> ... -> m -> K without biases, matching lr. */
 static int check_pair(lrmlp_net *lr, const lrmlp_net *dense)
 {
@@ -187,9 +238,13 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_from_dense: network is NULL");
     if (!dense || !Vb)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
-    if (!isfinite(eps) || eps <= 0)
-        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
+    if (!isfinite(eps) || eps < 0)
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and >= 0");
     int rc = check_pair(lr, dense);
+    if (rc)
+        return rc;
+    rc = lrmlp__net_init_eps(dense, lr->lr_layers - 1, eps, &eps,
+                             "lrmlp_lowrank_init_from_dense");
     if (rc)
         return rc;
     size_t L = lr->lr_layers, d = lr->widths[0], m = lr->widths[L + 1], r = lr->lr_rank;
@@ -230,7 +285,11 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
         M = M2;
         M2 = t;
     }
-    rc = init_cores_and_head(lr, dense, eps);
+    lr_backup bk;
+    rc = backup_take(&bk, lr);
+    if (rc)
+        goto done;
+    rc = backup_end(&bk, lr, init_cores_and_head(lr, dense, eps));
     if (rc)
         goto done;
     set_w(lr, 0, Vt);
@@ -253,13 +312,15 @@ LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, d
     if (!isfinite(eps) || eps <= 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
     int rc = check_pair(lr, dense);
-    if (!rc)
-        rc = lrmlp_net_init_layer(lr, 0, LRMLP_INIT_ORTHOGONAL, 1.0);
+    lr_backup bk;
+    if (rc || (rc = backup_take(&bk, lr)) != LRMLP_OK)
+        return rc;
+    rc = lrmlp_net_init_layer(lr, 0, LRMLP_INIT_ORTHOGONAL, 1.0);
     if (!rc)
         rc = lrmlp_net_init_layer(lr, lr->lr_layers, LRMLP_INIT_ORTHOGONAL, 1.0);
     if (!rc)
         rc = init_cores_and_head(lr, dense, eps);
-    return rc;
+    return backup_end(&bk, lr, rc);
 }
 
 LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
@@ -416,10 +477,10 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);
             lapack_int info = -1;
+            layer_ref_ src = { dense, l };
             if (S && U && Vt)
-                info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)outw, (lapack_int)in,
-                                      W, (lapack_int)in, S, U, (lapack_int)mn, Vt,
-                                      (lapack_int)in);
+                info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', outw, in, W, in, S, U, mn, Vt, in,
+                                  NULL, refill_w, &src, NULL);
             if (info != 0) {
                 rc = lrmlp__err(info < 0 && !(S && U && Vt) ? LRMLP_ERR_NOMEM
                                                                  : LRMLP_ERR_LINALG,

@@ -1,6 +1,7 @@
 /* The dense network: creation, parameter access, initializers and the
  * forward/backward passes (net_impl.h, instantiated for float and double). */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -136,41 +137,27 @@ static int init_orthogonal(lrmlp_net *net, const lrmlp_layer_ *ly, double scale)
     size_t cols = ly->out > ly->in ? ly->in : ly->out;
     double *A = malloc(rows * cols * sizeof *A);
     double *tau = malloc(cols * sizeof *tau);
-    double *sgn = malloc(cols * sizeof *sgn);
-    if (!A || !tau || !sgn) {
+    if (!A || !tau) {
         free(A);
         free(tau);
-        free(sgn);
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory in orthogonal init");
     }
     for (size_t i = 0; i < rows * cols; i++)
         A[i] = lrmlp__rng_normal(&net->rng);
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)cols, A,
-                                     (lapack_int)cols, tau);
-    if (info == 0) {
-        for (size_t j = 0; j < cols; j++)
-            sgn[j] = A[j * cols + j] < 0 ? -1.0 : 1.0;
-        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)cols,
-                              (lapack_int)cols, A, (lapack_int)cols, tau);
-    }
-    if (info != 0) {
-        free(A);
-        free(tau);
-        free(sgn);
-        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
-    }
-    /* Q is rows x cols; W (out x in) is Q or Q^T. */
-    for (size_t i = 0; i < rows; i++) {
-        for (size_t j = 0; j < cols; j++) {
-            double v = scale * sgn[j] * A[i * cols + j];
-            size_t idx = ly->out >= ly->in ? i * ly->in + j : j * ly->in + i;
-            param_set(net, ly->w_off + idx, v);
+    int rc = lrmlp__qr(A, rows, cols, cols, cols, tau, 1, NULL);
+    if (rc == LRMLP_OK) {
+        /* Q is rows x cols; W (out x in) is Q or Q^T. */
+        for (size_t i = 0; i < rows; i++) {
+            for (size_t j = 0; j < cols; j++) {
+                double v = scale * A[i * cols + j];
+                size_t idx = ly->out >= ly->in ? i * ly->in + j : j * ly->in + i;
+                param_set(net, ly->w_off + idx, v);
+            }
         }
     }
     free(A);
     free(tau);
-    free(sgn);
-    return LRMLP_OK;
+    return rc;
 }
 
 static int check_layer(const lrmlp_net *net, size_t layer)
@@ -561,7 +548,8 @@ static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, cons
     int rc = part_range(net, layer, part, dt, src, &off, &cnt);
     if (rc)
         return rc;
-    int finite = dt == LRMLP_F32 ? all_finite_f32(src, cnt) : all_finite_f64(src, cnt);
+    int finite = dt == LRMLP_F32 ? lrmlp__all_finite_f32(src, cnt)
+                                 : lrmlp__all_finite_f64(src, cnt);
     if (!finite)
         return lrmlp__err(LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
     size_t es = lrmlp__dtype_size(dt);

@@ -3,16 +3,6 @@
  * real_f64.h and real_undef.h. Expects check_batch, the pass flags
  * (PASS_*) and the PART_* selectors from net.c. */
 
-static int SFX(all_finite)(const REAL *x, size_t n)
-{
-    /* x - x is 0 for finite x and NaN for Inf/NaN; summing keeps this a
-     * branch-free, vectorizable loop. */
-    REAL acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc += x[i] - x[i];
-    return acc == 0;
-}
-
 /* Forward pass over n rows of X. Layer outputs go to net->h[1..L];
  * with training set, phi'(z) is kept in net->dact. */
 static void SFX(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
@@ -168,9 +158,9 @@ LRMLP_API int SFX(lrmlp_net_predict)(lrmlp_net *net, const REAL *X, size_t n, RE
 /* NaN/Inf scan of a batch's inputs and targets (n samples). */
 static int SFX(check_finite)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n)
 {
-    if (!SFX(all_finite)(X, n * net->widths[0]))
+    if (!SFX(lrmlp__all_finite)(X, n * net->widths[0]))
         return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");
-    if (!SFX(all_finite)(T, n * net->widths[net->n_layers]))
+    if (!SFX(lrmlp__all_finite)(T, n * net->widths[net->n_layers]))
         return lrmlp__err(LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");
     return LRMLP_OK;
 }

@@ -11,3 +11,6 @@ set key autotitle columnhead
 set grid
 set format x "%g"
 set xtics rotate by -30 font ",9"
+# One colour per activation in every panel and figure: its position in this list.
+all_acts = "identity tanh elu silu gelu relu leaky_relu rrelu sigmoid softplus gelu_tanh"
+act_lc(a) = sum [j=1:words(all_acts)] (word(all_acts, j) eq a ? j : 0)

@@ -12,7 +12,7 @@ set key bottom left
 do for [l=1:3] {
     set title sprintf("layer %d", l)
     c = 3 + 6 * (l - 1)
-    plot for [a in acts] dir."/".prefix."_frac_".optim."_".a.".csv" every ::1 using 1:(column(c+4)):(column(c+5)) with filledcurves fs transparent solid 0.15 notitle, \
-         for [a in acts] dir."/".prefix."_frac_".optim."_".a.".csv" every ::1 using 1:(column(c)) with lines lw 2 title a
+    plot for [a in acts] dir."/".prefix."_frac_".optim."_".a.".csv" every ::1 using 1:(column(c+4)):(column(c+5)) with filledcurves fs transparent solid 0.15 lc act_lc(a) notitle, \
+         for [a in acts] dir."/".prefix."_frac_".optim."_".a.".csv" every ::1 using 1:(column(c)) with lines lw 2 lc act_lc(a) title a
 }
 unset multiplot

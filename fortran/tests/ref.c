@@ -18,6 +18,32 @@ size_t ref_sizeof(int which)
     }
 }
 
+/* The C values of the constants the Fortran module repeats, in the order
+ * test_fortran.f90 lists them; returns how many. */
+int ref_constants(int *v)
+{
+    const int c[] = {
+        LRMLP_OK, LRMLP_ERR_NOMEM, LRMLP_ERR_INVALID, LRMLP_ERR_SHAPE, LRMLP_ERR_DTYPE,
+        LRMLP_ERR_NONFINITE, LRMLP_ERR_DIVERGED, LRMLP_ERR_IO, LRMLP_ERR_FORMAT,
+        LRMLP_ERR_CHECKSUM, LRMLP_ERR_VERSION, LRMLP_ERR_LINALG, LRMLP_ERR_STOPPED,
+        LRMLP_ERR_UNSUPPORTED, LRMLP_ERR_STATE,
+        LRMLP_F32, LRMLP_F64,
+        LRMLP_ACT_IDENTITY, LRMLP_ACT_TANH, LRMLP_ACT_SIGMOID, LRMLP_ACT_SOFTPLUS, LRMLP_ACT_ELU,
+        LRMLP_ACT_GELU, LRMLP_ACT_GELU_TANH, LRMLP_ACT_SILU, LRMLP_ACT_RELU,
+        LRMLP_ACT_LEAKY_RELU, LRMLP_ACT_RRELU,
+        LRMLP_LOSS_SSE, LRMLP_LOSS_MSE, LRMLP_LOSS_CROSS_ENTROPY,
+        LRMLP_INIT_TORCH_DEFAULT, LRMLP_INIT_ORTHOGONAL, LRMLP_INIT_GAUSSIAN,
+        LRMLP_INIT_XAVIER_UNIFORM, LRMLP_INIT_XAVIER_NORMAL, LRMLP_INIT_HE_UNIFORM,
+        LRMLP_INIT_HE_NORMAL, LRMLP_INIT_ZERO,
+        LRMLP_OPTIM_GD, LRMLP_OPTIM_SGD, LRMLP_OPTIM_ADAM, LRMLP_OPTIM_ADAMW, LRMLP_OPTIM_MUON,
+        LRMLP_SCHEDULE_CONSTANT, LRMLP_SCHEDULE_COSINE, LRMLP_SCHEDULE_STEP,
+        LRMLP_NET_OPTIONS_VERSION, LRMLP_OPTIM_OPTIONS_VERSION, LRMLP_TRAIN_OPTIONS_VERSION,
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        v[i] = c[i];
+    return (int)(sizeof c / sizeof c[0]);
+}
+
 /* Every field of an options struct the Fortran side filled, in declaration
  * order, as a double (pointers as 1 when set, 0 when NULL). */
 void ref_read_net_options(const lrmlp_net_options *o, double *v)
@@ -42,7 +68,8 @@ void ref_read_optim_options(const lrmlp_optim_options *o, double *v)
 void ref_read_train_options(const lrmlp_train_options *o, double *v)
 {
     double f[] = {o->version, o->loss, (double)o->batch_size, o->shuffle, o->on_step != NULL,
-                  o->on_step_user != NULL, o->allreduce != NULL, o->allreduce_user != NULL};
+                  o->on_step_user != NULL, o->allreduce != NULL, o->allreduce_user != NULL,
+                  o->order != NULL, (double)o->shard_count, (double)o->shard_index};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         v[i] = f[i];
 }

@@ -14,6 +14,10 @@ program test_fortran
             import :: c_size_t, c_int
             integer(c_int), value :: which
         end function
+        integer(c_int) function ref_constants(v) bind(c)
+            import :: c_int
+            integer(c_int), intent(out) :: v(*)
+        end function
         subroutine ref_read_net_options(o, v) bind(c)
             import :: lrmlp_net_options, c_double
             type(lrmlp_net_options), intent(in) :: o
@@ -46,6 +50,7 @@ program test_fortran
     integer :: failures = 0
 
     call test_version()
+    call test_constants()
     call test_layout()
     call test_fields()
     call test_errors()
@@ -84,6 +89,32 @@ contains
             ' matches version number ' // trim(expect))
     end subroutine
 
+    ! The module's named constants have the C headers' values.
+    subroutine test_constants()
+        integer(c_int), parameter :: f(*) = [ &
+            LRMLP_OK, LRMLP_ERR_NOMEM, LRMLP_ERR_INVALID, LRMLP_ERR_SHAPE, LRMLP_ERR_DTYPE, &
+            LRMLP_ERR_NONFINITE, LRMLP_ERR_DIVERGED, LRMLP_ERR_IO, LRMLP_ERR_FORMAT, &
+            LRMLP_ERR_CHECKSUM, LRMLP_ERR_VERSION, LRMLP_ERR_LINALG, LRMLP_ERR_STOPPED, &
+            LRMLP_ERR_UNSUPPORTED, LRMLP_ERR_STATE, &
+            LRMLP_F32, LRMLP_F64, &
+            LRMLP_ACT_IDENTITY, LRMLP_ACT_TANH, LRMLP_ACT_SIGMOID, LRMLP_ACT_SOFTPLUS, &
+            LRMLP_ACT_ELU, LRMLP_ACT_GELU, LRMLP_ACT_GELU_TANH, LRMLP_ACT_SILU, LRMLP_ACT_RELU, &
+            LRMLP_ACT_LEAKY_RELU, LRMLP_ACT_RRELU, &
+            LRMLP_LOSS_SSE, LRMLP_LOSS_MSE, LRMLP_LOSS_CROSS_ENTROPY, &
+            LRMLP_INIT_TORCH_DEFAULT, LRMLP_INIT_ORTHOGONAL, LRMLP_INIT_GAUSSIAN, &
+            LRMLP_INIT_XAVIER_UNIFORM, LRMLP_INIT_XAVIER_NORMAL, LRMLP_INIT_HE_UNIFORM, &
+            LRMLP_INIT_HE_NORMAL, LRMLP_INIT_ZERO, &
+            LRMLP_OPTIM_GD, LRMLP_OPTIM_SGD, LRMLP_OPTIM_ADAM, LRMLP_OPTIM_ADAMW, &
+            LRMLP_OPTIM_MUON, &
+            LRMLP_SCHEDULE_CONSTANT, LRMLP_SCHEDULE_COSINE, LRMLP_SCHEDULE_STEP, &
+            LRMLP_NET_OPTIONS_VERSION, LRMLP_OPTIM_OPTIONS_VERSION, LRMLP_TRAIN_OPTIONS_VERSION]
+        integer(c_int) :: c(size(f))
+        integer :: n
+        n = ref_constants(c)
+        call check(n == size(f), 'as many constants as the C list')
+        call check(all(c == f), 'named constants equal the C values')
+    end subroutine
+
     ! The BIND(C) types have the C structs' sizes, and the C initializers
     ! fill every field where the Fortran type says it is (a shifted field
     ! would show as a wrong default).
@@ -120,10 +151,11 @@ contains
 
         call check(lrmlp_train_options_init(to, LRMLP_TRAIN_OPTIONS_VERSION) == LRMLP_OK, &
             'train options init')
-        call check(to%version == 1 .and. to%loss == LRMLP_LOSS_CROSS_ENTROPY .and. &
+        call check(to%version == 2 .and. to%loss == LRMLP_LOSS_CROSS_ENTROPY .and. &
             to%batch_size == 128 .and. to%shuffle == 1 .and. &
             .not. c_associated(to%on_step) .and. .not. c_associated(to%on_step_user) .and. &
-            .not. c_associated(to%allreduce) .and. .not. c_associated(to%allreduce_user), &
+            .not. c_associated(to%allreduce) .and. .not. c_associated(to%allreduce_user) .and. &
+            .not. c_associated(to%order) .and. to%shard_count == 0 .and. to%shard_index == 0, &
             'train options defaults')
 
         call check(lrmlp_net_options_init(no, 99) == LRMLP_ERR_VERSION, 'unknown version')
@@ -185,8 +217,11 @@ contains
         to%on_step_user = c_null_ptr
         to%allreduce = c_null_funptr
         to%allreduce_user = c_loc(widths)
+        to%order = c_loc(widths)
+        to%shard_count = 45
+        to%shard_index = 46
         call ref_read_train_options(to, v)
-        call check(all(v(1:8) == [41d0, 42d0, 43d0, 44d0, 1d0, 0d0, 0d0, 1d0]), &
+        call check(all(v(1:11) == [41d0, 42d0, 43d0, 44d0, 1d0, 0d0, 0d0, 1d0, 1d0, 45d0, 46d0]), &
             'lrmlp_train_options fields as C reads them')
 
         call ref_fill_results(st, ev)
