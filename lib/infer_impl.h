@@ -26,20 +26,23 @@ static inline __attribute__((always_inline)) REAL SFX(hsum_16)(SFX(v16b) a)
     return t[0];
 }
 
-static inline __attribute__((always_inline)) REAL SFX(hsum_32)(SFX(v32b) a)
+/* Wider vectors by address: passing them by value outside AVX code would
+ * involve the AVX calling convention (all of this is inlined anyway). */
+static inline __attribute__((always_inline)) REAL SFX(hsum_32)(const void *a)
 {
     SFX(v16b) lo, hi;
-    memcpy(&lo, &a, sizeof lo);
-    memcpy(&hi, (const char *)&a + sizeof lo, sizeof hi);
+    memcpy(&lo, a, sizeof lo);
+    memcpy(&hi, (const char *)a + sizeof lo, sizeof hi);
     return SFX(hsum_16)(lo + hi);
 }
 
-static inline __attribute__((always_inline)) REAL SFX(hsum_64)(SFX(v64b) a)
+static inline __attribute__((always_inline)) REAL SFX(hsum_64)(const void *a)
 {
-    SFX(v32b) lo, hi;
-    memcpy(&lo, &a, sizeof lo);
-    memcpy(&hi, (const char *)&a + sizeof lo, sizeof hi);
-    return SFX(hsum_32)(lo + hi);
+    SFX(v32b) lo, hi, s;
+    memcpy(&lo, a, sizeof lo);
+    memcpy(&hi, (const char *)a + sizeof lo, sizeof hi);
+    s = lo + hi;
+    return SFX(hsum_32)(&s);
 }
 
 /* The kernel for one vector width: VB bytes per vector (32: AVX2 and
@@ -72,7 +75,7 @@ static inline __attribute__((always_inline)) REAL SFX(hsum_64)(SFX(v64b) a)
         }                                                                                      \
         for (int r = 0; r < R; r++) {                                                          \
             for (int c = 0; c < (int)cc; c++) {                                                \
-                REAL s = SFX(hsum_##VB)(acc[r][c]);                                            \
+                REAL s = SFX(hsum_##VB)(&acc[r][c]);                                            \
                 for (size_t k = nv * vl; k < in; k++)                                          \
                     s += xr[r][k] * wr[c][k];                                                  \
                 if (b)                                                                         \
