@@ -320,7 +320,8 @@ static int import_acts(const lrmlp__tset *ts, const lrmlp_import_options *o,
         if (lrmlp_activation_from_name(name, &acts[l]) != LRMLP_OK)
             return lrmlp__err(LRMLP_ERR_FORMAT, "import: unknown activation \"%s\" in "
                               "metadata", name);
-        p = e + 1;
+        if (e)
+            p = e + 1; /* the last name has no comma after it */
     }
     /* A gapped file must put its activation modules where metadata says. */
     for (size_t l = 0; !contiguous && l + 1 < L; l++) {
