@@ -13,5 +13,6 @@
 #include "lrmlp/lowrank.h"
 #include "lrmlp/subspace.h"
 #include "lrmlp/track.h"
+#include "lrmlp/adapter.h"
 
 #endif

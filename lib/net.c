@@ -43,7 +43,7 @@ static void free_workspace(lrmlp_net *net)
     net->ws = NULL;
     net->h = NULL;
     net->dact = NULL;
-    net->delta[0] = net->delta[1] = NULL;
+    net->delta[0] = net->delta[1] = net->delta[2] = NULL;
     net->ws_n = 0;
 }
 
@@ -52,6 +52,7 @@ LRMLP_API void lrmlp_net_free(lrmlp_net *net)
     if (!net)
         return;
     free_workspace(net);
+    lrmlp__adapter_free(net->adapter);
     free(net->tbuf);
     free(net->widths);
     free(net->layers);
@@ -315,6 +316,10 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
     net->epochs = src->epochs;
     net->lr_rank = src->lr_rank;
     net->lr_layers = src->lr_layers;
+    if (src->adapter && (rc = lrmlp__adapter_clone(net, src)) != LRMLP_OK) {
+        lrmlp_net_free(net);
+        return rc;
+    }
     *out = net;
     return LRMLP_OK;
 }
@@ -420,7 +425,8 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
         ok = lrmlp__mul_ok(n, net->widths[l + 1], &cnt) && lrmlp__mul_ok(cnt, copies, &cnt) &&
              lrmlp__add_ok(total, cnt, &total);
     }
-    ok = ok && lrmlp__mul_ok(n, maxw, &cnt) && lrmlp__mul_ok(cnt, 2, &cnt) &&
+    const size_t n_delta = net->adapter ? 3 : 2; /* adapters: delta W0 (adapter.c) */
+    ok = ok && lrmlp__mul_ok(n, maxw, &cnt) && lrmlp__mul_ok(cnt, n_delta, &cnt) &&
          lrmlp__add_ok(total, cnt, &total) && lrmlp__mul_ok(total, es, &cnt);
     if (!ok)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
@@ -443,6 +449,7 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     }
     net->delta[0] = p;
     net->delta[1] = p + n * maxw * es;
+    net->delta[2] = net->adapter ? p + 2 * n * maxw * es : NULL;
     net->ws_n = n;
     return LRMLP_OK;
 }

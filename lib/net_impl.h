@@ -20,7 +20,7 @@ static int FN(all_finite)(const REAL *x, size_t n)
 static void FN(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
 {
     const REAL *P = (const REAL *)net->params;
-    const REAL *in = X;
+    const REAL *in = X, *prev_in = NULL;
     for (size_t l = 0; l < net->n_layers; l++) {
         const lrmlp_layer_ *ly = &net->layers[l];
         REAL *H = (REAL *)net->h[l + 1];
@@ -34,9 +34,12 @@ static void FN(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)ly->out,
              (blasint)ly->in, 1, in, (blasint)ly->in, P + ly->w_off, (blasint)ly->in, beta, H,
              (blasint)ly->out);
+        if (net->adapter)
+            FN(lrmlp__adapter_forward)(net, l, prev_in, H, n);
         if (ly->act != LRMLP_ACT_IDENTITY)
             FN(lrmlp__act_forward)(ly->act, H, training ? (REAL *)net->dact[l] : NULL,
                                    n * ly->out, training, &net->rng);
+        prev_in = in;
         in = H;
     }
 }
@@ -136,10 +139,14 @@ static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate
         }
         if (l == 0 || l <= lowest)
             continue;
+        if (net->adapter)
+            FN(lrmlp__adapter_backward)(net, l, delta, n, lowest);
         REAL *prev = (REAL *)net->delta[cur ^ 1];
         GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)ly->in,
              (blasint)ly->out, 1, delta, (blasint)ly->out, P + ly->w_off, (blasint)ly->in, 0,
              prev, (blasint)ly->in);
+        if (net->adapter)
+            FN(lrmlp__adapter_add_side)(net, l, prev, n);
         const lrmlp_layer_ *below = &net->layers[l - 1];
         if (below->act != LRMLP_ACT_IDENTITY) {
             const REAL *d = (const REAL *)net->dact[l - 1];

@@ -1,0 +1,45 @@
+/* The adapter's side terms in the forward and backward passes (hooks called
+ * by net_impl.h), written once and instantiated for float and double by
+ * adapter.c. Expects REAL, SFX, GEMM. Chain layer l carries a side when
+ * net->adapter->side[l] is set: the frozen W0 (out_l x in_{l-1}) of an
+ * adapted layer whose factors are layers l - 1 (A) and l (B). */
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+void FN(lrmlp__adapter_forward)(const lrmlp_net *net, size_t l, const REAL *in_prev, REAL *H,
+                                size_t n)
+{
+    const REAL *W0 = (const REAL *)net->adapter->side[l];
+    if (!W0)
+        return;
+    const size_t in = net->layers[l - 1].in, out = net->layers[l].out;
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)out, (blasint)in, 1,
+         in_prev, (blasint)in, W0, (blasint)in, 1, H, (blasint)out);
+}
+
+void FN(lrmlp__adapter_backward)(lrmlp_net *net, size_t l, const REAL *delta, size_t n,
+                                 size_t lowest)
+{
+    const REAL *W0 = (const REAL *)net->adapter->side[l];
+    if (!W0 || l - 1 <= lowest || l - 1 == 0)
+        return; /* nothing below A needs an error signal */
+    const size_t in = net->layers[l - 1].in, out = net->layers[l].out;
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)in, (blasint)out, 1,
+         delta, (blasint)out, W0, (blasint)in, 0, (REAL *)net->delta[2], (blasint)in);
+}
+
+void FN(lrmlp__adapter_add_side)(const lrmlp_net *net, size_t l, REAL *prev, size_t n)
+{
+    if (l + 1 >= net->n_layers || !net->adapter->side[l + 1])
+        return;
+    const REAL *s = (const REAL *)net->delta[2];
+    const size_t m = n * net->layers[l].in;
+    for (size_t i = 0; i < m; i++)
+        prev[i] += s[i];
+}
+
+#undef FN
+#undef CAT
+#undef CAT_
