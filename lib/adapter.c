@@ -258,7 +258,7 @@ LRMLP_API int lrmlp_rank_suggest(const double *sv, size_t n, double energy, size
     if (r_gap) {
         size_t best = n;
         double best_ratio = 0;
-        for (size_t r = 1; r < n; r++) {
+        for (size_t r = 1; r < n && sv[r - 1] > 1e-3 * sv[0]; r++) {
             if (sv[r] == 0) {
                 best = r;
                 break;

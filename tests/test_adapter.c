@@ -592,6 +592,9 @@ START_TEST(test_rank_suggest)
     const double z[] = { 3, 2, 0, 0 };
     ck_assert_int_eq(lrmlp_rank_suggest(z, 4, 0.99, &re, &rg), LRMLP_OK);
     ck_assert(re == 2 && rg == 2);
+    const double tail[] = { 10, 5, 1, 0.005, 1e-9 }; /* 0.005 is below 1e-3 sv[0] */
+    ck_assert_int_eq(lrmlp_rank_suggest(tail, 5, 0.9, &re, &rg), LRMLP_OK);
+    ck_assert_uint_eq(rg, 3); /* 1 / 0.005, not 0.005 / 1e-9 */
     ck_assert_int_eq(lrmlp_rank_suggest(z, 1, 0.5, &re, &rg), LRMLP_OK);
     ck_assert(re == 1 && rg == 1);
     const double unsorted[] = { 1, 2 }, zeros[] = { 0, 0 };

@@ -175,9 +175,11 @@ LRMLP_API int lrmlp_singular_values(const double *M, size_t rows, size_t cols, d
  * the new task's gradient of a layer):
  *   *r_energy: the smallest r with sv[0]^2 + ... + sv[r-1]^2 >= energy * total
  *              (0 < energy <= 1; 0.9 keeps 90 % of the squared norm);
- *   *r_gap:    the r (1 <= r < n) maximizing sv[r-1] / sv[r], the largest
- *              relative gap; a zero sv[r] makes the gap infinite and the
- *              first such r wins; n when n == 1.
+ *   *r_gap:    the r maximizing sv[r-1] / sv[r], the largest relative gap,
+ *              among 1 <= r < n with sv[r-1] > 1e-3 sv[0] (the numerically
+ *              zero tail of a gradient would otherwise win); a zero sv[r]
+ *              makes the gap infinite and the first such r wins; n when
+ *              n == 1.
  * Either output may be NULL. Errors: LRMLP_ERR_INVALID for NULL sv, n == 0,
  * energy outside (0, 1], values not finite, negative, not sorted, or all
  * zero. Thread-safe. */

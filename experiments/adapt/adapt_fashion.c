@@ -1,0 +1,414 @@
+/* Adaptation and compression on Fashion-MNIST (docs/adaptation.md).
+ *
+ *   shift:    pretrain 784-m-m-5 on classes 0-4, adapt to classes 5-9 with a
+ *             fresh output layer;
+ *   rotate:   pretrain 784-m-m-10 on the images, adapt to the images rotated
+ *             by 90 degrees;
+ *   compress: truncated-SVD factorization of the rotate task's base at rank r,
+ *             then fine-tuned, against a rank-r low-rank net trained from
+ *             S_big from scratch.
+ *
+ * Methods of the adaptation tasks: full fine-tuning, the last layer only, and
+ * adapters (LoRA, PiSSA, GRADIENT) of rank r on both hidden layers with the
+ * last layer trainable. Every run: Adam, constant lr, batch 64. Results go
+ * to CSV files in --out; the rank suggestion from the gradient's spectrum is
+ * written next to them. */
+#include "../../examples/common.h"
+#include "../../examples/lowrank_common.h"
+
+#include <lrmlp.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NRANK_MAX 16
+
+static const char *data_dir = LRX_DEFAULT_DATA;
+static const char *out_dir = ".";
+static const char *part = "all";
+static const char *ranks_arg = "1,2,4,8,16,32";
+static const char *cranks_arg = "4,8,16,32,64";
+static size_t n_pre = 10000, n_adapt = 5000, width = 256, batch = 64;
+static long pre_epochs = 5, epochs = 3;
+static int seeds = 3;
+static double lr = 1e-3;
+
+static size_t ranks[NRANK_MAX], n_ranks, cranks[NRANK_MAX], n_cranks;
+
+typedef struct raw {
+    float *X;        /* n x 784, raw pixels */
+    int32_t *y;
+    size_t n;
+} raw;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: adapt_fashion [--data DIR] [--out DIR] [--part shift|rotate|compress|all]\n"
+               "  [--n-pre N] [--n-adapt N] [--width M] [--pre-epochs E] [--epochs E]\n"
+               "  [--ranks LIST] [--compress-ranks LIST] [--seeds S] [--lr LR] [--batch B]\n");
+}
+
+static int parse_list(const char *s, size_t *v, size_t *n)
+{
+    *n = 0;
+    while (*s && *n < NRANK_MAX) {
+        char *end;
+        unsigned long x = strtoul(s, &end, 10);
+        if (end == s || x == 0)
+            return 1;
+        v[(*n)++] = x;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return 1;
+    }
+    return *n == 0;
+}
+
+static int load_raw(const char *prefix, raw *r)
+{
+    lrmlp_dataset *ds = NULL;
+    if (ex_load_fashion("adapt_fashion", data_dir, prefix, &ds))
+        return 1;
+    r->n = lrmlp_dataset_size(ds);
+    r->X = malloc(r->n * 784 * sizeof *r->X);
+    r->y = malloc(r->n * sizeof *r->y);
+    int rc = !r->X || !r->y || lrmlp_dataset_batch_f32(ds, NULL, 0, r->n, r->X, NULL) ||
+             lrmlp_dataset_labels(ds, NULL, 0, r->n, r->y);
+    lrmlp_dataset_free(ds);
+    return rc;
+}
+
+/* A dataset of the samples [from, ...) of src whose label passes keep
+ * (label_lo <= y < label_hi), at most n, relabelled y - label_lo; rotated
+ * by 90 degrees when rot. */
+static lrmlp_dataset *subset(const raw *src, size_t from, size_t n, int lo, int hi, int rot,
+                             const lrmlp_dataset *ref, size_t *next)
+{
+    float *X = malloc(n * 784 * sizeof *X);
+    int32_t *y = malloc(n * sizeof *y);
+    size_t k = 0, i = from;
+    for (; i < src->n && k < n; i++) {
+        if (src->y[i] < lo || src->y[i] >= hi)
+            continue;
+        const float *img = src->X + i * 784;
+        float *dst = X + k * 784;
+        for (int r = 0; r < 28; r++)
+            for (int c = 0; c < 28; c++) /* rotate: dst(r, c) = img(27 - c, r) */
+                dst[r * 28 + c] = rot ? img[(27 - c) * 28 + r] : img[r * 28 + c];
+        y[k++] = src->y[i] - lo;
+    }
+    if (next)
+        *next = i;
+    lrmlp_dataset *ds = NULL;
+    if (lrmlp_dataset_from_labels_f32(&ds, X, k, 784, y, (size_t)(hi - lo)) ||
+        lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, ref)) {
+        fprintf(stderr, "dataset: %s\n", lrmlp_last_errmsg());
+        exit(1);
+    }
+    free(X);
+    free(y);
+    return ds;
+}
+
+static size_t trainable(const lrmlp_net *net)
+{
+    size_t t = 0;
+    for (size_t l = 0; l < lrmlp_net_n_layers(net); l++)
+        if (!lrmlp_net_is_frozen(net, l))
+            t += lrmlp_net_width(net, l) * lrmlp_net_width(net, l + 1) +
+                 (lrmlp_net_has_bias(net) ? lrmlp_net_width(net, l + 1) : 0);
+    return t;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "adapt_fashion: %s: %s\n", what, lrmlp_last_errmsg());
+    exit(1);
+}
+
+/* Trains for ep epochs; returns the mean seconds per epoch. */
+static double train(lrmlp_net *net, const lrmlp_dataset *ds, long ep)
+{
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = LRMLP_OPTIM_ADAM;
+    oo.lr = lr;
+    lrmlp_optim *opt = NULL;
+    if (lrmlp_optim_create(&opt, net, &oo))
+        die("optim");
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.batch_size = batch;
+    double sec = 0;
+    for (long e = 0; e < ep; e++) {
+        lrmlp_epoch_stats st;
+        if (lrmlp_train_epoch(net, opt, ds, &to, &st))
+            die("train");
+        sec += st.seconds;
+    }
+    lrmlp_optim_free(opt);
+    return ep > 0 ? sec / (double)ep : 0;
+}
+
+static double accuracy(lrmlp_net *net, const lrmlp_dataset *ds)
+{
+    lrmlp_eval_result r;
+    if (lrmlp_evaluate(net, ds, LRMLP_LOSS_CROSS_ENTROPY, 0, &r))
+        die("evaluate");
+    return r.accuracy;
+}
+
+static lrmlp_net *pretrain(const lrmlp_dataset *ds, size_t K)
+{
+    size_t w[] = { 784, width, width, K };
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    no.n_layers = 3;
+    no.widths = w;
+    no.hidden_activation = LRMLP_ACT_GELU;
+    no.bias = 1;
+    no.seed = 1;
+    lrmlp_net *net = NULL;
+    if (lrmlp_net_create(&net, &no))
+        die("net");
+    train(net, ds, pre_epochs);
+    return net;
+}
+
+static FILE *open_out(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    return f;
+}
+
+/* The rank suggestion from the spectrum of the new task's gradient of each
+ * hidden layer (with the task's starting output layer). */
+static void suggest(const char *task, const lrmlp_net *start, const lrmlp_dataset *ds)
+{
+    lrmlp_net *g = NULL;
+    if (lrmlp_net_clone(&g, start))
+        die("clone");
+    size_t n = lrmlp_dataset_size(ds), K = lrmlp_dataset_target_dim(ds);
+    float *X = malloc(n * 784 * sizeof *X), *T = malloc(n * K * sizeof *T);
+    if (lrmlp_dataset_batch_f32(ds, NULL, 0, n, X, T) ||
+        lrmlp_net_gradient_f32(g, X, T, n, LRMLP_LOSS_CROSS_ENTROPY, NULL))
+        die("gradient");
+    char name[256];
+    snprintf(name, sizeof name, "spectrum_%s.csv", task);
+    FILE *f = open_out(name);
+    fprintf(f, "layer,index,sv\n");
+    snprintf(name, sizeof name, "suggest_%s.csv", task);
+    FILE *fs = open_out(name);
+    fprintf(fs, "layer,r_energy90,r_energy99,r_gap\n");
+    for (size_t l = 0; l < 2; l++) {
+        size_t in = lrmlp_net_width(g, l), out = lrmlp_net_width(g, l + 1);
+        size_t mn = in < out ? in : out;
+        double *G = malloc(in * out * sizeof *G), *sv = malloc(mn * sizeof *sv);
+        float *Gf = malloc(in * out * sizeof *Gf);
+        if (lrmlp_net_get_weight_grad_f32(g, l, Gf))
+            die("grad");
+        for (size_t i = 0; i < in * out; i++)
+            G[i] = Gf[i];
+        size_t r90, r99, rg;
+        if (lrmlp_singular_values(G, out, in, sv) ||
+            lrmlp_rank_suggest(sv, mn, 0.9, &r90, &rg) ||
+            lrmlp_rank_suggest(sv, mn, 0.99, &r99, NULL))
+            die("rank_suggest");
+        for (size_t i = 0; i < mn && i < 64; i++)
+            fprintf(f, "%zu,%zu,%.6g\n", l, i + 1, sv[i]);
+        fprintf(fs, "%zu,%zu,%zu,%zu\n", l, r90, r99, rg);
+        printf("%s: layer %zu gradient spectrum: r(90%%) = %zu, r(99%%) = %zu, gap r = %zu\n",
+               task, l, r90, r99, rg);
+        free(G);
+        free(Gf);
+        free(sv);
+    }
+    fclose(f);
+    fclose(fs);
+    free(X);
+    free(T);
+    lrmlp_net_free(g);
+}
+
+static void adapt_task(const char *task, lrmlp_net *base, const lrmlp_dataset *tr,
+                       const lrmlp_dataset *te, int fresh_head)
+{
+    char name[256];
+    snprintf(name, sizeof name, "adapt_%s.csv", task);
+    FILE *f = open_out(name);
+    fprintf(f, "method,rank,seed,trainable,bytes_per_step,test_acc,sec_per_epoch\n");
+    for (int s = 0; s < seeds; s++) {
+        /* the starting point shared by every method of this seed */
+        lrmlp_net *start = NULL;
+        if (lrmlp_net_clone(&start, base))
+            die("clone");
+        if (fresh_head && (lrmlp_net_seed(start, 1000 + (uint64_t)s) ||
+                           lrmlp_net_init_layer(start, 2, LRMLP_INIT_TORCH_DEFAULT, 1.0)))
+            die("head");
+        if (s == 0)
+            suggest(task, start, tr);
+        for (int m = 0; m < 2; m++) { /* full, head */
+            lrmlp_net *net = NULL;
+            if (lrmlp_net_clone(&net, start) || lrmlp_net_seed(net, 1 + (uint64_t)s))
+                die("clone");
+            if (m == 1)
+                for (size_t l = 0; l < 2; l++)
+                    lrmlp_net_set_frozen(net, l, 1);
+            double sec = train(net, tr, epochs), acc = accuracy(net, te);
+            size_t t = trainable(net);
+            fprintf(f, "%s,0,%d,%zu,%zu,%.4f,%.3f\n", m ? "head" : "full", s, t,
+                    lrmlp_net_param_count(net) * sizeof(float), acc, sec);
+            printf("%s seed %d %-5s trainable %7zu acc %.4f  %.2f s/epoch\n", task, s,
+                   m ? "head" : "full", t, acc, sec);
+            fflush(f);
+            fflush(stdout);
+            lrmlp_net_free(net);
+        }
+        static const char *names[] = { "lora", "pissa", "gradient" };
+        for (size_t ri = 0; ri < n_ranks; ri++)
+            for (int init = 0; init < LRMLP_ADAPTER_INIT_COUNT_; init++) {
+                size_t rk[3] = { ranks[ri], ranks[ri], 0 };
+                lrmlp_adapter_options ao = LRMLP_ADAPTER_OPTIONS_INIT;
+                ao.ranks = rk;
+                ao.init = (lrmlp_adapter_init)init;
+                ao.train_last = 1;
+                ao.seed = 1 + (uint64_t)s;
+                ao.data = tr;
+                lrmlp_net *ad = NULL;
+                if (lrmlp_adapter_create(&ad, start, &ao))
+                    die("adapter_create");
+                double sec = train(ad, tr, epochs), acc = accuracy(ad, te);
+                size_t t = trainable(ad);
+                fprintf(f, "%s,%zu,%d,%zu,%zu,%.4f,%.3f\n", names[init], ranks[ri], s, t,
+                        lrmlp_net_param_count(ad) * sizeof(float), acc, sec);
+                printf("%s seed %d %-8s r %3zu trainable %7zu acc %.4f  %.2f s/epoch\n", task,
+                       s, names[init], ranks[ri], t, acc, sec);
+                fflush(f);
+                fflush(stdout);
+                lrmlp_net_free(ad);
+            }
+        lrmlp_net_free(start);
+    }
+    fclose(f);
+}
+
+static void compress(lrmlp_net *base, const lrmlp_dataset *tr, const lrmlp_dataset *te)
+{
+    FILE *f = open_out("compress.csv");
+    fprintf(f, "method,rank,seed,params,test_acc\n");
+    fprintf(f, "dense,0,0,%zu,%.4f\n", lrmlp_net_param_count(base), accuracy(base, te));
+    for (size_t ri = 0; ri < n_cranks; ri++) {
+        size_t r = cranks[ri], rk[3] = { r, r, 0 };
+        lrmlp_net *fz = NULL;
+        if (lrmlp_net_factorize(&fz, base, rk))
+            die("factorize");
+        fprintf(f, "svd,%zu,0,%zu,%.4f\n", r, lrmlp_net_param_count(fz), accuracy(fz, te));
+        for (int s = 0; s < seeds; s++) {
+            lrmlp_net *ft = NULL;
+            if (lrmlp_net_clone(&ft, fz) || lrmlp_net_seed(ft, 1 + (uint64_t)s))
+                die("clone");
+            train(ft, tr, epochs);
+            fprintf(f, "svd+ft,%zu,%d,%zu,%.4f\n", r, s, lrmlp_net_param_count(ft),
+                    accuracy(ft, te));
+            lrmlp_net_free(ft);
+            /* the paper's low-rank net from S_big, trained for the dense
+             * base's epochs plus the fine-tuning's */
+            lrmlp_net *dense = NULL, *lrn = NULL;
+            lrmlp_subspace *sub = NULL;
+            if (lrx_dense_create(&dense, 3, 784, width, 10, LRMLP_ACT_GELU, 0.1,
+                                 1 + (unsigned long long)s, 0) ||
+                lrx_estimate(&sub, dense, tr, 2000, LRMLP_LOSS_CROSS_ENTROPY, 0.1))
+                exit(1);
+            size_t kb = 2 * lrmlp_subspace_rank(sub);
+            double *Vb = malloc(784 * r * sizeof *Vb);
+            size_t c1 = r < kb ? r : kb;
+            if (lrx_basis_columns(sub, LRMLP_SUBSPACE_V1, c1, Vb, r) ||
+                (r > kb && lrx_basis_columns(sub, LRMLP_SUBSPACE_V2, r - kb, Vb + kb, r)) ||
+                lrx_lowrank_create(&lrn, dense, r, Vb, 0.1, 1 + (unsigned long long)s))
+                exit(1);
+            train(lrn, tr, pre_epochs + epochs);
+            fprintf(f, "sbig,%zu,%d,%zu,%.4f\n", r, s, lrmlp_net_param_count(lrn),
+                    accuracy(lrn, te));
+            printf("compress r %zu seed %d done\n", r, s);
+            fflush(f);
+            fflush(stdout);
+            free(Vb);
+            lrmlp_subspace_free(sub);
+            lrmlp_net_free(dense);
+            lrmlp_net_free(lrn);
+        }
+        lrmlp_net_free(fz);
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    ex_opt opts[] = {
+        EX_OPT_STR("--data", &data_dir),     EX_OPT_STR("--out", &out_dir),
+        EX_OPT_STR("--part", &part),         EX_OPT_SIZE("--n-pre", &n_pre),
+        EX_OPT_SIZE("--n-adapt", &n_adapt),  EX_OPT_SIZE("--width", &width),
+        EX_OPT_LONG("--pre-epochs", &pre_epochs), EX_OPT_LONG("--epochs", &epochs),
+        EX_OPT_STR("--ranks", &ranks_arg),   EX_OPT_STR("--compress-ranks", &cranks_arg),
+        EX_OPT_INT("--seeds", &seeds),       EX_OPT_DOUBLE("--lr", &lr),
+        EX_OPT_SIZE("--batch", &batch),      EX_OPT_END,
+    };
+    int a = ex_parse_options(argc, argv, "adapt_fashion", opts, usage);
+    if (a != EX_ARGS_OK)
+        return a == EX_ARGS_HELP ? 0 : 2;
+    if (parse_list(ranks_arg, ranks, &n_ranks) || parse_list(cranks_arg, cranks, &n_cranks)) {
+        fprintf(stderr, "adapt_fashion: bad rank list\n");
+        return 2;
+    }
+    char info[512];
+    lrmlp_build_info(info, sizeof info);
+    printf("# %s\n", info);
+    raw trn = { 0 }, tst = { 0 };
+    if (load_raw("train", &trn) || load_raw("t10k", &tst))
+        return 1;
+    int all = !strcmp(part, "all");
+    if (all || !strcmp(part, "shift")) {
+        size_t next;
+        lrmlp_dataset *pre = subset(&trn, 0, n_pre, 0, 5, 0, NULL, &next);
+        lrmlp_dataset *pre_te = subset(&tst, 0, tst.n, 0, 5, 0, pre, NULL);
+        lrmlp_dataset *tr = subset(&trn, 0, n_adapt, 5, 10, 0, pre, NULL);
+        lrmlp_dataset *te = subset(&tst, 0, tst.n, 5, 10, 0, pre, NULL);
+        lrmlp_net *base = pretrain(pre, 5);
+        printf("shift: base accuracy on classes 0-4: %.4f\n", accuracy(base, pre_te));
+        adapt_task("shift", base, tr, te, 1);
+        lrmlp_net_free(base);
+        lrmlp_dataset_free(pre);
+        lrmlp_dataset_free(pre_te);
+        lrmlp_dataset_free(tr);
+        lrmlp_dataset_free(te);
+    }
+    if (all || !strcmp(part, "rotate") || !strcmp(part, "compress")) {
+        size_t next;
+        lrmlp_dataset *pre = subset(&trn, 0, n_pre, 0, 10, 0, NULL, &next);
+        lrmlp_dataset *pre_te = subset(&tst, 0, tst.n, 0, 10, 0, pre, NULL);
+        lrmlp_dataset *tr = subset(&trn, next, n_adapt, 0, 10, 1, pre, NULL);
+        lrmlp_dataset *te = subset(&tst, 0, tst.n, 0, 10, 1, pre, NULL);
+        lrmlp_net *base = pretrain(pre, 10);
+        printf("rotate: base accuracy on upright images %.4f, on rotated %.4f\n",
+               accuracy(base, pre_te), accuracy(base, te));
+        if (all || !strcmp(part, "rotate"))
+            adapt_task("rotate", base, tr, te, 0);
+        if (all || !strcmp(part, "compress"))
+            compress(base, pre, pre_te);
+        lrmlp_net_free(base);
+        lrmlp_dataset_free(pre);
+        lrmlp_dataset_free(pre_te);
+        lrmlp_dataset_free(tr);
+        lrmlp_dataset_free(te);
+    }
+    free(trn.X);
+    free(trn.y);
+    free(tst.X);
+    free(tst.y);
+    return 0;
+}
