@@ -4,6 +4,9 @@
  *             fresh output layer;
  *   rotate:   pretrain 784-m-m-10 on the images, adapt to the images rotated
  *             by 90 degrees;
+ *   project:  how much of full fine-tuning's change of each hidden layer lies
+ *             in the top-r singular subspaces of the new task's gradient at
+ *             the start, of the pretrained weights, or of a random subspace;
  *   compress: truncated-SVD factorization of the rotate task's base at rank r,
  *             then fine-tuned, against a rank-r low-rank net trained from
  *             S_big from scratch.
@@ -18,6 +21,7 @@
 
 #include <lrmlp.h>
 
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +49,7 @@ typedef struct raw {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: adapt_fashion [--data DIR] [--out DIR] [--part shift|rotate|compress|all]\n"
+    fprintf(f, "usage: adapt_fashion [--data DIR] [--out DIR] [--part shift|rotate|project|compress|all]\n"
                "  [--n-pre N] [--n-adapt N] [--width M] [--pre-epochs E] [--epochs E]\n"
                "  [--ranks LIST] [--compress-ranks LIST] [--seeds S] [--lr LR] [--batch B]\n");
 }
@@ -297,6 +301,119 @@ static void adapt_task(const char *task, lrmlp_net *base, const lrmlp_dataset *t
     fclose(f);
 }
 
+/* Thin SVD of the rows x cols matrix M (copied): U (rows x k), Vt (k x cols). */
+static void svd(const double *M, size_t rows, size_t cols, double *U, double *Vt)
+{
+    size_t k = rows < cols ? rows : cols;
+    double *A = malloc(rows * cols * sizeof *A), *S = malloc(k * sizeof *S);
+    memcpy(A, M, rows * cols * sizeof *A);
+    if (LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)rows, (lapack_int)cols, A,
+                       (lapack_int)cols, S, U, (lapack_int)k, Vt, (lapack_int)cols)) {
+        fprintf(stderr, "adapt_fashion: SVD failed\n");
+        exit(1);
+    }
+    free(A);
+    free(S);
+}
+
+/* Fraction of ||D||_F^2 (D out x in) in the span of the first r right
+ * singular vectors (rows of Vt, k x in): ||D V_r||^2 / ||D||^2, or of the
+ * first r left ones (columns of U, out x k): ||U_r^T D||^2 / ||D||^2. */
+static double frac(const double *D, size_t out, size_t in, const double *U, const double *Vt,
+                   size_t k, size_t r, int right)
+{
+    double tot = 0, in_span = 0;
+    for (size_t i = 0; i < out * in; i++)
+        tot += D[i] * D[i];
+    for (size_t j = 0; j < r; j++) {
+        if (right) {
+            for (size_t i = 0; i < out; i++) {
+                double t = 0;
+                for (size_t c = 0; c < in; c++)
+                    t += D[i * in + c] * Vt[j * in + c];
+                in_span += t * t;
+            }
+        } else {
+            for (size_t c = 0; c < in; c++) {
+                double t = 0;
+                for (size_t i = 0; i < out; i++)
+                    t += U[i * k + j] * D[i * in + c];
+                in_span += t * t;
+            }
+        }
+    }
+    return tot > 0 ? in_span / tot : 0;
+}
+
+static void project(const char *task, const lrmlp_net *base, const lrmlp_dataset *tr,
+                    int fresh_head)
+{
+    lrmlp_net *start = NULL, *ft = NULL, *g = NULL;
+    if (lrmlp_net_clone(&start, base))
+        die("clone");
+    if (fresh_head && (lrmlp_net_seed(start, 1000) ||
+                       lrmlp_net_init_layer(start, 2, LRMLP_INIT_TORCH_DEFAULT, 1.0)))
+        die("head");
+    if (lrmlp_net_clone(&ft, start) || lrmlp_net_seed(ft, 1) || lrmlp_net_clone(&g, start))
+        die("clone");
+    train(ft, tr, epochs);
+    size_t n = lrmlp_dataset_size(tr), K = lrmlp_dataset_target_dim(tr);
+    float *X = malloc(n * 784 * sizeof *X), *T = malloc(n * K * sizeof *T);
+    if (lrmlp_dataset_batch_f32(tr, NULL, 0, n, X, T) ||
+        lrmlp_net_gradient_f32(g, X, T, n, LRMLP_LOSS_CROSS_ENTROPY, NULL))
+        die("gradient");
+    char name[256];
+    snprintf(name, sizeof name, "project_%s.csv", task);
+    FILE *f = open_out(name);
+    fprintf(f, "layer,rank,side,basis,fraction\n");
+    for (size_t l = 0; l < 2; l++) {
+        size_t in = lrmlp_net_width(g, l), out = lrmlp_net_width(g, l + 1);
+        size_t k = in < out ? in : out, nw = in * out;
+        float *a = malloc(nw * sizeof *a), *b = malloc(nw * sizeof *b),
+              *gf = malloc(nw * sizeof *gf);
+        double *D = malloc(nw * sizeof *D), *G = malloc(nw * sizeof *G),
+               *W = malloc(nw * sizeof *W);
+        double *Ug = malloc(out * k * sizeof *Ug), *Vg = malloc(k * in * sizeof *Vg);
+        double *Uw = malloc(out * k * sizeof *Uw), *Vw = malloc(k * in * sizeof *Vw);
+        if (lrmlp_net_get_weights_f32(start, l, a) || lrmlp_net_get_weights_f32(ft, l, b) ||
+            lrmlp_net_get_weight_grad_f32(g, l, gf))
+            die("weights");
+        for (size_t i = 0; i < nw; i++) {
+            G[i] = gf[i];
+            D[i] = (double)b[i] - (double)a[i];
+            W[i] = a[i];
+        }
+        svd(G, out, in, Ug, Vg);
+        svd(W, out, in, Uw, Vw);
+        for (size_t ri = 0; ri < n_ranks; ri++) {
+            size_t r = ranks[ri] < k ? ranks[ri] : k;
+            fprintf(f, "%zu,%zu,in,gradient,%.5f\n", l, r, frac(D, out, in, Ug, Vg, k, r, 1));
+            fprintf(f, "%zu,%zu,in,weights,%.5f\n", l, r, frac(D, out, in, Uw, Vw, k, r, 1));
+            fprintf(f, "%zu,%zu,in,random,%.5f\n", l, r, (double)r / (double)in);
+            fprintf(f, "%zu,%zu,out,gradient,%.5f\n", l, r, frac(D, out, in, Ug, Vg, k, r, 0));
+            fprintf(f, "%zu,%zu,out,weights,%.5f\n", l, r, frac(D, out, in, Uw, Vw, k, r, 0));
+            fprintf(f, "%zu,%zu,out,random,%.5f\n", l, r, (double)r / (double)out);
+        }
+        free(a);
+        free(b);
+        free(gf);
+        free(D);
+        free(G);
+        free(W);
+        free(Ug);
+        free(Vg);
+        free(Uw);
+        free(Vw);
+    }
+    printf("%s: projections written\n", task);
+    fclose(f);
+    free(X);
+    free(T);
+    lrmlp_net_free(g);
+    lrmlp_net_free(ft);
+    lrmlp_net_free(start);
+}
+
 static void compress(lrmlp_net *base, const lrmlp_dataset *tr, const lrmlp_dataset *te)
 {
     FILE *f = open_out("compress.csv");
@@ -372,7 +489,8 @@ int main(int argc, char **argv)
     if (load_raw("train", &trn) || load_raw("t10k", &tst))
         return 1;
     int all = !strcmp(part, "all");
-    if (all || !strcmp(part, "shift")) {
+    int proj = !strcmp(part, "project");
+    if (all || proj || !strcmp(part, "shift")) {
         size_t next;
         lrmlp_dataset *pre = subset(&trn, 0, n_pre, 0, 5, 0, NULL, &next);
         lrmlp_dataset *pre_te = subset(&tst, 0, tst.n, 0, 5, 0, pre, NULL);
@@ -380,14 +498,17 @@ int main(int argc, char **argv)
         lrmlp_dataset *te = subset(&tst, 0, tst.n, 5, 10, 0, pre, NULL);
         lrmlp_net *base = pretrain(pre, 5);
         printf("shift: base accuracy on classes 0-4: %.4f\n", accuracy(base, pre_te));
-        adapt_task("shift", base, tr, te, 1);
+        if (!proj)
+            adapt_task("shift", base, tr, te, 1);
+        if (all || proj)
+            project("shift", base, tr, 1);
         lrmlp_net_free(base);
         lrmlp_dataset_free(pre);
         lrmlp_dataset_free(pre_te);
         lrmlp_dataset_free(tr);
         lrmlp_dataset_free(te);
     }
-    if (all || !strcmp(part, "rotate") || !strcmp(part, "compress")) {
+    if (all || proj || !strcmp(part, "rotate") || !strcmp(part, "compress")) {
         size_t next;
         lrmlp_dataset *pre = subset(&trn, 0, n_pre, 0, 10, 0, NULL, &next);
         lrmlp_dataset *pre_te = subset(&tst, 0, tst.n, 0, 10, 0, pre, NULL);
@@ -398,6 +519,8 @@ int main(int argc, char **argv)
                accuracy(base, pre_te), accuracy(base, te));
         if (all || !strcmp(part, "rotate"))
             adapt_task("rotate", base, tr, te, 0);
+        if (all || proj)
+            project("rotate", base, tr, 0);
         if (all || !strcmp(part, "compress"))
             compress(base, pre, pre_te);
         lrmlp_net_free(base);
