@@ -545,6 +545,12 @@ START_TEST(test_bad_input)
     o.ranks = ok;
     lrmlp_net *ad = NULL;
     ck_assert_int_eq(lrmlp_adapter_create(&ad, base, &o), LRMLP_OK);
+    double Xn[NS * D] = { 0 }, Tn[NS * K] = { 0 }, lossv;
+    Xn[5] = NAN; /* NaN data reach an adapter like any network: a clean error */
+    ck_assert_int_eq(lrmlp_net_loss_f64(ad, Xn, Tn, NS, LRMLP_LOSS_MSE, &lossv, NULL),
+                     LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(lrmlp_net_gradient_f64(ad, Xn, Tn, NS, LRMLP_LOSS_MSE, &lossv),
+                     LRMLP_ERR_NONFINITE);
     const size_t ad_ranks[] = { 1, 0, 0, 0 };
     o.ranks = ad_ranks;
     expect_fail(ad, &o, LRMLP_ERR_INVALID, "adapter network");
