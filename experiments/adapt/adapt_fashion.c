@@ -419,6 +419,14 @@ static void compress(lrmlp_net *base, const lrmlp_dataset *tr, const lrmlp_datas
     FILE *f = open_out("compress.csv");
     fprintf(f, "method,rank,seed,params,test_acc\n");
     fprintf(f, "dense,0,0,%zu,%.4f\n", lrmlp_net_param_count(base), accuracy(base, te));
+    for (int s = 0; s < seeds; s++) { /* the dense base, given the fine-tuning's epochs too */
+        lrmlp_net *ft = NULL;
+        if (lrmlp_net_clone(&ft, base) || lrmlp_net_seed(ft, 1 + (uint64_t)s))
+            die("clone");
+        train(ft, tr, epochs);
+        fprintf(f, "dense+ft,0,%d,%zu,%.4f\n", s, lrmlp_net_param_count(ft), accuracy(ft, te));
+        lrmlp_net_free(ft);
+    }
     for (size_t ri = 0; ri < n_cranks; ri++) {
         size_t r = cranks[ri], rk[3] = { r, r, 0 };
         lrmlp_net *fz = NULL;
@@ -450,6 +458,13 @@ static void compress(lrmlp_net *base, const lrmlp_dataset *tr, const lrmlp_datas
                 exit(1);
             train(lrn, tr, pre_epochs + epochs);
             fprintf(f, "sbig,%zu,%d,%zu,%.4f\n", r, s, lrmlp_net_param_count(lrn),
+                    accuracy(lrn, te));
+            lrmlp_net_free(lrn);
+            lrn = NULL; /* the paper's random-subspace baseline, same budget */
+            if (lrx_lowrank_create(&lrn, dense, r, NULL, 0.1, 1 + (unsigned long long)s))
+                exit(1);
+            train(lrn, tr, pre_epochs + epochs);
+            fprintf(f, "random,%zu,%d,%zu,%.4f\n", r, s, lrmlp_net_param_count(lrn),
                     accuracy(lrn, te));
             printf("compress r %zu seed %d done\n", r, s);
             fflush(f);

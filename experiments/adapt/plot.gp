@@ -56,10 +56,14 @@ if (tag eq "") {
         f = dir."/summary_compress.csv"
         stats f using (strcol(1) eq "dense" ? $4 : 1/0) skip 1 nooutput
         dense = STATS_max
+        stats f using (strcol(1) eq "dense+ft" ? $4 : 1/0) skip 1 nooutput
+        densef = STATS_max
         set key bottom right
         plot f using (strcol(1) eq "svd" ? $2 : 1/0):4 skip 1 with linespoints lw 2 title "truncated SVD", \
              f using (strcol(1) eq "svd+ft" ? $2 : 1/0):4:5 skip 1 with yerrorlines lw 2 title "SVD + 3 epochs fine-tuning", \
-             f using (strcol(1) eq "sbig" ? $2 : 1/0):4:5 skip 1 with yerrorlines lw 2 title "low-rank from S_big, 8 epochs from scratch", \
-             dense with lines dt 2 lc rgb "black" title "dense base"
+             f using (strcol(1) eq "sbig" ? $2 : 1/0):4:5 skip 1 with yerrorlines lw 2 title "low-rank net from S_big, 8 epochs from scratch", \
+             f using (strcol(1) eq "random" ? $2 : 1/0):4:5 skip 1 with yerrorlines lw 2 dt 3 title "low-rank net, random subspace, 8 epochs", \
+             dense with lines dt 2 lc rgb "black" title "dense base (5 epochs)", \
+             densef with lines dt 4 lc rgb "gray40" title "dense base + 3 epochs"
     }
 }
