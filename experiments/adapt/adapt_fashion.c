@@ -37,7 +37,7 @@ static const char *cranks_arg = "4,8,16,32,64";
 static size_t n_pre = 10000, n_adapt = 5000, width = 256, batch = 64;
 static long pre_epochs = 5, epochs = 3;
 static int seeds = 3;
-static double lr = 1e-3;
+static double lr = 1e-3, scale = 1.0;
 
 static size_t ranks[NRANK_MAX], n_ranks, cranks[NRANK_MAX], n_cranks;
 
@@ -51,7 +51,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: adapt_fashion [--data DIR] [--out DIR] [--part shift|rotate|project|compress|all]\n"
                "  [--n-pre N] [--n-adapt N] [--width M] [--pre-epochs E] [--epochs E]\n"
-               "  [--ranks LIST] [--compress-ranks LIST] [--seeds S] [--lr LR] [--batch B]\n");
+               "  [--ranks LIST] [--compress-ranks LIST] [--seeds S] [--lr LR] [--batch B]\n"
+               "  [--scale S (of LoRA's and GRADIENT's A)]\n");
 }
 
 static int parse_list(const char *s, size_t *v, size_t *n)
@@ -282,6 +283,7 @@ static void adapt_task(const char *task, lrmlp_net *base, const lrmlp_dataset *t
                 ao.init = (lrmlp_adapter_init)init;
                 ao.train_last = 1;
                 ao.seed = 1 + (uint64_t)s;
+                ao.scale = scale;
                 ao.data = tr;
                 lrmlp_net *ad = NULL;
                 if (lrmlp_adapter_create(&ad, start, &ao))
@@ -488,7 +490,8 @@ int main(int argc, char **argv)
         EX_OPT_LONG("--pre-epochs", &pre_epochs), EX_OPT_LONG("--epochs", &epochs),
         EX_OPT_STR("--ranks", &ranks_arg),   EX_OPT_STR("--compress-ranks", &cranks_arg),
         EX_OPT_INT("--seeds", &seeds),       EX_OPT_DOUBLE("--lr", &lr),
-        EX_OPT_SIZE("--batch", &batch),      EX_OPT_END,
+        EX_OPT_SIZE("--batch", &batch),      EX_OPT_DOUBLE("--scale", &scale),
+        EX_OPT_END,
     };
     int a = ex_parse_options(argc, argv, "adapt_fashion", opts, usage);
     if (a != EX_ARGS_OK)
