@@ -41,11 +41,35 @@ if (tag eq "") {
     do for [task in "shift rotate"] {
         f = dir."/spectrum_".task.".csv"
         set title task
-        s0 = 1
-        plot for [l=0:1] f using ($1 == l ? $2 : 1/0):($3) skip 1 with linespoints lw 2 title sprintf("layer %d (raw)", l)
+        plot for [l=0:1] sprintf("< awk -F, 'NR > 1 && $1 == %d { if (!s) s = $3; print $2 \",\" $3 / s }' %s", l, f) using 1:2 with linespoints lw 2 title sprintf("layer %d", l)
     }
     unset multiplot
     unset logscale y
+    if (strlen(system("ls ".dir."/project_shift.csv 2>/dev/null")) > 0) {
+        set terminal pngcairo size 1200,800 font "sans,10" noenhanced
+        set output out."/adaptation_projection.png"
+        set multiplot layout 2,2 title "Share of full fine-tuning's change D = W(3 epochs) - W(0) inside rank-r subspaces: ||D V_r||^2 / ||D||^2 (input side), ||U_r^T D||^2 / ||D||^2 (output side)"
+        set logscale x 2
+        set yrange [0:1]
+        set xlabel "r"
+        set ylabel "share of ||D||_F^2"
+        set key top left
+        do for [task in "shift rotate"] {
+            do for [l=0:1] {
+                f = dir."/project_".task.".csv"
+                set title sprintf("%s, layer %d", task, l)
+                sel(side, basis) = sprintf("< awk -F, '$1 == %d && $3 == \"%s\" && $4 == \"%s\"' %s", l, side, basis, f)
+                plot sel("in", "gradient") using 2:5 with linespoints lw 2 lc 1 title "input side, top-r of G(0)", \
+                     sel("in", "weights") using 2:5 with linespoints lw 2 lc 2 title "input side, top-r of W0 (PiSSA)", \
+                     sel("in", "random") using 2:5 with lines dt 2 lw 2 lc 3 title "input side, random (r / in)", \
+                     sel("out", "gradient") using 2:5 with linespoints lw 2 dt 4 lc 1 title "output side, top-r of G(0)", \
+                     sel("out", "weights") using 2:5 with linespoints lw 2 dt 4 lc 2 title "output side, top-r of W0"
+            }
+        }
+        unset multiplot
+        unset yrange
+        unset logscale x
+    }
     if (strlen(system("ls ".dir."/summary_compress.csv 2>/dev/null")) > 0) {
         set output out."/compression.png"
         set terminal pngcairo size 800,480 font "sans,10" noenhanced

@@ -23,6 +23,23 @@ for f in "$dir"/adapt_*.csv; do
                    mx[k], t[k] / n[k], n[k])
         }
     }' "$f" | (read -r h; echo "$h"; sort -t, -k1,1 -k2,2n) > "$dir/summary_$task.csv"
+    # Per adapter start: the best mean accuracy of the rank sweep, its rank, and
+    # the smallest rank within 1 and 2 points of it (next to suggest_<task>.csv).
+    awk -F, 'NR > 1 && $2 > 0 {
+        m = $1; r[m, ++n[m]] = $2; a[m, n[m]] = $5
+        if (!(m in best) || $5 > best[m]) { best[m] = $5; rb[m] = $2 }
+    }
+    END {
+        print "method,best_acc,best_rank,rank_within_1pt,rank_within_2pt"
+        for (m in n) {
+            r1 = r2 = 0
+            for (i = 1; i <= n[m]; i++) {
+                if (!r1 && a[m, i] >= best[m] - 0.01) r1 = r[m, i]
+                if (!r2 && a[m, i] >= best[m] - 0.02) r2 = r[m, i]
+            }
+            printf("%s,%.4f,%d,%d,%d\n", m, best[m], rb[m], r1, r2)
+        }
+    }' "$dir/summary_$task.csv" | (read -r h; echo "$h"; sort) > "$dir/best_$task.csv"
 done
 if [ -e "$dir/compress.csv" ]; then
     awk -F, 'NR > 1 {
