@@ -437,10 +437,12 @@ START_TEST(test_save_load)
                 size_t nw = lrmlp_net_width(base, l) * lrmlp_net_width(base, l + 1);
                 ck_assert(memcmp(F1, F2, nw * sizeof *F1) == 0); /* bit-identical */
             }
+            lrmlp_net_free(back);
             /* a model loader refuses it; a model file is not an adapter */
             lrmlp_net *plain = NULL;
             ck_assert_int_eq(lrmlp_model_load_mem(buf, len, &plain, NULL), LRMLP_ERR_FORMAT);
             ck_assert(strstr(lrmlp_last_errmsg(), "adapter") != NULL);
+            lrmlp_free(buf);
             ck_assert_int_eq(lrmlp_model_save_mem(ad, NULL, &buf, &len), LRMLP_ERR_INVALID);
             ck_assert_ptr_null(buf);
             void *mbuf = NULL;
