@@ -9,6 +9,8 @@
  * seconds per epoch of batch copies (best of 7). */
 #include "internal.h"
 
+#include "common.h"
+
 #include <lrmlp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +24,21 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static void usage(FILE *f)
+{
+    fputs("usage: bench_kernels [options]\n"
+          "  --data DIR  Fashion-MNIST IDX directory (default "
+          "/usr/share/datasets/fashion-mnist)\n",
+          f);
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 2 && !strcmp(argv[1], "--data") ? argv[2]
-                                                              : "/usr/share/datasets/fashion-mnist";
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    const ex_opt opts[] = {EX_OPT_STR("--data", &dir), EX_OPT_END};
+    int parsed = ex_parse_options(argc, argv, "bench_kernels", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     const size_t n = 784 * 512;
     float *src = malloc(n * sizeof *src), *z = malloc(n * sizeof *z), *d = malloc(n * sizeof *d);
     if (!src || !z || !d)
@@ -54,10 +67,7 @@ int main(int argc, char **argv)
                lrmlp_activation_name(acts[a]), best / (double)n * 1e9, copy / (double)n * 1e9);
     }
     lrmlp_dataset *ds = NULL;
-    char img[1024], lab[1024];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte.gz", dir);
-    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte.gz", dir);
-    if (lrmlp_dataset_load_idx(&ds, img, lab) ||
+    if (ex_load_idx(dir, "train", &ds) ||
         lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL)) {
         fprintf(stderr, "bench_kernels: %s\n", lrmlp_last_errmsg());
         return 1;

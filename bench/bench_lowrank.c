@@ -12,79 +12,57 @@
  * are factorized at rank 32 (U V^T) by lrmlp_net_factorize: the job of
  * `bench/torch_mlp.py --rank 32`.
  * --threads calls openblas_set_num_threads (the library never does). */
+#include "common.h"
+
 #include <lrmlp.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 void openblas_set_num_threads(int);
 
-static double rss_mb(void)
+static void usage(FILE *f)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
-static int load(const char *dir, const char *prefix, lrmlp_dataset **out)
-{
-    char img[4096], lab[4096];
-    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
-    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
-    int rc = lrmlp_dataset_load_idx(out, img, lab);
-    if (rc)
-        fprintf(stderr, "bench_lowrank: %s\n", lrmlp_last_errmsg());
-    return rc;
+    fputs("usage: bench_lowrank --model dense|lowrank [options]\n"
+          "       bench_lowrank --minibatch [options]\n"
+          "  --model M      full-batch GD of the paper's dense or low-rank net\n"
+          "  --minibatch    one SGD epoch of 784-512-512-10 tanh factorized at --rank\n"
+          "  --epochs N     epochs, >= 1 (default 3 with --model, 1 with --minibatch)\n"
+          "  --rank R       rank, >= 1 (default 20 with --model, 32 with --minibatch)\n"
+          "  --act NAME     hidden activation with --model (default gelu)\n"
+          "  --data DIR     Fashion-MNIST IDX directory (default "
+          "/usr/share/datasets/fashion-mnist)\n"
+          "  --threads N    openblas_set_num_threads(N); 0 = OpenBLAS's own (default 0)\n",
+          f);
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = "/usr/share/datasets/fashion-mnist", *model = NULL, *act_name = "gelu";
     int minibatch = 0, threads = 0;
-    long epochs = -1;
-    size_t rank = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!strcmp(a, "--minibatch")) {
-            minibatch = 1;
-            continue;
-        }
-        if (!strcmp(a, "--help")) {
-            puts("bench_lowrank --model dense|lowrank [--epochs 3] [--rank 20] [--act gelu]\n"
-                 "bench_lowrank --minibatch [--rank 32] [--epochs 1] [--threads N]");
-            return 0;
-        }
-        i++;
-        if (!strcmp(a, "--model"))
-            model = v;
-        else if (!strcmp(a, "--epochs"))
-            epochs = atol(v);
-        else if (!strcmp(a, "--rank"))
-            rank = (size_t)atol(v);
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--threads"))
-            threads = atoi(v);
-        else if (!strcmp(a, "--data"))
-            dir = v;
-        else {
-            fprintf(stderr, "bench_lowrank: unknown option %s\n", a);
-            return 2;
-        }
-    }
-    if (!minibatch && (!model || (strcmp(model, "dense") && strcmp(model, "lowrank")))) {
-        fprintf(stderr, "bench_lowrank: need --model dense|lowrank or --minibatch\n");
-        return 2;
-    }
+    long epochs = -1; /* not given */
+    size_t rank = 0;  /* not given */
+    const ex_opt opts[] = {
+        EX_OPT_STR("--model", &model),     EX_OPT_FLAG("--minibatch", &minibatch),
+        EX_OPT_LONG("--epochs", &epochs),  EX_OPT_COUNT("--rank", &rank),
+        EX_OPT_STR("--act", &act_name),    EX_OPT_STR("--data", &dir),
+        EX_OPT_INT("--threads", &threads), EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "bench_lowrank", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
+    if (!minibatch == !model || (model && strcmp(model, "dense") && strcmp(model, "lowrank")))
+        return ex_bad_usage("bench_lowrank", "need --model dense|lowrank or --minibatch");
+    if ((epochs != -1 && epochs < 1) || threads < 0)
+        return ex_bad_usage("bench_lowrank", "need --epochs >= 1 and --threads >= 0");
     if (threads > 0)
         openblas_set_num_threads(threads);
     lrmlp_activation act;
     if (lrmlp_activation_from_name(minibatch ? "tanh" : act_name, &act))
-        return 2;
+        return ex_bad_usage("bench_lowrank", "unknown activation '%s'", act_name);
     lrmlp_dataset *all = NULL, *ds = NULL;
-    if (load(dir, "train", &all))
+    if (ex_load_fashion("bench_lowrank", dir, "train", &all))
         return 1;
     if (minibatch)
         ds = all, all = NULL;
@@ -180,7 +158,7 @@ int main(int argc, char **argv)
            "\"params\": %zu}\n",
            minibatch ? "minibatch" : "fullbatch-gd", minibatch ? "factorized" : model,
            minibatch ? rank : lrmlp_lowrank_rank(net), lrmlp_blas_threads(), lrmlp_blas_core(),
-           epochs, secs, secs / (double)epochs, best, (double)samples / secs, rss_mb(), loss,
+           epochs, secs, secs / (double)epochs, best, (double)samples / secs, ex_peak_rss_mb(), loss,
            lrmlp_net_param_count(net));
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);

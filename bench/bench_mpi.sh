@@ -20,7 +20,7 @@ set -eu
 build=${1:-build-mpi}
 epochs=${2:-2}
 G=${3:-128}
-exe=$build/mpi/mpi_fashion
+exe=$build/experiments/mpi_fashion
 [ -x "$exe" ] || { echo "bench_mpi: $exe not built (meson setup $build; ninja -C $build)" >&2; exit 1; }
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 # mpi_yield_when_idle: a rank waiting in MPI yields its core instead of

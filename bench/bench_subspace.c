@@ -11,6 +11,8 @@
  *
  * --threads calls openblas_set_num_threads: the benchmark is the application
  * and may choose; the library itself never does. */
+#include "common.h"
+
 #include <lrmlp.h>
 
 #include <stdio.h>
@@ -55,44 +57,39 @@ static double run(lrmlp_subspace **out, lrmlp_net *net, const double *X, const d
     return best;
 }
 
+static void usage(FILE *f)
+{
+    fputs("usage: bench_subspace [options]\n"
+          "  --d N           input dimension, >= 1 (default 4096)\n"
+          "  --m N           hidden width, >= 1 (default d)\n"
+          "  --k N           classes K, >= 1 (default 10)\n"
+          "  --n N           samples, >= 1 (default 256)\n"
+          "  --reps N        runs per method, best is reported, >= 1 (default 1)\n"
+          "  --oversample N  randomized SVD oversampling (default 10)\n"
+          "  --power N       randomized SVD power iterations (default 2)\n"
+          "  --threads N     openblas_set_num_threads(N); 0 = OpenBLAS's own (default 0)\n",
+          f);
+}
+
 int main(int argc, char **argv)
 {
-    size_t d = 4096, m = 0, K = 10, n = 256, over = 10, power = 2;
-    int reps = 1, threads = 0;
-    for (int i = 1; i + 1 < argc || (i < argc && !strcmp(argv[i], "--help")); i += 2) {
-        const char *a = argv[i], *v = argv[i + 1];
-        if (!strcmp(a, "--help")) {
-            puts("bench_subspace [--d 4096] [--m 4096] [--k 10] [--n 256] [--reps 1] "
-                 "[--oversample 10] [--power 2] [--threads N]");
-            return 0;
-        }
-        if (!strcmp(a, "--d"))
-            d = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--m"))
-            m = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--k"))
-            K = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--n"))
-            n = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--reps"))
-            reps = atoi(v);
-        else if (!strcmp(a, "--oversample"))
-            over = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--power"))
-            power = strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--threads"))
-            threads = atoi(v);
-        else {
-            fprintf(stderr, "bench_subspace: unknown option %s\n", a);
-            return 2;
-        }
-    }
+    size_t d = 4096, m = 0, K = 10, n = 256, over = 10, power = 2, nreps = 1;
+    int threads = 0;
+    const ex_opt opts[] = {
+        EX_OPT_COUNT("--d", &d),          EX_OPT_COUNT("--m", &m), /* 0: not given */
+        EX_OPT_COUNT("--k", &K),          EX_OPT_COUNT("--n", &n),
+        EX_OPT_COUNT("--reps", &nreps),   EX_OPT_SIZE("--oversample", &over),
+        EX_OPT_SIZE("--power", &power),   EX_OPT_INT("--threads", &threads),
+        EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "bench_subspace", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
     if (!m)
         m = d;
-    if (reps < 1 || !d || !K || !n) {
-        fprintf(stderr, "bench_subspace: bad arguments\n");
-        return 2;
-    }
+    if (threads < 0 || nreps > 1000)
+        return ex_bad_usage("bench_subspace", "need --threads >= 0 and --reps <= 1000");
+    int reps = (int)nreps;
     if (threads > 0)
         openblas_set_num_threads(threads);
 

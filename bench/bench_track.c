@@ -12,6 +12,8 @@
  *   bench_track [--data DIR] [--n 50000] [--steps 20] [--every 10] [--threads N]
  *
  * --threads calls openblas_set_num_threads: the benchmark is the application. */
+#include "common.h"
+
 #include <lrmlp.h>
 
 #include <stdio.h>
@@ -34,36 +36,39 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
+static void usage(FILE *f)
+{
+    fputs("usage: bench_track [options]\n"
+          "  --data DIR    Fashion-MNIST IDX directory (default "
+          "/usr/share/datasets/fashion-mnist)\n"
+          "  --n N         training images, >= 1 (default 50000)\n"
+          "  --steps N     GD steps timed per variant, >= 1 (default 20)\n"
+          "  --every N     tracker interval in steps, >= 1 (default 10)\n"
+          "  --threads N   openblas_set_num_threads(N); 0 = OpenBLAS's own (default 0)\n",
+          f);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = "/usr/share/datasets/fashion-mnist";
-    size_t n = 50000;
-    int steps = 20, threads = 0;
-    uint64_t every = 10;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--data"))
-            dir = argv[i + 1];
-        else if (!strcmp(argv[i], "--n"))
-            n = (size_t)strtoul(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--steps"))
-            steps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--every"))
-            every = strtoull(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--threads"))
-            threads = atoi(argv[i + 1]);
-        else {
-            fprintf(stderr, "usage: bench_track [--data DIR] [--n N] [--steps S] [--every E] "
-                            "[--threads T]\n");
-            return 2;
-        }
-    }
+    size_t n = 50000, nsteps = 20, nevery = 10;
+    int threads = 0;
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),     EX_OPT_COUNT("--n", &n),
+        EX_OPT_COUNT("--steps", &nsteps), EX_OPT_COUNT("--every", &nevery),
+        EX_OPT_INT("--threads", &threads), EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "bench_track", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
+    if (threads < 0 || nsteps > 1000000)
+        return ex_bad_usage("bench_track", "need --threads >= 0 and --steps <= 1000000");
+    int steps = (int)nsteps;
+    uint64_t every = nevery;
     if (threads > 0)
         openblas_set_num_threads(threads);
-    char img[4096], lab[4096];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte.gz", dir);
-    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte.gz", dir);
     lrmlp_dataset *all, *ds;
-    if (lrmlp_dataset_load_idx(&all, img, lab))
+    if (ex_load_idx(dir, "train", &all))
         die("load", lrmlp_last_errmsg());
     if (n > lrmlp_dataset_size(all))
         n = lrmlp_dataset_size(all);

@@ -5,70 +5,65 @@
  *   bench_train [--data DIR] [--threads N] [--epochs N] [--hidden 512,512]
  *               [--act tanh] [--batch 128] [--f64]
  *
+ * Also reports the GEMM floor (gemm_floor.h): the same cblas_?gemm calls
+ * the epochs made, replayed alone (fastest of 3 replays), and the epoch's
+ * ratio to it.
+ *
  * --threads calls openblas_set_num_threads: the benchmark is the application
  * and may choose; the library itself never does. */
+#include "common.h"
+
 #include <lrmlp.h>
+
+#include "gemm_floor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 void openblas_set_num_threads(int);
 
+static void usage(FILE *f)
+{
+    fputs("usage: bench_train [options]\n"
+          "  --data DIR     Fashion-MNIST IDX directory (default "
+          "/usr/share/datasets/fashion-mnist)\n"
+          "  --threads N    openblas_set_num_threads(N); 0 = OpenBLAS's own (default 0)\n"
+          "  --epochs N     epochs, >= 1 (default 1)\n"
+          "  --hidden LIST  hidden widths, comma separated, up to 8 (default 512,512)\n"
+          "  --act NAME     hidden activation (default tanh)\n"
+          "  --batch N      mini-batch size, 0 = full batch (default 128)\n"
+          "  --f64          float64 (default float32)\n",
+          f);
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = "/usr/share/datasets/fashion-mnist", *act_name = "tanh";
-    int threads = 0;
+    const char *dir = "/usr/share/datasets/fashion-mnist", *act_name = "tanh", *hl = NULL;
+    int threads = 0, f64 = 0;
     long epochs = 1;
     size_t batch = 128, hidden[8] = {512, 512}, nh = 2;
-    lrmlp_dtype dt = LRMLP_F32;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        if (!strcmp(a, "--f64")) {
-            dt = LRMLP_F64;
-            continue;
-        }
-        if (!strcmp(a, "--help")) {
-            puts("bench_train [--data DIR] [--threads N] [--epochs N] [--hidden 512,512] "
-                 "[--act tanh] [--batch 128] [--f64]");
-            return 0;
-        }
-        i++;
-        if (!strcmp(a, "--data"))
-            dir = v;
-        else if (!strcmp(a, "--threads"))
-            threads = atoi(v);
-        else if (!strcmp(a, "--epochs"))
-            epochs = atol(v);
-        else if (!strcmp(a, "--act"))
-            act_name = v;
-        else if (!strcmp(a, "--batch"))
-            batch = (size_t)atol(v);
-        else if (!strcmp(a, "--hidden")) {
-            nh = 0;
-            for (char *p = (char *)v; *p && nh < 7;) {
-                char *end;
-                hidden[nh++] = strtoul(p, &end, 10);
-                p = *end == ',' ? end + 1 : end;
-                if (end == p && *p)
-                    break;
-            }
-        } else {
-            fprintf(stderr, "bench_train: unknown option %s\n", a);
-            return 2;
-        }
-    }
+    const ex_opt opts[] = {
+        EX_OPT_STR("--data", &dir),   EX_OPT_INT("--threads", &threads),
+        EX_OPT_LONG("--epochs", &epochs), EX_OPT_STR("--hidden", &hl),
+        EX_OPT_STR("--act", &act_name), EX_OPT_SIZE("--batch", &batch),
+        EX_OPT_FLAG("--f64", &f64),   EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "bench_train", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
+    if (hl && !(nh = ex_parse_sizes(hl, hidden, 8)))
+        return ex_bad_usage("bench_train", "bad --hidden list '%s'", hl);
+    if (epochs < 1 || threads < 0)
+        return ex_bad_usage("bench_train", "need --epochs >= 1 and --threads >= 0");
+    lrmlp_dtype dt = f64 ? LRMLP_F64 : LRMLP_F32;
     if (threads > 0)
         openblas_set_num_threads(threads);
     lrmlp_activation act;
     if (lrmlp_activation_from_name(act_name, &act))
-        return 2;
-    char img[4096], lab[4096];
-    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte.gz", dir);
-    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte.gz", dir);
+        return ex_bad_usage("bench_train", "unknown activation '%s'", act_name);
     lrmlp_dataset *ds;
-    if (lrmlp_dataset_load_idx(&ds, img, lab) ||
+    if (ex_load_idx(dir, "train", &ds) ||
         lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL)) {
         fprintf(stderr, "bench_train: %s\n", lrmlp_last_errmsg());
         return 1;
@@ -96,6 +91,7 @@ int main(int argc, char **argv)
     to.batch_size = batch;
     double secs = 0, loss = 0;
     size_t samples = 0;
+    gemm_floor_record_start();
     for (long e = 0; e < epochs; e++) {
         lrmlp_epoch_stats st;
         if (lrmlp_train_epoch(net, opt, ds, &to, &st)) {
@@ -106,14 +102,24 @@ int main(int argc, char **argv)
         samples += st.samples;
         loss = st.loss;
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    gemm_floor_record_stop();
+    double gemm_flops = 0;
+    size_t gemm_calls = gemm_floor_calls(&gemm_flops);
+    double floor_s = gemm_floor_replay(3);
+    if (floor_s < 0) {
+        fprintf(stderr, "bench_train: out of memory for the GEMM floor replay\n");
+        return 1;
+    }
     printf("{\"impl\": \"liblrmlp\", \"threads\": %d, \"blas_core\": \"%s\", \"epochs\": %ld, "
            "\"seconds\": %.3f, \"seconds_per_epoch\": %.3f, \"samples_per_second\": %.0f, "
-           "\"peak_rss_mb\": %.1f, \"final_loss\": %.4f, \"params\": %zu}\n",
+           "\"peak_rss_mb\": %.1f, \"final_loss\": %.4f, \"params\": %zu, "
+           "\"dtype\": \"%s\", \"gemm_calls_per_epoch\": %zu, \"gemm_gflop_per_epoch\": %.2f, "
+           "\"gemm_floor_seconds_per_epoch\": %.3f, \"ratio_to_floor\": %.3f}\n",
            lrmlp_blas_threads(), lrmlp_blas_core(), epochs, secs, secs / (double)epochs,
-           (double)samples / secs, (double)ru.ru_maxrss / 1024.0, loss,
-           lrmlp_net_param_count(net));
+           (double)samples / secs, ex_peak_rss_mb(), loss,
+           lrmlp_net_param_count(net), dt == LRMLP_F64 ? "f64" : "f32",
+           gemm_calls / (size_t)epochs, 1e-9 * gemm_flops / (double)epochs,
+           floor_s / (double)epochs, secs / floor_s);
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
     lrmlp_dataset_free(ds);

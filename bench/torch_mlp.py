@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--rank", type=int, default=0,
                     help="factorize every hidden layer (all but the output layer) as U V^T of this rank (0: dense)")
+    ap.add_argument("--f64", action="store_true", help="float64 parameters and data")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -58,6 +59,9 @@ def main():
         if i < len(widths) - 2:
             layers.append(torch.nn.Tanh())
     model = torch.nn.Sequential(*layers)
+    if a.f64:
+        model = model.double()
+        X = X.double()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     lossf = torch.nn.CrossEntropyLoss()
     n = X.shape[0]
@@ -77,7 +81,8 @@ def main():
                       "blas_core": blas_core(), "epochs": a.epochs, "seconds": round(secs, 3),
                       "seconds_per_epoch": round(secs / a.epochs, 3),
                       "samples_per_second": round(n * a.epochs / secs),
-                      "peak_rss_mb": round(rss, 1), "final_loss": round(loss.item(), 4)}))
+                      "peak_rss_mb": round(rss, 1), "final_loss": round(loss.item(), 4),
+                      "dtype": "f64" if a.f64 else "f32"}))
 
 
 if __name__ == "__main__":

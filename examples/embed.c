@@ -1,16 +1,33 @@
 /* Minimal embedding: fit a small surrogate y = sin(3x) from in-memory data,
  * the way a simulation code would, then query it. Build it on its own with
- *   cc embed.c $(pkg-config --cflags --libs lrmlp) -o embed
- * Exits 0 when the fit is good (mean squared error below 1e-3). */
+ *   cc embed.c $(pkg-config --cflags --libs lrmlp) -lm -o embed
+ * Exits 0 when the fit is good (mean squared error below 1e-3). It takes no
+ * options besides --help and --version, so it checks argv by hand instead of
+ * linking the examples' option parser (examples/common.c). */
 #include <lrmlp.h>
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #define N 256
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        int help = argc == 2 && !strcmp(argv[1], "--help");
+        int version = argc == 2 && !strcmp(argv[1], "--version");
+        char info[512];
+        lrmlp_build_info(info, sizeof info);
+        if (help)
+            printf("usage: embed_c\nFits y = sin(3x) with a 1-32-32-1 net and queries it; "
+                   "exits 0 when the mean squared error is below 1e-3.\n");
+        else if (version)
+            printf("embed_c (liblrmlp %s)\n%s\n", lrmlp_version_string(), info);
+        else
+            fprintf(stderr, "embed_c: takes no arguments (--help, --version)\n");
+        return help || version ? 0 : 2;
+    }
     if (lrmlp_version_number() / 10000 != LRMLP_VERSION_MAJOR) {
         fprintf(stderr, "header/library major version mismatch\n");
         return 1;

@@ -1,9 +1,12 @@
 // Minimal C++ embedding: RAII ownership of liblrmlp handles. Build with
 //   c++ embed.cpp $(pkg-config --cflags --libs lrmlp) -o embed_cpp
 // Learns XOR with a 2-8-2 tanh network; exits 0 when all four are right.
+// Takes no options besides --help and --version (checked by hand, so that it
+// builds on its own).
 #include <lrmlp.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -22,8 +25,22 @@ void check(int rc, const char *what)
 }
 } // namespace
 
-int main()
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        const bool help = argc == 2 && !std::strcmp(argv[1], "--help");
+        const bool version = argc == 2 && !std::strcmp(argv[1], "--version");
+        char info[512];
+        lrmlp_build_info(info, sizeof info);
+        if (help)
+            std::printf("usage: embed_cpp\nLearns XOR with a 2-8-2 tanh network through RAII "
+                        "handles; exits 0 when all four are right.\n");
+        else if (version)
+            std::printf("embed_cpp (liblrmlp %s)\n%s\n", lrmlp_version_string(), info);
+        else
+            std::fprintf(stderr, "embed_cpp: takes no arguments (--help, --version)\n");
+        return help || version ? 0 : 2;
+    }
     try {
         const size_t widths[] = {2, 8, 2};
         lrmlp_net_options no;

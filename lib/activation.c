@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #define LRMLP_LEAKY_SLOPE 0.01
 #define LRMLP_RRELU_LOWER (1.0 / 8.0)
@@ -15,60 +14,47 @@
 /* The elementwise loops (tanh, GELU, SiLU, ReLU) are LRMLP_KERNELs
  * (kernel.h): also compiled for AVX2+FMA and AVX-512+FMA on x86-64. */
 
-#define REAL float
-#define SFX f32
-#define LRMLP_FAST_TANH 1
-#define M_EXP exp_kf
-#define M_EXPM1 expm1f
-#define M_LOG1P log1pf
-#define M_TANH tanhf
+#include "real_f32.h"
 #include "activation_impl.h"
-#undef REAL
-#undef SFX
-#undef LRMLP_FAST_TANH
-#undef M_EXP
-#undef M_EXPM1
-#undef M_LOG1P
-#undef M_TANH
-
-#define REAL double
-#define SFX f64
-#define LRMLP_FAST_TANH 0
-#define M_EXP exp
-#define M_EXPM1 expm1
-#define M_LOG1P log1p
-/* erfc keeps the tail accurate where 1 + erf would cancel */
-#define M_PHI(x) (0.5 * erfc(-(x) * 0.70710678118654752440))
-#define M_TANH tanh
+#include "real_undef.h"
+#include "real_f64.h"
 #include "activation_impl.h"
+#include "real_undef.h"
 
-static const char *const act_names[LRMLP_ACT_COUNT_] = {
-    "identity", "tanh", "sigmoid", "softplus", "elu", "gelu",
-    "gelu_tanh", "silu", "relu", "leaky_relu", "rrelu",
+#define ACT_NAME_(name, value, str) [LRMLP_ACT_##name] = str,
+LRMLP__NAME_TABLE(act_names, LRMLP_ACTIVATION_MAP, ACT_NAME_, LRMLP_ACT_COUNT_);
+#undef ACT_NAME_
+
+/* Other names people use, each for one activation. */
+static const struct {
+    const char *name;
+    lrmlp_activation act;
+} act_aliases[] = {
+    { "swish", LRMLP_ACT_SILU },
+    { "leaky", LRMLP_ACT_LEAKY_RELU },
 };
 
 LRMLP_API const char *lrmlp_activation_name(lrmlp_activation act)
 {
-    if ((int)act < 0 || act >= LRMLP_ACT_COUNT_)
-        return NULL;
-    return act_names[act];
+    return lrmlp__enum_name(act_names, LRMLP_ACT_COUNT_, (int)act);
 }
 
 LRMLP_API int lrmlp_activation_from_name(const char *name, lrmlp_activation *out)
 {
     if (!name || !out)
-        return LRMLP_ERR_INVALID;
-    for (int i = 0; i < LRMLP_ACT_COUNT_; i++) {
-        if (strcasecmp(name, act_names[i]) == 0) {
-            *out = (lrmlp_activation)i;
-            return LRMLP_OK;
-        }
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_activation_from_name: %s is NULL",
+                          !name ? "name" : "out");
+    int i = lrmlp__enum_from_name(act_names, LRMLP_ACT_COUNT_, name);
+    for (size_t a = 0; i < 0 && a < sizeof act_aliases / sizeof act_aliases[0]; a++) {
+        const char *alias = act_aliases[a].name;
+        if (lrmlp__enum_from_name(&alias, 1, name) == 0)
+            i = (int)act_aliases[a].act;
     }
-    if (strcasecmp(name, "swish") == 0) {
-        *out = LRMLP_ACT_SILU;
-        return LRMLP_OK;
-    }
-    return LRMLP_ERR_INVALID;
+    if (i < 0)
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_activation_from_name: unknown activation "
+                          "'%s'", name);
+    *out = (lrmlp_activation)i;
+    return LRMLP_OK;
 }
 
 LRMLP_API int lrmlp_activation_is_smooth(lrmlp_activation act)
@@ -90,7 +76,8 @@ LRMLP_API int lrmlp_activation_eval(lrmlp_activation act, double x, double *valu
                                     double *derivative)
 {
     if ((int)act < 0 || act >= LRMLP_ACT_COUNT_ || !isfinite(x))
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_activation_eval: invalid activation or non-finite x");
     double z = x, d = 0;
     lrmlp__act_forward_f64(act, &z, &d, 1, 0, NULL);
     if (value)
@@ -100,12 +87,11 @@ LRMLP_API int lrmlp_activation_eval(lrmlp_activation act, double x, double *valu
     return LRMLP_OK;
 }
 
+#define LOSS_NAME_(name, value, str) [LRMLP_LOSS_##name] = str,
+LRMLP__NAME_TABLE(loss_names, LRMLP_LOSS_MAP, LOSS_NAME_, LRMLP_LOSS_COUNT_);
+#undef LOSS_NAME_
+
 LRMLP_API const char *lrmlp_loss_name(lrmlp_loss loss)
 {
-    switch (loss) {
-    case LRMLP_LOSS_SSE: return "sse";
-    case LRMLP_LOSS_MSE: return "mse";
-    case LRMLP_LOSS_CROSS_ENTROPY: return "cross_entropy";
-    default: return NULL;
-    }
+    return lrmlp__enum_name(loss_names, LRMLP_LOSS_COUNT_, (int)loss);
 }

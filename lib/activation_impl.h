@@ -1,18 +1,13 @@
 /* Activation kernels, written once and instantiated for float and double by
- * activation.c (the BLAS s/d pattern). Expects REAL, SFX, and the math
- * macros M_EXP, M_EXPM1, M_LOG1P, M_TANH and, without LRMLP_FAST_TANH,
- * M_PHI (the normal CDF) to be defined; with LRMLP_FAST_TANH (float) M_EXP
- * names exp_kf and GELU uses phi_kf below. */
-
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+ * activation.c between real_f32.h / real_f64.h and real_undef.h. Float
+ * uses the library's own vectorizable tanh, exp (exp_kf) and normal CDF
+ * (phi_kf) below; double uses libm, with erfc for the normal CDF. */
 
 /* tanh by a [13/6] rational function (the Eigen/XLA approximation for
  * float, a few ulp) for float, which vectorizes; libm for double. */
-static inline REAL FN(tanh_k)(REAL x)
+static inline REAL SFX(tanh_k)(REAL x)
 {
-#if LRMLP_FAST_TANH
+#if REAL_IS_F32
     const REAL lim = (REAL)7.90531110763549805;
     REAL c = x > lim ? lim : (x < -lim ? -lim : x);
     REAL x2 = c * c;
@@ -32,19 +27,23 @@ static inline REAL FN(tanh_k)(REAL x)
     /* Below 4e-4 tanh(x) = x to float precision; keeps tiny values exact. */
     return (x < (REAL)4e-4 && x > (REAL)-4e-4) ? x : r;
 #else
-    return M_TANH(x);
+    return R_TANH(x);
 #endif
 }
 
-#if LRMLP_FAST_TANH
+#if REAL_IS_F32
 /* exp(x) for float without a libm call, so that loops vectorize: Cody-Waite
  * reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r and
  * 2^n assembled in the exponent bits. About 2 ulp; inputs are clamped to
  * [-87.3, 88.7] (results from 1.2e-38 to 3.4e38; below, the true value is
- * subnormal or 0 and at most 1.2e-38 away). */
+ * subnormal or 0 and at most 1.2e-38 away). NaN gives NaN; the clamp sends
+ * it to the bottom of the range first, so that the float-to-int conversion
+ * below is always defined. */
 static inline float exp_kf(float x)
 {
-    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    float x0 = x;
+    x = x > -87.3f ? x : -87.3f; /* NaN too */
+    x = x < 88.7f ? x : 88.7f;
     /* round to nearest with the 1.5 * 2^23 trick (no rint call) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693145751953125f; /* ln2 high part, exact in float */
@@ -56,10 +55,10 @@ static inline float exp_kf(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n + 127 in [1, 255] */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x0 == x0 ? p * scale : x0;
 }
 
 /* The normal CDF Phi(x) for float, vectorizable, from the tail
@@ -107,78 +106,98 @@ static inline float phi_kf(float x, float *gauss)
 }
 #endif
 
-static inline REAL FN(sigmoid_k)(REAL x)
+/* exp as the kernels use it */
+static inline REAL SFX(exp_k)(REAL x)
+{
+#if REAL_IS_F32
+    return exp_kf(x);
+#else
+    return R_EXP(x);
+#endif
+}
+
+static inline REAL SFX(sigmoid_k)(REAL x)
 {
     /* With e = exp(-|x|) (never overflows): 1 / (1 + e) for x >= 0 and
      * e / (1 + e) below; one exponential and one division, branch-free so
      * that the float loops vectorize. */
-    REAL e = M_EXP(x < 0 ? x : -x);
+    REAL e = SFX(exp_k)(x < 0 ? x : -x);
     REAL r = 1 / (1 + e);
     return x >= 0 ? r : e * r;
+}
+
+/* x * s(x) for the gated activations (GELU, SiLU, GELU-tanh), whose gate s
+ * vanishes as x -> -inf: the limit 0 there, not -inf * 0 = NaN (nor -inf
+ * times float's smallest clamped exponential). */
+static inline REAL SFX(gated_k)(REAL x, REAL s)
+{
+    return x == -(REAL)INFINITY ? 0 : x * s;
 }
 
 #define GELU_RSQRT2PI ((REAL)0.39894228040143267794)
 #define GELU_SQRT2_PI ((REAL)0.79788456080286535588)
 #define GELU_C ((REAL)0.044715)
 
-LRMLP_KERNEL(FN(tanh_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
+LRMLP_KERNEL(SFX(tanh_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
 {
     if (d) {
         for (size_t i = 0; i < n; i++) {
-            REAL t = FN(tanh_k)(z[i]);
+            REAL t = SFX(tanh_k)(z[i]);
             z[i] = t;
             d[i] = 1 - t * t;
         }
     } else {
         for (size_t i = 0; i < n; i++)
-            z[i] = FN(tanh_k)(z[i]);
+            z[i] = SFX(tanh_k)(z[i]);
     }
 }
 
-LRMLP_KERNEL(FN(gelu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
+LRMLP_KERNEL(SFX(gelu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
 {
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
-#if LRMLP_FAST_TANH
+#if REAL_IS_F32
         /* the Gaussian factor of Phi serves the derivative too */
         float g;
         REAL cdf = phi_kf(x, &g);
-        z[i] = x * cdf;
+        z[i] = SFX(gated_k)(x, cdf);
         if (d)
-            d[i] = cdf + x * GELU_RSQRT2PI * g;
+            d[i] = cdf + SFX(gated_k)(x, GELU_RSQRT2PI * g);
 #else
-        REAL cdf = M_PHI(x);
-        z[i] = x * cdf;
+        /* erfc keeps the tail accurate where 1 + erf would cancel */
+        REAL cdf = (0.5 * erfc(-(x) * 0.70710678118654752440));
+        z[i] = SFX(gated_k)(x, cdf);
         if (d)
-            d[i] = cdf + x * GELU_RSQRT2PI * M_EXP((REAL)-0.5 * x * x);
+            d[i] = cdf + SFX(gated_k)(x, GELU_RSQRT2PI * R_EXP((REAL)-0.5 * x * x));
 #endif
     }
 }
 
-LRMLP_KERNEL(FN(silu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
+LRMLP_KERNEL(SFX(silu_loop), (REAL *restrict z, REAL *restrict d, size_t n), (z, d, n))
 {
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
-        REAL s = FN(sigmoid_k)(x);
-        z[i] = x * s;
+        REAL s = SFX(sigmoid_k)(x);
+        z[i] = SFX(gated_k)(x, s);
         if (d)
-            d[i] = s * (1 + x * (1 - s));
+            d[i] = s + SFX(gated_k)(x, s * (1 - s));
     }
 }
 
-LRMLP_KERNEL(FN(relu_loop), (REAL *restrict z, REAL *restrict d, size_t n, REAL slope),
+LRMLP_KERNEL(SFX(relu_loop), (REAL *restrict z, REAL *restrict d, size_t n, REAL slope),
              (z, d, n, slope))
 {
     for (size_t i = 0; i < n; i++) {
         REAL x = z[i];
         int pos = x > 0;
-        z[i] = pos ? x : slope * x;
+        REAL y = slope * x; /* NaN for NaN, and for ReLU (slope 0) at -inf: 0 there */
+        z[i] = pos ? x : (y == y || x != x ? y : 0);
         if (d)
             d[i] = pos ? (REAL)1 : slope;
     }
 }
 
-void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, int training,
+void SFX(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, int training,
                             lrmlp_rng *rng)
 {
     size_t i;
@@ -189,11 +208,11 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
                 d[i] = 1;
         return;
     case LRMLP_ACT_TANH:
-        FN(tanh_loop)(z, d, n);
+        SFX(tanh_loop)(z, d, n);
         return;
     case LRMLP_ACT_SIGMOID:
         for (i = 0; i < n; i++) {
-            REAL s = FN(sigmoid_k)(z[i]);
+            REAL s = SFX(sigmoid_k)(z[i]);
             z[i] = s;
             if (d)
                 d[i] = s * (1 - s);
@@ -204,9 +223,9 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
             REAL x = z[i];
             /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable everywhere */
             REAL ax = x < 0 ? -x : x;
-            z[i] = (x > 0 ? x : 0) + M_LOG1P(M_EXP(-ax));
+            z[i] = (x > 0 ? x : 0) + R_LOG1P(SFX(exp_k)(-ax));
             if (d)
-                d[i] = FN(sigmoid_k)(x);
+                d[i] = SFX(sigmoid_k)(x);
         }
         return;
     case LRMLP_ACT_ELU:
@@ -216,7 +235,7 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
                 if (d)
                     d[i] = 1;
             } else {
-                REAL e = M_EXPM1(x);
+                REAL e = R_EXPM1(x);
                 z[i] = e;
                 if (d)
                     d[i] = e + 1;
@@ -225,33 +244,34 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
         return;
     case LRMLP_ACT_GELU:
         if (d)
-            FN(gelu_loop)(z, d, n);
+            SFX(gelu_loop)(z, d, n);
         else
-            FN(gelu_loop)(z, NULL, n);
+            SFX(gelu_loop)(z, NULL, n);
         return;
     case LRMLP_ACT_GELU_TANH:
         /* 0.5 (1 + tanh(u)) = sigmoid(2u): no cancellation for negative x. */
         for (i = 0; i < n; i++) {
             REAL x = z[i];
             REAL u = GELU_SQRT2_PI * (x + GELU_C * x * x * x);
-            REAL s = FN(sigmoid_k)(2 * u);
-            z[i] = x * s;
+            REAL s = SFX(sigmoid_k)(2 * u);
+            z[i] = SFX(gated_k)(x, s);
             if (d)
-                d[i] = s + 2 * x * s * (1 - s) * GELU_SQRT2_PI * (1 + 3 * GELU_C * x * x);
+                d[i] = s + SFX(gated_k)(x, 2 * s * (1 - s) * GELU_SQRT2_PI *
+                                              (1 + 3 * GELU_C * x * x));
         }
         return;
     case LRMLP_ACT_SILU:
-        FN(silu_loop)(z, d, n);
+        SFX(silu_loop)(z, d, n);
         return;
     case LRMLP_ACT_RELU:
-        FN(relu_loop)(z, d, n, 0);
+        SFX(relu_loop)(z, d, n, 0);
         return;
     case LRMLP_ACT_LEAKY_RELU:
-        FN(relu_loop)(z, d, n, (REAL)LRMLP_LEAKY_SLOPE);
+        SFX(relu_loop)(z, d, n, (REAL)LRMLP_LEAKY_SLOPE);
         return;
     case LRMLP_ACT_RRELU:
         if (!training) {
-            FN(relu_loop)(z, d, n, (REAL)LRMLP_RRELU_MEAN);
+            SFX(relu_loop)(z, d, n, (REAL)LRMLP_RRELU_MEAN);
             return;
         }
         for (i = 0; i < n; i++) {
@@ -274,9 +294,6 @@ void FN(lrmlp__act_forward)(lrmlp_activation act, REAL *z, REAL *d, size_t n, in
     }
 }
 
-#undef FN
-#undef CAT
-#undef CAT_
 #undef GELU_RSQRT2PI
 #undef GELU_SQRT2_PI
 #undef GELU_C

@@ -4,6 +4,7 @@
  * rank suggestion. */
 #include "internal.h"
 #include "le.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -23,36 +24,24 @@ struct lrmlp_adapter_ {
     void **pissa;            /* L: PISSA's B0 (out x r) then A0 (r x in), else NULL */
 };
 
-#define REAL float
-#define SFX f32
-#define GEMM cblas_sgemm
+#include "real_f32.h"
 #include "adapter_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#define REAL double
-#define SFX f64
-#define GEMM cblas_dgemm
+#include "real_undef.h"
+#include "real_f64.h"
 #include "adapter_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
+#include "real_undef.h"
 
 
 #define PAYLOAD_VERSION 1u
 #define PAYLOAD_FIXED 40u
 #define PAYLOAD_LAYER 32u
 
+LRMLP__OPTS_TYPE(adapter_opts_type, lrmlp_adapter_options, LRMLP_ADAPTER_OPTIONS_VERSION,
+                 LRMLP_ADAPTER_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_adapter_options, loss));
+
 LRMLP_API int lrmlp_adapter_options_init(lrmlp_adapter_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_adapter_options_init: opts is NULL");
-    if (version != LRMLP_ADAPTER_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_adapter_options_init: unknown version %u",
-                          version);
-    lrmlp_adapter_options d = LRMLP_ADAPTER_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&adapter_opts_type, opts, version);
 }
 
 /* ---- the adapter record ---- */
@@ -164,39 +153,27 @@ static void *pb(const lrmlp_net *net, size_t layer)
 
 static int vec_finite(lrmlp_dtype dt, const void *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        double x = dt == LRMLP_F32 ? ((const float *)v)[i] : ((const double *)v)[i];
-        if (!isfinite(x))
-            return 0;
-    }
-    return 1;
+    return dt == LRMLP_F32 ? lrmlp__all_finite_f32(v, n) : lrmlp__all_finite_f64(v, n);
 }
 
 /* ---- linear algebra ---- */
 
 /* Thin SVD of the rows x cols matrix M (destroyed): U (rows x k), S (k),
- * Vt (k x cols), k = min(rows, cols). dgesdd, dgesvd if it fails. */
+ * Vt (k x cols), k = min(rows, cols); dgesdd, dgesvd if it fails
+ * (lrmlp__svd, restarting from a copy). */
 static int svd_thin(double *M, size_t rows, size_t cols, double *U, double *S, double *Vt)
 {
     size_t k = rows < cols ? rows : cols;
-    double *copy = malloc(rows * cols * sizeof *copy);
+    double *copy = lrmlp__dalloc(rows, cols);
     if (!copy)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for an SVD");
     memcpy(copy, M, rows * cols * sizeof *copy);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)rows, (lapack_int)cols,
-                                     M, (lapack_int)cols, S, U, (lapack_int)k, Vt,
-                                     (lapack_int)cols);
-    if (info != 0) {
-        double *superb = malloc((k > 1 ? k - 1 : 1) * sizeof *superb);
-        info = superb ? LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (lapack_int)rows,
-                                       (lapack_int)cols, copy, (lapack_int)cols, S, U,
-                                       (lapack_int)k, Vt, (lapack_int)cols, superb)
-                      : -1;
-        free(superb);
-    }
+    lapack_int info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', rows, cols, M, cols, S, U, k, Vt, cols,
+                                 copy, NULL, NULL, NULL);
     free(copy);
     if (info != 0)
-        return lrmlp__err(LRMLP_ERR_LINALG, "SVD failed (LAPACK info %d)", (int)info);
+        return lrmlp__err(info == LAPACK_WORK_MEMORY_ERROR ? LRMLP_ERR_NOMEM : LRMLP_ERR_LINALG,
+                          "SVD failed (LAPACK info %d)", (int)info);
     return LRMLP_OK;
 }
 
@@ -208,16 +185,15 @@ LRMLP_API int lrmlp_singular_values(const double *M, size_t rows, size_t cols, d
     size_t n;
     if (!lrmlp__mul_ok(rows, cols, &n) || n > ((size_t)1 << 31))
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_singular_values: matrix too large");
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(M[i]))
-            return lrmlp__err(LRMLP_ERR_NONFINITE, "lrmlp_singular_values: NaN or Inf");
-    double *A = malloc(n * sizeof *A);
+    if (!lrmlp__all_finite_f64(M, n))
+        return lrmlp__err(LRMLP_ERR_NONFINITE, "lrmlp_singular_values: NaN or Inf");
+    double *A = lrmlp__dalloc(rows, cols);
     if (!A)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     memcpy(A, M, n * sizeof *A);
-    /* the row-major M is the column-major M^T: same singular values */
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows,
-                                     A, (lapack_int)cols, sv, NULL, 1, NULL, 1);
+    /* the row-major M is the column-major M^T: the same singular values */
+    lapack_int info = lrmlp__svd(LAPACK_COL_MAJOR, 'N', cols, rows, A, cols, sv, NULL, 1, NULL,
+                                 1, M, NULL, NULL, NULL);
     free(A);
     if (info != 0)
         return lrmlp__err(LRMLP_ERR_LINALG, "lrmlp_singular_values: SVD failed (info %d)",
@@ -392,12 +368,9 @@ static int base_gradients(const lrmlp_net *base, const lrmlp_adapter_options *o,
             break;
         }
         to_f64(g->dtype, (const char *)g->grads + ly->w_off * es, nw, G[l]);
-        for (size_t i = 0; i < nw; i++)
-            if (!isfinite(G[l][i])) {
-                rc = lrmlp__err(LRMLP_ERR_DIVERGED,
-                                "adapter: the gradient of layer %zu is not finite", l);
-                break;
-            }
+        if (!lrmlp__all_finite_f64(G[l], nw))
+            rc = lrmlp__err(LRMLP_ERR_DIVERGED, "adapter: the gradient of layer %zu is not finite",
+                            l);
     }
     lrmlp_net_free(g);
     free(X);
@@ -576,10 +549,11 @@ LRMLP_API int lrmlp_adapter_create(lrmlp_net **out, const lrmlp_net *base,
     *out = NULL;
     if (!base || !opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_adapter_create: NULL argument");
-    const lrmlp_adapter_options *o = opts;
-    if (o->version != LRMLP_ADAPTER_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_adapter_options version %u",
-                          o->version);
+    lrmlp_adapter_options full;
+    int rc = lrmlp__opts_read(&adapter_opts_type, opts, &full, "lrmlp_adapter_create");
+    if (rc != LRMLP_OK)
+        return rc;
+    const lrmlp_adapter_options *o = &full;
     if ((int)o->init < 0 || o->init >= LRMLP_ADAPTER_INIT_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "adapter: unknown initialization %d",
                           (int)o->init);
@@ -590,7 +564,7 @@ LRMLP_API int lrmlp_adapter_create(lrmlp_net **out, const lrmlp_net *base,
     if (o->init == LRMLP_ADAPTER_GRADIENT &&
         (!o->data || (int)o->loss < 0 || o->loss >= LRMLP_LOSS_COUNT_))
         return lrmlp__err(LRMLP_ERR_INVALID, "adapter: GRADIENT needs data and a valid loss");
-    int rc = check_base(base, o->ranks, "adapter", 1);
+    rc = check_base(base, o->ranks, "adapter", 1);
     if (rc != LRMLP_OK)
         return rc;
 

@@ -129,3 +129,70 @@ size_t lrmlp__dtype_size(lrmlp_dtype dt)
 {
     return dt == LRMLP_F64 ? sizeof(double) : dt == LRMLP_F32 ? sizeof(float) : 0;
 }
+
+static int opts_version_ok(const lrmlp__opts_type *t, unsigned int v, const char *fn)
+{
+    if (v >= 1 && v <= t->current)
+        return LRMLP_OK;
+    return lrmlp__err(LRMLP_ERR_VERSION,
+                      "%s: %s version %u is unknown (this library reads versions 1 to %u)", fn,
+                      t->name, v, t->current);
+}
+
+int lrmlp__opts_init(const lrmlp__opts_type *t, void *opts, unsigned int version)
+{
+    char fn[64];
+    snprintf(fn, sizeof fn, "%s_init", t->name);
+    if (!opts)
+        return lrmlp__err(LRMLP_ERR_INVALID, "%s: opts is NULL", fn);
+    int rc = opts_version_ok(t, version, fn);
+    if (rc != LRMLP_OK)
+        return rc;
+    memcpy(opts, t->defaults, t->sizes[version - 1]);
+    memcpy(opts, &version, sizeof version);
+    return LRMLP_OK;
+}
+
+int lrmlp__opts_read(const lrmlp__opts_type *t, const void *opts, void *full, const char *fn)
+{
+    memcpy(full, t->defaults, t->size);
+    if (!opts)
+        return LRMLP_OK;
+    unsigned int v;
+    memcpy(&v, opts, sizeof v);
+    int rc = opts_version_ok(t, v, fn);
+    if (rc != LRMLP_OK)
+        return rc;
+    memcpy(full, opts, t->sizes[v - 1]);
+    return LRMLP_OK;
+}
+
+const char *lrmlp__enum_name(const char *const *names, size_t n, int value)
+{
+    return value >= 0 && (size_t)value < n ? names[value] : NULL;
+}
+
+/* ASCII only, whatever the locale. */
+static int name_char(char c)
+{
+    return c == '-' ? '_' : c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
+}
+
+static int name_eq(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = name_char(*a), cb = name_char(*b);
+        if (ca != cb)
+            return 0;
+        if (!ca)
+            return 1;
+    }
+}
+
+int lrmlp__enum_from_name(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (names[i] && name_eq(name, names[i]))
+            return (int)i;
+    return -1;
+}

@@ -13,6 +13,7 @@
  * reference's features as they are now (transforms applied). */
 #include "dataset_internal.h"
 #include "internal.h"
+#include "numerics.h"
 #include "kernel.h"
 
 #include <cblas.h>
@@ -101,7 +102,7 @@ int lrmlp__dataset_set_labels(lrmlp_dataset *ds, const int32_t *src, const uint8
     if (n_classes <= 256) {
         uint8_t *l = malloc(n);
         if (!l)
-            return LRMLP_ERR_NOMEM;
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for labels");
         if (src8)
             memcpy(l, src8, n);
         else
@@ -112,7 +113,7 @@ int lrmlp__dataset_set_labels(lrmlp_dataset *ds, const int32_t *src, const uint8
     } else {
         int32_t *l = malloc(n * sizeof *l);
         if (!l)
-            return LRMLP_ERR_NOMEM;
+            return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for labels");
         for (size_t i = 0; i < n; i++)
             l[i] = src8 ? (int32_t)src8[i] : src[i];
         ds->labels = l;
@@ -150,24 +151,12 @@ static int batch_check(const lrmlp_dataset *ds, const size_t *idx, size_t start,
     return LRMLP_OK;
 }
 
-/* Bytes to double go through int32 so that GCC finds vector types at -O2;
- * bytes to float are faster converted directly. */
-#define REAL float
-#define SFX f32
-#define DTYPE LRMLP_F32
-#define ST_REAL ST_F32
-#define SCALE scale_f
-#define SHIFT shift_f
-#define U8_WIDE uint8_t
+#include "real_f32.h"
 #include "dataset_impl.h"
-#define REAL double
-#define SFX f64
-#define DTYPE LRMLP_F64
-#define ST_REAL ST_F64
-#define SCALE scale
-#define SHIFT shift
-#define U8_WIDE int32_t
+#include "real_undef.h"
+#include "real_f64.h"
 #include "dataset_impl.h"
+#include "real_undef.h"
 
 /* ------------------------------------------------------------------------ */
 /* Standardization                                                          */
@@ -182,7 +171,7 @@ static int feature_stats(const lrmlp_dataset *ds, double *mean, double *var, uns
     if (!row || !first) {
         free(row);
         free(first);
-        return LRMLP_ERR_NOMEM;
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t j = 0; j < d; j++) {
         mean[j] = 0.0;
@@ -225,7 +214,7 @@ static int compose_affine(lrmlp_dataset *ds, const double *m, const double *s)
         free(sh);
         free(scf);
         free(shf);
-        return LRMLP_ERR_NOMEM;
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t j = 0; j < d; j++) {
         double a = ds->scale ? ds->scale[j] : 1.0, b = ds->scale ? ds->shift[j] : 0.0;
@@ -315,18 +304,12 @@ LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mod
 /* ------------------------------------------------------------------------ */
 /* Whitening                                                                */
 
+LRMLP__OPTS_TYPE(whiten_opts_type, lrmlp_whiten_options, LRMLP_WHITEN_OPTIONS_VERSION,
+                 LRMLP_WHITEN_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_whiten_options, unit_sum));
+
 LRMLP_API int lrmlp_whiten_options_init(lrmlp_whiten_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_whiten_options_init: opts is NULL");
-    if (version != LRMLP_WHITEN_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                               "lrmlp_whiten_options_init: unknown options version %u (this "
-                               "library knows %u)",
-                               version, (unsigned)LRMLP_WHITEN_OPTIONS_VERSION);
-    lrmlp_whiten_options d = LRMLP_WHITEN_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&whiten_opts_type, opts, version);
 }
 
 /* Rows [r0, r0 + rows) with transforms applied, minus mu when not NULL. */
@@ -452,13 +435,10 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
     static const char fn[] = "lrmlp_dataset_whiten";
     if (!ds)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: dataset is NULL", fn);
-    lrmlp_whiten_options o = LRMLP_WHITEN_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_WHITEN_OPTIONS_VERSION)
-            return DS_ERR(ds, LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                          opts->version);
-        o = *opts;
-    }
+    lrmlp_whiten_options o;
+    int rc0 = lrmlp__opts_read(&whiten_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (o.mode != LRMLP_WHITEN_PCA && o.mode != LRMLP_WHITEN_ZCA)
         return DS_ERR(ds, LRMLP_ERR_INVALID, "%s: unknown mode %d", fn, (int)o.mode);
     if (!(o.eps >= 0.0) || !isfinite(o.eps))
@@ -557,26 +537,28 @@ static void swap_bytes(unsigned char *a, unsigned char *b, size_t len)
     }
 }
 
+/* Swaps samples i and j (features, label, targets) of the dataset ctx. */
+static void swap_samples(void *ctx, size_t i, size_t j)
+{
+    lrmlp_dataset *ds = ctx;
+    size_t xr = ds->d * lrmlp__dataset_storage_size(ds->storage);
+    size_t lr = label_size(ds->lab_kind);
+    size_t tr = ds->n_targets * lrmlp__dtype_size(ds->dtype);
+    unsigned char *X = ds->X, *L = ds->labels, *T = ds->T;
+    swap_bytes(X + i * xr, X + j * xr, xr);
+    if (L)
+        swap_bytes(L + i * lr, L + j * lr, lr);
+    if (T)
+        swap_bytes(T + i * tr, T + j * tr, tr);
+}
+
 LRMLP_API int lrmlp_dataset_shuffle(lrmlp_dataset *ds, uint64_t seed)
 {
     if (!ds)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_dataset_shuffle: dataset is NULL");
     lrmlp_rng rng;
     lrmlp__rng_seed(&rng, seed);
-    size_t xr = ds->d * lrmlp__dataset_storage_size(ds->storage);
-    size_t lr = label_size(ds->lab_kind);
-    size_t tr = ds->n_targets * lrmlp__dtype_size(ds->dtype);
-    unsigned char *X = ds->X, *L = ds->labels, *T = ds->T;
-    for (size_t i = ds->n; i-- > 1;) {
-        size_t j = (size_t)lrmlp__rng_below(&rng, (uint64_t)i + 1);
-        if (j == i)
-            continue;
-        swap_bytes(X + i * xr, X + j * xr, xr);
-        if (L)
-            swap_bytes(L + i * lr, L + j * lr, lr);
-        if (T)
-            swap_bytes(T + i * tr, T + j * tr, tr);
-    }
+    lrmlp__shuffle(ds->n, &rng, swap_samples, ds);
     return LRMLP_OK;
 }
 

@@ -1,18 +1,30 @@
 /* Row and batch copy-out and the constructors from caller memory, written
- * once and instantiated for float and double by dataset.c. Expects REAL
- * (the output and input element type), SFX (f32/f64), DTYPE (LRMLP_F32/
- * LRMLP_F64), ST_REAL (the feature storage ST_F32/ST_F64 that holds REAL)
- * SCALE/SHIFT (the members of the affine map, in REAL, that the u8 and
- * float kernels use: scale_f/shift_f or scale/shift) and U8_WIDE (the type
- * bytes go through on their way to REAL). All of them are #undef'd at the
- * end, ready for the next instantiation.
+ * once and instantiated for float and double by dataset.c between
+ * real_f32.h / real_f64.h and real_undef.h (REAL is the output and input
+ * element type).
  *
  * The 8-wide inner loops of the kernels let GCC and Clang vectorize at -O2
  * without runtime alias checks; they are LRMLP_KERNELs (kernel.h). */
 
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
+/* The members of the affine map, in REAL, that the u8 and float kernels
+ * use. */
+static inline const REAL *SFX(aff_scale)(const lrmlp_dataset *ds)
+{
+#if REAL_IS_F32
+    return ds->scale_f;
+#else
+    return ds->scale;
+#endif
+}
+
+static inline const REAL *SFX(aff_shift)(const lrmlp_dataset *ds)
+{
+#if REAL_IS_F32
+    return ds->shift_f;
+#else
+    return ds->shift;
+#endif
+}
 
 /* o = s * sc + sh, and o = s, from source elements TS: each goes through
  * TW, the affine map is computed in TC. */
@@ -51,20 +63,30 @@
 /* Bytes and floats are scaled in REAL, doubles in double. cvt_f32 (for
  * floats) and cvt_f64 (for doubles) are plain copies where the types agree;
  * the callers take memcpy there instead. */
-DEF_AFFINE(FN(aff_u8), uint8_t, U8_WIDE, REAL)
-DEF_AFFINE(FN(aff_f32), float, float, REAL)
-DEF_AFFINE(FN(aff_f64), double, double, double)
-DEF_CONVERT(FN(cvt_u8), uint8_t, U8_WIDE)
-DEF_CONVERT(FN(cvt_f32), float, float)
-DEF_CONVERT(FN(cvt_f64), double, double)
+#if REAL_IS_F32
+/* bytes to float are faster converted directly */
+DEF_AFFINE(SFX(aff_u8), uint8_t, uint8_t, REAL)
+#else
+/* bytes to double go through int32 so that GCC finds vector types at -O2 */
+DEF_AFFINE(SFX(aff_u8), uint8_t, int32_t, REAL)
+#endif
+DEF_AFFINE(SFX(aff_f32), float, float, REAL)
+DEF_AFFINE(SFX(aff_f64), double, double, double)
+#if REAL_IS_F32
+DEF_CONVERT(SFX(cvt_u8), uint8_t, uint8_t)
+#else
+DEF_CONVERT(SFX(cvt_u8), uint8_t, int32_t)
+#endif
+DEF_CONVERT(SFX(cvt_f32), float, float)
+DEF_CONVERT(SFX(cvt_f64), double, double)
 #undef DEF_AFFINE
 #undef DEF_CONVERT
 
 /* Feature row r with every transform applied, as REAL. */
-static void FN(row)(const lrmlp_dataset *ds, size_t r, REAL *o)
+static void SFX(row)(const lrmlp_dataset *ds, size_t r, REAL *o)
 {
     size_t d = ds->d;
-    if (ds->storage == ST_REAL && !ds->scale) {
+    if (ds->storage == (REAL_IS_F32 ? ST_F32 : ST_F64) && !ds->scale) {
         memcpy(o, (const REAL *)ds->X + r * d, d * sizeof *o);
         return;
     }
@@ -72,43 +94,33 @@ static void FN(row)(const lrmlp_dataset *ds, size_t r, REAL *o)
     case ST_U8: {
         const uint8_t *s = (const uint8_t *)ds->X + r * d;
         if (ds->scale)
-            FN(aff_u8)(o, s, ds->SCALE, ds->SHIFT, d);
+            SFX(aff_u8)(o, s, SFX(aff_scale)(ds), SFX(aff_shift)(ds), d);
         else
-            FN(cvt_u8)(o, s, d);
+            SFX(cvt_u8)(o, s, d);
         break;
     }
     case ST_F32: {
         const float *s = (const float *)ds->X + r * d;
         if (ds->scale)
-            FN(aff_f32)(o, s, ds->SCALE, ds->SHIFT, d);
+            SFX(aff_f32)(o, s, SFX(aff_scale)(ds), SFX(aff_shift)(ds), d);
         else
-            FN(cvt_f32)(o, s, d);
+            SFX(cvt_f32)(o, s, d);
         break;
     }
     default: {
         const double *s = (const double *)ds->X + r * d;
         if (ds->scale)
-            FN(aff_f64)(o, s, ds->scale, ds->shift, d);
+            SFX(aff_f64)(o, s, ds->scale, ds->shift, d);
         else
-            FN(cvt_f64)(o, s, d);
+            SFX(cvt_f64)(o, s, d);
         break;
     }
     }
 }
 
-static int FN(all_finite)(const REAL *x, size_t count, size_t *bad)
-{
-    for (size_t i = 0; i < count; i++)
-        if (!isfinite(x[i])) {
-            *bad = i;
-            return 0;
-        }
-    return 1;
-}
-
 /* The memory constructors: X (n x d) and, when given, T (n x n_targets) in
  * REAL; fn names the public function in messages. */
-static int FN(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
+static int SFX(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
                         const int32_t *labels, size_t n_classes, const REAL *T, size_t n_targets,
                         const char *fn)
 {
@@ -142,11 +154,11 @@ static int FN(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
                                fn, n, n_targets);
 
     size_t bad;
-    if (!FN(all_finite)(X, nd, &bad))
+    if ((bad = SFX(lrmlp__first_nonfinite)(X, nd)) < nd)
         return lrmlp__err(LRMLP_ERR_NONFINITE,
                                "%s: X[%zu] (sample %zu, feature %zu) is not finite", fn, bad,
                                bad / d, bad % d);
-    if (T && !FN(all_finite)(T, nt, &bad))
+    if (T && (bad = SFX(lrmlp__first_nonfinite)(T, nt)) < nt)
         return lrmlp__err(LRMLP_ERR_NONFINITE,
                                "%s: T[%zu] (sample %zu, target %zu) is not finite", fn, bad,
                                bad / n_targets, bad % n_targets);
@@ -162,8 +174,8 @@ static int FN(from_mem)(lrmlp_dataset **out, const REAL *X, size_t n, size_t d,
         return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", fn);
     ds->n = n;
     ds->d = d;
-    ds->storage = ST_REAL;
-    ds->dtype = DTYPE;
+    ds->storage = (REAL_IS_F32 ? ST_F32 : ST_F64);
+    ds->dtype = REAL_DTYPE;
     ds->X = malloc(ndb);
     if (!ds->X)
         goto nomem;
@@ -184,19 +196,19 @@ nomem:
     return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu x %zu)", fn, n, d);
 }
 
-LRMLP_API int FN(lrmlp_dataset_from_labels)(lrmlp_dataset **out, const REAL *X, size_t n,
+LRMLP_API int SFX(lrmlp_dataset_from_labels)(lrmlp_dataset **out, const REAL *X, size_t n,
                                             size_t d, const int32_t *labels, size_t n_classes)
 {
-    return FN(from_mem)(out, X, n, d, labels, n_classes, NULL, 0, __func__);
+    return SFX(from_mem)(out, X, n, d, labels, n_classes, NULL, 0, __func__);
 }
 
-LRMLP_API int FN(lrmlp_dataset_from_targets)(lrmlp_dataset **out, const REAL *X, size_t n,
+LRMLP_API int SFX(lrmlp_dataset_from_targets)(lrmlp_dataset **out, const REAL *X, size_t n,
                                              size_t d, const REAL *T, size_t n_targets)
 {
-    return FN(from_mem)(out, X, n, d, NULL, 0, T, n_targets, __func__);
+    return SFX(from_mem)(out, X, n, d, NULL, 0, T, n_targets, __func__);
 }
 
-LRMLP_API int FN(lrmlp_dataset_batch)(const lrmlp_dataset *ds, const size_t *idx, size_t start,
+LRMLP_API int SFX(lrmlp_dataset_batch)(const lrmlp_dataset *ds, const size_t *idx, size_t start,
                                       size_t count, REAL *X, REAL *T)
 {
     int rc = batch_check(ds, idx, start, count, X, __func__, "X");
@@ -205,7 +217,7 @@ LRMLP_API int FN(lrmlp_dataset_batch)(const lrmlp_dataset *ds, const size_t *idx
     size_t d = ds->d, nc = ds->n_classes, nt = ds->n_targets;
     for (size_t i = 0; i < count; i++) {
         size_t r = idx ? idx[i] : start + i;
-        FN(row)(ds, r, X + i * d);
+        SFX(row)(ds, r, X + i * d);
         if (!T)
             continue;
         if (nc) {
@@ -213,24 +225,14 @@ LRMLP_API int FN(lrmlp_dataset_batch)(const lrmlp_dataset *ds, const size_t *idx
             memset(t, 0, nc * sizeof *t);
             t[ds_label(ds, r)] = 1;
         } else if (nt) {
-            if (ds->dtype == DTYPE)
+            if (ds->dtype == REAL_DTYPE)
                 memcpy(T + i * nt, (const REAL *)ds->T + r * nt, nt * sizeof *T);
             else if (ds->dtype == LRMLP_F32)
-                FN(cvt_f32)(T + i * nt, (const float *)ds->T + r * nt, nt);
+                SFX(cvt_f32)(T + i * nt, (const float *)ds->T + r * nt, nt);
             else
-                FN(cvt_f64)(T + i * nt, (const double *)ds->T + r * nt, nt);
+                SFX(cvt_f64)(T + i * nt, (const double *)ds->T + r * nt, nt);
         }
     }
     return LRMLP_OK;
 }
 
-#undef FN
-#undef CAT
-#undef CAT_
-#undef REAL
-#undef SFX
-#undef DTYPE
-#undef ST_REAL
-#undef SCALE
-#undef SHIFT
-#undef U8_WIDE

@@ -172,13 +172,79 @@ int lrmlp__dataset_idx_from_mem(lrmlp_dataset **out, const void *img, size_t img
     return idx_build(out, img, img_len, lab, lab_len, NULL);
 }
 
-/* A file read through zlib when it starts with the gzip magic, else
- * directly. */
+/* A file inflated through zlib when it starts with the gzip magic, else
+ * read directly. zlib's inflate is driven here rather than through gzread,
+ * which takes a missing trailer for the end of the file and skips bytes
+ * after the last gzip member: every member must end (CRC and length
+ * checked), and only another member may follow one. */
+enum { GZ_IN = 1 << 17 };
 typedef struct idx_reader {
     int fd;
-    gzFile gz;
+    int gz;                  /* inflating */
+    int zinit;               /* zs needs inflateEnd */
+    int member_end;          /* the last member ended; more input must be a new one */
+    z_stream zs;
+    unsigned char *in;       /* GZ_IN bytes of compressed input */
     const char *path, *what;
 } idx_reader;
+
+static int gz_start(idx_reader *r)
+{
+    r->in = malloc(GZ_IN);
+    if (!r->in)
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", r->what);
+    memset(&r->zs, 0, sizeof r->zs);
+    if (inflateInit2(&r->zs, 15 + 16) != Z_OK) /* gzip wrapper only */
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: cannot start zlib on '%s'", r->what, r->path);
+    r->zinit = 1;
+    r->gz = 1;
+    return LRMLP_OK;
+}
+
+/* Up to want decompressed bytes into p; *k how many (0 only at the end). */
+static int gz_read(idx_reader *r, unsigned char *p, size_t want, size_t *k)
+{
+    z_stream *zs = &r->zs;
+    *k = 0;
+    zs->next_out = p;
+    zs->avail_out = want > UINT_MAX ? UINT_MAX : (uInt)want;
+    while (zs->avail_out > 0) {
+        if (zs->avail_in == 0) {
+            ssize_t n = read(r->fd, r->in, GZ_IN);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return errno_err(LRMLP_ERR_IO, r->what, "reading", r->path);
+            if (n == 0) {
+                if (r->member_end)
+                    break;
+                return lrmlp__err(LRMLP_ERR_FORMAT,
+                                  "%s: '%s' is truncated: the gzip stream has no end",
+                                  r->what, r->path);
+            }
+            zs->next_in = r->in;
+            zs->avail_in = (uInt)n;
+        }
+        if (r->member_end) {
+            if (zs->next_in[0] != 0x1f)
+                return lrmlp__err(LRMLP_ERR_FORMAT,
+                                  "%s: '%s' has trailing bytes after the gzip stream", r->what,
+                                  r->path);
+            inflateReset(zs);
+            r->member_end = 0;
+        }
+        int zr = inflate(zs, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END)
+            r->member_end = 1;
+        else if (zr == Z_MEM_ERROR)
+            return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory in zlib", r->what);
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return lrmlp__err(LRMLP_ERR_FORMAT, "%s: corrupt gzip data in '%s': %s", r->what,
+                              r->path, zs->msg ? zs->msg : "unknown zlib error");
+    }
+    *k = (size_t)(zs->next_out - p);
+    return LRMLP_OK;
+}
 
 /* Reads up to len bytes; *got is how many arrived (fewer only at the end). */
 static int rd_read(idx_reader *r, void *buf, size_t len, size_t *got)
@@ -190,18 +256,13 @@ static int rd_read(idx_reader *r, void *buf, size_t len, size_t *got)
         if (want > (size_t)1 << 30)
             want = (size_t)1 << 30;
         if (r->gz) {
-            int k = gzread(r->gz, p + *got, (unsigned)want);
-            if (k < 0) {
-                int zerr;
-                const char *m = gzerror(r->gz, &zerr);
-                if (zerr == Z_ERRNO)
-                    return errno_err(LRMLP_ERR_IO, r->what, "reading", r->path);
-                return lrmlp__err(LRMLP_ERR_FORMAT, "%s: corrupt gzip data in '%s': %s",
-                                       r->what, r->path, m ? m : "unknown zlib error");
-            }
+            size_t k;
+            int rc = gz_read(r, p + *got, want, &k);
+            if (rc)
+                return rc;
             if (k == 0)
                 break;
-            *got += (size_t)k;
+            *got += k;
         } else {
             ssize_t k = read(r->fd, p + *got, want);
             if (k < 0) {
@@ -223,7 +284,7 @@ static int idx_read_file(const char *path, int labels, const char *what,
                          unsigned char **buf_out, size_t *len_out)
 {
     *buf_out = NULL;
-    idx_reader r = { -1, NULL, path, what };
+    idx_reader r = { .fd = -1, .path = path, .what = what };
     unsigned char *buf = NULL;
     int rc;
     r.fd = open(path, O_RDONLY);
@@ -240,15 +301,8 @@ static int idx_read_file(const char *path, int labels, const char *what,
         close(r.fd);
         return rc;
     }
-    if (k == 2 && head[0] == 0x1f && head[1] == 0x8b) {
-        r.gz = gzdopen(r.fd, "rb");
-        if (!r.gz) {
-            close(r.fd);
-            return lrmlp__err(LRMLP_ERR_NOMEM, "%s: cannot start zlib on '%s'", what,
-                                   path);
-        }
-        gzbuffer(r.gz, 1u << 17);
-    }
+    if (k == 2 && head[0] == 0x1f && head[1] == 0x8b && (rc = gz_start(&r)) != LRMLP_OK)
+        goto done;
 
     /* Header: magic, then 4 bytes per dimension. */
     size_t got, hlen;
@@ -330,10 +384,10 @@ static int idx_read_file(const char *path, int labels, const char *what,
     }
 done:
     free(buf);
-    if (r.gz)
-        gzclose(r.gz);   /* closes fd */
-    else
-        close(r.fd);
+    if (r.zinit)
+        inflateEnd(&r.zs);
+    free(r.in);
+    close(r.fd);
     return rc;
 }
 
@@ -360,18 +414,12 @@ LRMLP_API int lrmlp_dataset_load_idx(lrmlp_dataset **out, const char *images_pat
 /* ------------------------------------------------------------------------ */
 /* CSV                                                                      */
 
+LRMLP__OPTS_TYPE(csv_opts_type, lrmlp_csv_options, LRMLP_CSV_OPTIONS_VERSION,
+                 LRMLP_CSV_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_csv_options, dtype));
+
 LRMLP_API int lrmlp_csv_options_init(lrmlp_csv_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_csv_options_init: opts is NULL");
-    if (version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                               "lrmlp_csv_options_init: unknown options version %u (this "
-                               "library knows %u)",
-                               version, (unsigned)LRMLP_CSV_OPTIONS_VERSION);
-    lrmlp_csv_options d = LRMLP_CSV_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&csv_opts_type, opts, version);
 }
 
 enum { PN_OK = 0, PN_NONFINITE, PN_SYNTAX, PN_RANGE };
@@ -387,6 +435,18 @@ static int ci_equal(const char *s, size_t len, const char *lit)
             return 0;
     }
     return i == len && lit[i] == '\0';
+}
+
+/* C's "nan(n-char-sequence)": nan( [A-Za-z0-9_]* ), any case. */
+static int is_nan_payload(const char *s, size_t len)
+{
+    if (len < 5 || !ci_equal(s, 4, "nan(") || s[len - 1] != ')')
+        return 0;
+    for (size_t i = 4; i + 1 < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_'))
+            return 0;
+    return 1;
 }
 
 /* Parses [+-]? (digits [. digits] | . digits) ([eE] [+-]? digits)? from
@@ -406,7 +466,7 @@ static int parse_number(const char *s, size_t len, double *out)
         i++;
     }
     if (ci_equal(s + i, len - i, "nan") || ci_equal(s + i, len - i, "inf") ||
-        ci_equal(s + i, len - i, "infinity"))
+        ci_equal(s + i, len - i, "infinity") || is_nan_payload(s + i, len - i))
         return PN_NONFINITE;
     uint64_t m = 0;
     int nd = 0, any = 0;
@@ -530,13 +590,10 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
     *out = NULL;
     if (!text && len)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: text is NULL", fn);
-    lrmlp_csv_options o = LRMLP_CSV_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_CSV_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_csv_options o;
+    int rc0 = lrmlp__opts_read(&csv_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (csv_bad_delim(o.delimiter))
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: delimiter 0x%02x is not usable", fn,
                                (unsigned)(unsigned char)o.delimiter);
@@ -713,9 +770,10 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     *out = NULL;
     if (!path)
         return lrmlp__err(LRMLP_ERR_INVALID, "%s: path is NULL", fn);
-    if (opts && opts->version != LRMLP_CSV_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "%s: unknown options version %u", fn,
-                               opts->version);
+    lrmlp_csv_options o;
+    int rc0 = lrmlp__opts_read(&csv_opts_type, opts, &o, fn);
+    if (rc0 != LRMLP_OK)
+        return rc0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno_err(LRMLP_ERR_IO, fn, "cannot open", path);
@@ -743,7 +801,7 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     else if (len == 0)
         rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' is empty", fn, path);
     else
-        rc = lrmlp__dataset_csv_from_mem(out, buf, len, opts);
+        rc = lrmlp__dataset_csv_from_mem(out, buf, len, &o);
     fclose(f);
     free(buf);
     return rc;

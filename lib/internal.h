@@ -4,6 +4,7 @@
 
 #include "lrmlp.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,80 @@ LRMLP_INTERNAL int lrmlp__err_prefix(int status, const char *fmt, ...)
 LRMLP_INTERNAL int lrmlp__mul_ok(size_t a, size_t b, size_t *out);
 LRMLP_INTERNAL int lrmlp__add_ok(size_t a, size_t b, size_t *out);
 LRMLP_INTERNAL size_t lrmlp__dtype_size(lrmlp_dtype dt);
+
+/* ---- BLAS integers ----
+ * The integer type of the CBLAS interface the library is built against:
+ * int (LP64, what Debian's OpenBLAS and reference CBLAS use), or int64_t
+ * when the build declares an ILP64 BLAS (meson -Dblas_ilp64=true).
+ * OpenBLAS's own `blasint` is not used: meson also accepts a generic
+ * CBLAS. Every size passed to BLAS goes through lrmlp__blas_int_ok first
+ * (at creation, where the sizes are fixed, or at the call). */
+#ifdef LRMLP_BLAS_ILP64
+typedef int64_t lrmlp_blasint;
+#define LRMLP_BLASINT_MAX INT64_MAX
+#else
+typedef int lrmlp_blasint;
+#define LRMLP_BLASINT_MAX INT_MAX
+#endif
+static inline int lrmlp__blas_int_ok(size_t n)
+{
+    return (uintmax_t)n <= (uintmax_t)LRMLP_BLASINT_MAX;
+}
+
+/* ---- enum <-> name tables (common.c) ----
+ * The public headers list each enum once as an X-macro map, X(NAME, value,
+ * "name"); a module builds its name table from the map with
+ * LRMLP__NAME_TABLE and looks names up with these two. */
+#define LRMLP__NAME_TABLE(var, MAP, PREFIX, COUNT)                                      \
+    static const char *const var[] = { MAP(PREFIX) };                                   \
+    _Static_assert(sizeof var / sizeof var[0] == (size_t)(COUNT), #var ": one name per value")
+/* names[value], or NULL when value is outside [0, n). */
+LRMLP_INTERNAL const char *lrmlp__enum_name(const char *const *names, size_t n, int value);
+/* The value whose name matches (case-insensitive; '-' and '_' are equal),
+ * or -1. */
+LRMLP_INTERNAL int lrmlp__enum_from_name(const char *const *names, size_t n, const char *name);
+
+/* ---- versioned options structs (common.c) ----
+ * Every public options struct starts with `unsigned int version`. Version v
+ * of a struct is the prefix of the current struct that ends with the last
+ * field version v had: sizes[v - 1] bytes (LRMLP__OPTS_END of that field,
+ * not sizeof, whose tail padding may hold a later version's field). A
+ * program built against an older header passes its shorter struct with its
+ * older version; the library reads that prefix and takes the defaults for
+ * the fields added since. Each module describes its struct once with
+ * LRMLP__OPTS_TYPE and calls the two functions below. */
+typedef struct lrmlp__opts_type {
+    const char *name;        /* the struct's name, for messages */
+    unsigned int current;    /* newest version: sizes has this many entries */
+    const size_t *sizes;     /* sizes[v - 1]: bytes of version v */
+    const void *defaults;    /* the _INIT value */
+    size_t size;             /* sizeof the current struct */
+} lrmlp__opts_type;
+
+#define LRMLP__OPTS_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Defines `static const lrmlp__opts_type var` for struct type at version
+ * VERSION with defaults INIT; the remaining arguments are the sizes of
+ * versions 1..VERSION (LRMLP__OPTS_END of each version's last field). */
+#define LRMLP__OPTS_TYPE(var, type, VERSION, INIT, ...)                                 \
+    static const type var##_defaults_ = INIT;                                           \
+    static const size_t var##_sizes_[] = { __VA_ARGS__ };                              \
+    _Static_assert(sizeof var##_sizes_ / sizeof var##_sizes_[0] == (VERSION),           \
+                   #type ": one size per version");                                     \
+    static const lrmlp__opts_type var = { #type, (VERSION), var##_sizes_,               \
+                                          &var##_defaults_, sizeof(type) }
+
+/* The body of every lrmlp_*_options_init: checks that version is one this
+ * library knows (1..current) and writes the defaults into the first
+ * sizes[version - 1] bytes of opts, with opts->version = version. */
+LRMLP_INTERNAL int lrmlp__opts_init(const lrmlp__opts_type *t, void *opts, unsigned int version);
+/* Reads a caller's options into full (a current-version struct): the
+ * defaults, overlaid with the caller's struct up to the size of the version
+ * it declares. opts NULL gives the defaults. An unknown version fails with
+ * LRMLP_ERR_VERSION and a message that starts with fn and names the
+ * struct. */
+LRMLP_INTERNAL int lrmlp__opts_read(const lrmlp__opts_type *t, const void *opts, void *full,
+                                    const char *fn);
 
 /* ---- generator (rng.c): xoshiro256**, seeded through SplitMix64 ----
  * Deterministic on every platform. One per handle; never global. */

@@ -1,6 +1,7 @@
 /* Low-rank networks as chains of plain layers, their initializations, and
  * conversions to and from dense networks. */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -8,15 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+LRMLP__OPTS_TYPE(lowrank_opts_type, lrmlp_lowrank_options, LRMLP_LOWRANK_OPTIONS_VERSION,
+                 LRMLP_LOWRANK_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_lowrank_options, eps));
+
 LRMLP_API int lrmlp_lowrank_options_init(lrmlp_lowrank_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_lowrank_options d = LRMLP_LOWRANK_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&lowrank_opts_type, opts, version);
 }
 
 /* Layer l's weights as doubles (rows x cols = out x in). */
@@ -33,6 +31,18 @@ static void get_w(const lrmlp_net *net, size_t l, double *W)
     }
 }
 
+/* Layer l of net, for refill_w: the SVD's second try reloads the weights. */
+typedef struct {
+    const lrmlp_net *net;
+    size_t l;
+} layer_ref_;
+
+static void refill_w(void *ctx, double *W)
+{
+    const layer_ref_ *r = ctx;
+    get_w(r->net, r->l, W);
+}
+
 static void set_w(lrmlp_net *net, size_t l, const double *W)
 {
     const lrmlp_layer_ *ly = &net->layers[l];
@@ -46,16 +56,18 @@ static void set_w(lrmlp_net *net, size_t l, const double *W)
     }
 }
 
-LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *o)
+LRMLP_API int lrmlp_lowrank_create(lrmlp_net **out, const lrmlp_lowrank_options *user_opts)
 {
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
-    if (!o)
+    if (!user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
-    if (o->version != LRMLP_LOWRANK_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_lowrank_options version %u",
-                               o->version);
+    lrmlp_lowrank_options full;
+    int rc0 = lrmlp__opts_read(&lowrank_opts_type, user_opts, &full, "lrmlp_lowrank_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
+    const lrmlp_lowrank_options *o = &full;
     size_t L = o->n_layers, d = o->input_dim, m = o->width, K = o->output_dim, r = o->rank;
     if (L < 2 || L > 4000)
         return lrmlp__err(LRMLP_ERR_INVALID, "n_layers must be in [2, 4000], got %zu", L);
@@ -118,7 +130,7 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
                                   size_t *layer)
 {
     if (!net || !layer)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_layer: NULL argument");
     if (!net->lr_rank)
         return lrmlp__err(LRMLP_ERR_STATE, "not a low-rank network");
     size_t L = net->lr_layers;
@@ -142,6 +154,14 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
         return lrmlp__err(LRMLP_ERR_INVALID, "unknown factor %d",
                           (int)factor);
     }
+}
+
+LRMLP_API int lrmlp_lowrank_core_layer(const lrmlp_net *net, size_t core, size_t *layer)
+{
+    if (net && net->lr_rank && core > net->lr_layers - 2)
+        return lrmlp__err(LRMLP_ERR_INVALID, "core %zu out of range 0..%zu", core,
+                          net->lr_layers - 2);
+    return lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, core + 1, layer);
 }
 
 /* dense must be L layers d -> m -> ... -> m -> K without biases, matching lr. */
@@ -185,12 +205,16 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
                                             const double *Vb, double eps)
 {
     if (!lr)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_from_dense: network is NULL");
     if (!dense || !Vb)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network or basis is NULL");
-    if (!isfinite(eps) || eps <= 0)
-        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
+    if (!isfinite(eps) || eps < 0)
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and >= 0");
     int rc = check_pair(lr, dense);
+    if (rc)
+        return rc;
+    rc = lrmlp__net_init_eps(dense, lr->lr_layers - 1, eps, &eps,
+                             "lrmlp_lowrank_init_from_dense");
     if (rc)
         return rc;
     size_t L = lr->lr_layers, d = lr->widths[0], m = lr->widths[L + 1], r = lr->lr_rank;
@@ -248,7 +272,7 @@ done:
 LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, double eps)
 {
     if (!lr)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_lowrank_init_random: network is NULL");
     if (!dense)
         return lrmlp__err(LRMLP_ERR_INVALID, "dense network is NULL");
     if (!isfinite(eps) || eps <= 0)
@@ -276,7 +300,8 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     lrmlp_activation *acts = malloc(L * sizeof *acts);
     size_t big = m * (m > d ? m : d);
     double *W = calloc(big, sizeof *W), *A = malloc(r * r * sizeof *A),
-           *B = malloc(m * (r > d ? r : d) * sizeof *B), *C = malloc(m * r * sizeof *C);
+           *B = malloc(m * (r > d ? r : d) * sizeof *B),
+           *C = malloc((m > d ? m : d) * r * sizeof *C); /* r x d, then m x r */
     lrmlp_net *net = NULL;
     int rc = LRMLP_OK;
     if (!widths || !acts || !W || !A || !B || !C) {
@@ -406,14 +431,23 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
             break;
         }
         get_w(dense, l, W);
+        for (size_t i = 0; k[l] && i < in * outw; i++)
+            if (!isfinite(W[i])) { /* dgesdd may never return on +-Inf */
+                rc = lrmlp__err(LRMLP_ERR_NONFINITE, "layer %zu holds NaN or Inf weights", l);
+                break;
+            }
+        if (rc) {
+            free(W);
+            break;
+        }
         if (k[l]) {
             double *S = malloc(mn * sizeof *S), *U = malloc(outw * mn * sizeof *U),
                    *Vt = malloc(mn * in * sizeof *Vt);
             lapack_int info = -1;
+            layer_ref_ src = { dense, l };
             if (S && U && Vt)
-                info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)outw, (lapack_int)in,
-                                      W, (lapack_int)in, S, U, (lapack_int)mn, Vt,
-                                      (lapack_int)in);
+                info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', outw, in, W, in, S, U, mn, Vt, in,
+                                  NULL, refill_w, &src, NULL);
             if (info != 0) {
                 rc = lrmlp__err(info < 0 && !(S && U && Vt) ? LRMLP_ERR_NOMEM
                                                                  : LRMLP_ERR_LINALG,
@@ -454,7 +488,12 @@ LRMLP_API int lrmlp_basis_rotate(const double *B, const double *P, size_t n, siz
                                  double psi, double *out)
 {
     if (!B || !P || !out || n == 0 || r == 0 || !isfinite(psi))
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_basis_rotate: NULL argument, zero size or non-finite psi");
+    if (r > n / 2)
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "lrmlp_basis_rotate: two orthogonal %zu x %zu bases need 2r <= n", n,
+                          r);
     double c = cos(psi), s = sin(psi);
     for (size_t i = 0; i < n * r; i++)
         out[i] = c * B[i] + s * P[i];

@@ -7,6 +7,7 @@
  * bounds and checksums) and every field of the known sections before it
  * allocates the network or the optimizer. */
 #include "internal.h"
+#include "numerics.h"
 #include "le.h"
 
 #include <errno.h>
@@ -370,13 +371,6 @@ LRMLP_API int lrmlp_model_save_subspace_mem(const lrmlp_net *net, const lrmlp_op
     return save_mem(net, opt, sub, buf, len);
 }
 
-static const char *errno_str(int e, char *buf, size_t len)
-{
-    if (strerror_r(e, buf, len) != 0)
-        snprintf(buf, len, "errno %d", e);
-    return buf;
-}
-
 /* Writes data to a new temporary file beside path and renames it over path. */
 static int write_atomic(const char *path, const uint8_t *data, size_t len)
 {
@@ -392,7 +386,7 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len)
     if (fd < 0) {
         int e = errno;
         lrmlp__err(LRMLP_ERR_IO, "model save: cannot create a temporary file beside '%s': %s",
-                   path, errno_str(e, es, sizeof es));
+                   path, lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
@@ -408,7 +402,7 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len)
         close(fd);
         unlink(tmp);
         lrmlp__err(LRMLP_ERR_IO, "model save: cannot open '%s': %s", tmp,
-                   errno_str(e, es, sizeof es));
+                   lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
@@ -427,7 +421,7 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len)
     if (what) {
         unlink(tmp);
         lrmlp__err(LRMLP_ERR_IO, "model save: %s of '%s' failed: %s", what, path,
-                   errno_str(e, es, sizeof es));
+                   lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
@@ -904,7 +898,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return lrmlp__err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
-                               errno_str(errno, es, sizeof es));
+                               lrmlp__errno_str(errno, es, sizeof es));
     size_t cap = 1 << 16, len = 0;
     uint8_t *b = malloc(cap);
     int rc = LRMLP_OK;
@@ -929,7 +923,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
         if (got == 0) {
             if (ferror(f))
                 rc = lrmlp__err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
-                                     errno_str(errno, es, sizeof es));
+                                     lrmlp__errno_str(errno, es, sizeof es));
             break;
         }
     }

@@ -1,38 +1,31 @@
 /* The dense network: creation, parameter access, initializers and the
  * forward/backward passes (net_impl.h, instantiated for float and double). */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REAL float
-#define SFX f32
-#define GEMM cblas_sgemm
-#include "net_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#define REAL double
-#define SFX f64
-#define GEMM cblas_dgemm
-#include "net_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
+#define INIT_NAME_(name, value, str) [LRMLP_INIT_##name] = str,
+LRMLP__NAME_TABLE(init_names, LRMLP_INIT_MAP, INIT_NAME_, LRMLP_INIT_COUNT_);
+#undef INIT_NAME_
+
+LRMLP_API const char *lrmlp_init_name(lrmlp_init init)
+{
+    return lrmlp__enum_name(init_names, LRMLP_INIT_COUNT_, (int)init);
+}
+
+LRMLP__OPTS_TYPE(net_opts_type, lrmlp_net_options, LRMLP_NET_OPTIONS_VERSION,
+                 LRMLP_NET_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_net_options, init_scale));
 
 LRMLP_API int lrmlp_net_options_init(lrmlp_net_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_options_init: opts is NULL");
-    if (version != LRMLP_NET_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "lrmlp_net_options_init: unknown version %u",
-                          version);
-    lrmlp_net_options d = LRMLP_NET_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&net_opts_type, opts, version);
 }
 
 static void free_workspace(lrmlp_net *net)
@@ -143,41 +136,27 @@ static int init_orthogonal(lrmlp_net *net, const lrmlp_layer_ *ly, double scale)
     size_t cols = ly->out > ly->in ? ly->in : ly->out;
     double *A = malloc(rows * cols * sizeof *A);
     double *tau = malloc(cols * sizeof *tau);
-    double *sgn = malloc(cols * sizeof *sgn);
-    if (!A || !tau || !sgn) {
+    if (!A || !tau) {
         free(A);
         free(tau);
-        free(sgn);
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory in orthogonal init");
     }
     for (size_t i = 0; i < rows * cols; i++)
         A[i] = lrmlp__rng_normal(&net->rng);
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)cols, A,
-                                     (lapack_int)cols, tau);
-    if (info == 0) {
-        for (size_t j = 0; j < cols; j++)
-            sgn[j] = A[j * cols + j] < 0 ? -1.0 : 1.0;
-        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)cols,
-                              (lapack_int)cols, A, (lapack_int)cols, tau);
-    }
-    if (info != 0) {
-        free(A);
-        free(tau);
-        free(sgn);
-        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
-    }
-    /* Q is rows x cols; W (out x in) is Q or Q^T. */
-    for (size_t i = 0; i < rows; i++) {
-        for (size_t j = 0; j < cols; j++) {
-            double v = scale * sgn[j] * A[i * cols + j];
-            size_t idx = ly->out >= ly->in ? i * ly->in + j : j * ly->in + i;
-            param_set(net, ly->w_off + idx, v);
+    int rc = lrmlp__qr(A, rows, cols, cols, cols, tau, 1, NULL);
+    if (rc == LRMLP_OK) {
+        /* Q is rows x cols; W (out x in) is Q or Q^T. */
+        for (size_t i = 0; i < rows; i++) {
+            for (size_t j = 0; j < cols; j++) {
+                double v = scale * A[i * cols + j];
+                size_t idx = ly->out >= ly->in ? i * ly->in + j : j * ly->in + i;
+                param_set(net, ly->w_off + idx, v);
+            }
         }
     }
     free(A);
     free(tau);
-    free(sgn);
-    return LRMLP_OK;
+    return rc;
 }
 
 static int check_layer(const lrmlp_net *net, size_t layer)
@@ -191,7 +170,7 @@ static int check_layer(const lrmlp_net *net, size_t layer)
 LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init, double scale)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_init_layer: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -205,9 +184,7 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
     double a = 0, s = 0;
     switch (init) {
     case LRMLP_INIT_ORTHOGONAL:
-        rc = init_orthogonal(net, ly, scale);
-        if (rc)
-            return rc;
+        a = scale; /* for the bound below: |Q_ij| <= 1 */
         break;
     case LRMLP_INIT_TORCH_DEFAULT:
         a = 1.0 / sqrt(fan_in);
@@ -226,6 +203,24 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
         break;
     case LRMLP_INIT_HE_NORMAL:
         s = scale * sqrt(2.0 / fan_in);
+        break;
+    default:
+        break;
+    }
+    /* Refuse, before anything is drawn or written, a scale for which some
+     * weight could overflow the dtype: uniform values are within a, normal
+     * ones within 8.6 s (Box-Muller from 53-bit uniforms). */
+    double bound = a > 8.6 * s ? a : 8.6 * s;
+    if (!(bound <= (net->dtype == LRMLP_F32 ? FLT_MAX : DBL_MAX)))
+        return lrmlp__err(LRMLP_ERR_INVALID,
+                          "init scale %g gives weights that overflow %s (layer %zu)", scale,
+                          net->dtype == LRMLP_F32 ? "float32" : "float64", layer);
+    switch (init) {
+    case LRMLP_INIT_ORTHOGONAL:
+        a = 0;
+        rc = init_orthogonal(net, ly, scale);
+        if (rc)
+            return rc;
         break;
     default:
         break;
@@ -249,16 +244,18 @@ LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer, lrmlp_init init
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
+LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *user_opts)
 {
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     *out = NULL;
-    if (!opts)
+    if (!user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "options are NULL");
-    if (opts->version != LRMLP_NET_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_net_options version %u",
-                               opts->version);
+    lrmlp_net_options full;
+    int rc = lrmlp__opts_read(&net_opts_type, user_opts, &full, "lrmlp_net_create");
+    if (rc != LRMLP_OK)
+        return rc;
+    const lrmlp_net_options *opts = &full;
     if ((int)opts->init < 0 || opts->init >= LRMLP_INIT_COUNT_ || !isfinite(opts->init_scale) ||
         opts->init_scale < 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "invalid initializer or init_scale");
@@ -276,7 +273,7 @@ LRMLP_API int lrmlp_net_create(lrmlp_net **out, const lrmlp_net_options *opts)
                   : l + 1 == opts->n_layers ? opts->output_activation
                                             : opts->hidden_activation;
     lrmlp_net *net;
-    int rc = lrmlp__net_alloc(&net, opts->dtype, opts->n_layers, opts->widths, acts, opts->bias,
+    rc = lrmlp__net_alloc(&net, opts->dtype, opts->n_layers, opts->widths, acts, opts->bias,
                               opts->seed);
     free(acts);
     if (rc)
@@ -353,7 +350,7 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t
                                       size_t *b_offset)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_layer_offsets: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -367,7 +364,7 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer, size_t
 LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_seed: network is NULL");
     lrmlp__rng_seed(&net->rng, seed);
     return LRMLP_OK;
 }
@@ -375,7 +372,7 @@ LRMLP_API int lrmlp_net_seed(lrmlp_net *net, uint64_t seed)
 LRMLP_API int lrmlp_net_set_frozen(lrmlp_net *net, size_t layer, int frozen)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_set_frozen: network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -454,11 +451,22 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     return LRMLP_OK;
 }
 
+/* n rows of the input and of the output, in bytes, fit in a size_t (so the
+ * NaN scans of whole batches are bounded). */
+static int rows_fit(const lrmlp_net *net, size_t n)
+{
+    size_t c, es = lrmlp__dtype_size(net->dtype);
+    if (!lrmlp__mul_ok(n, net->widths[0], &c) || !lrmlp__mul_ok(c, es, &c) ||
+        !lrmlp__mul_ok(n, net->widths[net->n_layers], &c) || !lrmlp__mul_ok(c, es, &c))
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
+    return LRMLP_OK;
+}
+
 /* Common validation for the batch entry points. */
 static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "network is NULL");
     if (net->dtype != dt)
         return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call is %s",
                           net->dtype == LRMLP_F32 ? "float32" : "float64",
@@ -467,127 +475,45 @@ static int check_batch(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n)
         return lrmlp__err(LRMLP_ERR_INVALID, "input X is NULL");
     if (n == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch has no samples");
+    if (!lrmlp__blas_int_ok(n))
+        return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large for BLAS", n);
     return ensure_workspace(net, n);
 }
 
-#define DEFINE_BATCH_API(SFX_, REAL_, DT_)                                                      \
-    LRMLP_API int lrmlp_net_predict_##SFX_(lrmlp_net *net, const REAL_ *X, size_t n, REAL_ *Y) \
-    {                                                                                          \
-        int rc = check_batch(net, DT_, X, n);                                                  \
-        if (rc)                                                                                \
-            return rc;                                                                         \
-        if (!Y)                                                                                \
-            return lrmlp__err(LRMLP_ERR_INVALID, "output Y is NULL");             \
-        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
-            return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
-        forward_##SFX_(net, X, n, 0);                                                          \
-        memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));      \
-        return LRMLP_OK;                                                                       \
-    }                                                                                          \
-    /* NaN/Inf scan of a batch's inputs and targets (n samples). */                          \
-    static int check_finite_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n)   \
-    {                                                                                          \
-        if (!all_finite_##SFX_(X, n * net->widths[0]))                                         \
-            return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");   \
-        if (!all_finite_##SFX_(T, n * net->widths[net->n_layers]))                             \
-            return lrmlp__err(LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");  \
-        return LRMLP_OK;                                                                       \
-    }                                                                                          \
-    static int loss_common_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,    \
-                                  lrmlp_loss loss, int training, int trusted, size_t norm_n,   \
-                                  double *out)                                                 \
-    {                                                                                          \
-        int rc = check_batch(net, DT_, X, n);                                                  \
-        if (rc)                                                                                \
-            return rc;                                                                         \
-        if (!T)                                                                                \
-            return lrmlp__err(LRMLP_ERR_INVALID, "targets T are NULL");           \
-        if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)                                        \
-            return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);   \
-        size_t k = net->widths[net->n_layers];                                                 \
-        if (!trusted && (rc = check_finite_##SFX_(net, X, T, n)) != LRMLP_OK)                  \
-            return rc;                                                                         \
-        forward_##SFX_(net, X, n, training);                                                   \
-        double v = loss_##SFX_(loss, (const REAL_ *)net->h[net->n_layers], T, n, k,            \
-                               training ? (REAL_ *)net->delta[0] : NULL, norm_n);              \
-        if (out)                                                                               \
-            *out = v;                                                                          \
-        if (!isfinite(v))                                                                      \
-            return lrmlp__err(LRMLP_ERR_DIVERGED, "loss is not finite");          \
-        return LRMLP_OK;                                                                       \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_loss_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,        \
-                                        size_t n, lrmlp_loss loss, double *loss_out, REAL_ *Y) \
-    {                                                                                          \
-        int rc = loss_common_##SFX_(net, X, T, n, loss, 0, 0, n, loss_out);                    \
-        if (rc == LRMLP_OK && Y)                                                               \
-            memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL_));  \
-        return rc;                                                                             \
-    }                                                                                          \
-    static int gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T, size_t n,       \
-                               lrmlp_loss loss, int trusted, size_t norm_n, int accumulate,    \
-                               double *loss_out)                                               \
-    {                                                                                          \
-        int rc = loss_common_##SFX_(net, X, T, n, loss, 1, trusted, norm_n, loss_out);         \
-        if (rc)                                                                                \
-            return rc;                                                                         \
-        backward_##SFX_(net, X, n, accumulate);                                                \
-        return LRMLP_OK;                                                                       \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_gradient_##SFX_(lrmlp_net *net, const REAL_ *X, const REAL_ *T,    \
-                                            size_t n, lrmlp_loss loss, double *loss_out)       \
-    {                                                                                          \
-        if (!net || !X || !T || n <= lrmlp__chunk_rows(net))                                              \
-            return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
-        /* Large batches in accumulated chunks (lrmlp__chunk_rows); inputs are                   \
-         * checked once, whole. */                                                             \
-        if (net->dtype != DT_)                                                                 \
-            return gradient_##SFX_(net, X, T, n, loss, 0, n, 0, loss_out);                     \
-        size_t d = net->widths[0], k = net->widths[net->n_layers];                             \
-        int frc = check_finite_##SFX_(net, X, T, n);                                           \
-        if (frc)                                                                               \
-            return frc;                                                                        \
-        double total = 0;                                                                      \
-        const size_t cs = lrmlp__chunk_rows(net);                                              \
-        for (size_t c0 = 0; c0 < n; c0 += cs) {                                                \
-            size_t cc = n - c0 < cs ? n - c0 : cs;                                             \
-            double part = 0;                                                                   \
-            int rc = gradient_##SFX_(net, X + c0 * d, T + c0 * k, cc, loss, 1, n, c0 > 0,      \
-                                     &part);                                                   \
-            total += part;                                                                     \
-            if (rc) {                                                                          \
-                if (loss_out)                                                                  \
-                    *loss_out = total;                                                         \
-                return rc;                                                                     \
-            }                                                                                  \
-        }                                                                                      \
-        if (loss_out)                                                                          \
-            *loss_out = total;                                                                 \
-        return LRMLP_OK;                                                                       \
-    }
+/* What a pass over one batch does (net_impl.h): keep what the backward
+ * pass needs, skip the NaN/Inf scan, add to the gradient vector. */
+enum { PASS_TRAINING = 1u, PASS_TRUSTED = 2u, PASS_ACCUMULATE = 4u };
 
-DEFINE_BATCH_API(f32, float, LRMLP_F32)
-DEFINE_BATCH_API(f64, double, LRMLP_F64)
+/* Parameter copy-in / copy-out (below). */
+enum { PART_W, PART_B };
+static int get_part(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, int grads,
+                    void *dst);
+static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, const void *src);
+
+#include "real_f32.h"
+#include "net_impl.h"
+#include "real_undef.h"
+#include "real_f64.h"
+#include "net_impl.h"
+#include "real_undef.h"
 
 int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T, size_t n,
                                 lrmlp_loss loss, size_t norm_n, int accumulate,
                                 double *loss_out)
 {
-    return net->dtype == LRMLP_F32
-               ? gradient_f32(net, X, T, n, loss, 1, norm_n, accumulate, loss_out)
-               : gradient_f64(net, X, T, n, loss, 1, norm_n, accumulate, loss_out);
+    const unsigned flags = PASS_TRUSTED | (accumulate ? PASS_ACCUMULATE : 0);
+    return net->dtype == LRMLP_F32 ? gradient_f32(net, X, T, n, loss, flags, norm_n, loss_out)
+                                   : gradient_f64(net, X, T, n, loss, flags, norm_n, loss_out);
 }
 
 /* ---- copy-in / copy-out ---- */
-
-enum { PART_W, PART_B };
 
 /* Validates a layer/part request and returns its range in the vectors. */
 static int part_range(const lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt,
                       const void *buf, size_t *off, size_t *cnt)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "network is NULL");
     int rc = check_layer(net, layer);
     if (rc)
         return rc;
@@ -623,7 +549,8 @@ static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, cons
     int rc = part_range(net, layer, part, dt, src, &off, &cnt);
     if (rc)
         return rc;
-    int finite = dt == LRMLP_F32 ? all_finite_f32(src, cnt) : all_finite_f64(src, cnt);
+    int finite = dt == LRMLP_F32 ? lrmlp__all_finite_f32(src, cnt)
+                                 : lrmlp__all_finite_f64(src, cnt);
     if (!finite)
         return lrmlp__err(LRMLP_ERR_NONFINITE, "values hold NaN or Inf");
     size_t es = lrmlp__dtype_size(dt);
@@ -631,31 +558,3 @@ static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, cons
     return LRMLP_OK;
 }
 
-#define DEFINE_COPY_API(SFX_, REAL_, DT_)                                                      \
-    LRMLP_API int lrmlp_net_get_weights_##SFX_(const lrmlp_net *net, size_t l, REAL_ *W)       \
-    {                                                                                          \
-        return get_part(net, l, PART_W, DT_, 0, W);                                            \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_set_weights_##SFX_(lrmlp_net *net, size_t l, const REAL_ *W)       \
-    {                                                                                          \
-        return set_part(net, l, PART_W, DT_, W);                                               \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_get_bias_##SFX_(const lrmlp_net *net, size_t l, REAL_ *b)          \
-    {                                                                                          \
-        return get_part(net, l, PART_B, DT_, 0, b);                                            \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_set_bias_##SFX_(lrmlp_net *net, size_t l, const REAL_ *b)          \
-    {                                                                                          \
-        return set_part(net, l, PART_B, DT_, b);                                               \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_get_weight_grad_##SFX_(const lrmlp_net *net, size_t l, REAL_ *G)   \
-    {                                                                                          \
-        return get_part(net, l, PART_W, DT_, 1, G);                                            \
-    }                                                                                          \
-    LRMLP_API int lrmlp_net_get_bias_grad_##SFX_(const lrmlp_net *net, size_t l, REAL_ *g)     \
-    {                                                                                          \
-        return get_part(net, l, PART_B, DT_, 1, g);                                            \
-    }
-
-DEFINE_COPY_API(f32, float, LRMLP_F32)
-DEFINE_COPY_API(f64, double, LRMLP_F64)

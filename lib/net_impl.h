@@ -1,23 +1,11 @@
-/* Forward and backward passes, written once and instantiated for float and
- * double by net.c. Expects REAL, SFX, GEMM (cblas_sgemm/cblas_dgemm). */
-
-#define CAT_(a, b) a##_##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SFX)
-
-static int FN(all_finite)(const REAL *x, size_t n)
-{
-    /* x - x is 0 for finite x and NaN for Inf/NaN; summing keeps this a
-     * branch-free, vectorizable loop. */
-    REAL acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc += x[i] - x[i];
-    return acc == 0;
-}
+/* Forward and backward passes and the batch entry points, written once and
+ * instantiated for float and double by net.c between real_f32.h /
+ * real_f64.h and real_undef.h. Expects check_batch, the pass flags
+ * (PASS_*) and the PART_* selectors from net.c. */
 
 /* Forward pass over n rows of X. Layer outputs go to net->h[1..L];
  * with training set, phi'(z) is kept in net->dact. */
-static void FN(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
+static void SFX(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
 {
     const REAL *P = (const REAL *)net->params;
     const REAL *in = X, *prev_in = NULL;
@@ -31,13 +19,15 @@ static void FN(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
                 memcpy(H + i * ly->out, b, ly->out * sizeof(REAL));
             beta = 1;
         }
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)ly->out,
-             (blasint)ly->in, 1, in, (blasint)ly->in, P + ly->w_off, (blasint)ly->in, beta, H,
-             (blasint)ly->out);
+        /* sizes checked: widths at creation, n by check_batch */
+        const lrmlp_blasint bn = (lrmlp_blasint)n, bo = (lrmlp_blasint)ly->out,
+                            bi = (lrmlp_blasint)ly->in;
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, bn, bo, bi, 1, in, bi, P + ly->w_off, bi,
+             beta, H, bo);
         if (net->adapter)
-            FN(lrmlp__adapter_forward)(net, l, prev_in, H, n);
+            SFX(lrmlp__adapter_forward)(net, l, prev_in, H, n);
         if (ly->act != LRMLP_ACT_IDENTITY)
-            FN(lrmlp__act_forward)(ly->act, H, training ? (REAL *)net->dact[l] : NULL,
+            SFX(lrmlp__act_forward)(ly->act, H, training ? (REAL *)net->dact[l] : NULL,
                                    n * ly->out, training, &net->rng);
         prev_in = in;
         in = H;
@@ -46,7 +36,7 @@ static void FN(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
 
 /* Loss of outputs Y (n x k) against T; when dY is not NULL also writes
  * d loss / d Y there. Accumulates in double. */
-static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, size_t k,
+static double SFX(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, size_t k,
                        REAL *dY, size_t norm_n)
 {
     /* Means (MSE, cross-entropy) divide by norm_n, the size of the whole
@@ -90,7 +80,7 @@ static double FN(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n, 
 /* Backward pass from dY (in net->delta[0], n x widths[L]) after a training
  * forward pass over X. Fills the gradient vector, or with accumulate adds to
  * it (one chunk of a larger batch). */
-static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate)
+static void SFX(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate)
 {
     const REAL acc_beta = accumulate ? 1 : 0;
     const REAL *P = (const REAL *)net->params;
@@ -114,6 +104,8 @@ static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate
     }
     for (size_t l = L; l-- > 0;) {
         const lrmlp_layer_ *ly = &net->layers[l];
+        const lrmlp_blasint bn = (lrmlp_blasint)n, bo = (lrmlp_blasint)ly->out,
+                            bi = (lrmlp_blasint)ly->in;
         const REAL *in = l == 0 ? X : (const REAL *)net->h[l];
         REAL *gW = G + ly->w_off;
         if (ly->frozen) {
@@ -123,9 +115,8 @@ static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate
                     memset(G + ly->b_off, 0, ly->out * sizeof(REAL));
             }
         } else {
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)ly->out, (blasint)ly->in,
-                 (blasint)n, 1, delta, (blasint)ly->out, in, (blasint)ly->in, acc_beta, gW,
-                 (blasint)ly->in);
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bo, bi, bn, 1, delta, bo, in, bi,
+                 acc_beta, gW, bi);
             if (ly->b_off != SIZE_MAX) {
                 REAL *gb = G + ly->b_off;
                 if (!accumulate)
@@ -140,13 +131,12 @@ static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate
         if (l == 0 || l <= lowest)
             continue;
         if (net->adapter)
-            FN(lrmlp__adapter_backward)(net, l, delta, n, lowest);
+            SFX(lrmlp__adapter_backward)(net, l, delta, n, lowest);
         REAL *prev = (REAL *)net->delta[cur ^ 1];
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)ly->in,
-             (blasint)ly->out, 1, delta, (blasint)ly->out, P + ly->w_off, (blasint)ly->in, 0,
-             prev, (blasint)ly->in);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, bn, bi, bo, 1, delta, bo, P + ly->w_off,
+             bi, 0, prev, bi);
         if (net->adapter)
-            FN(lrmlp__adapter_add_side)(net, l, prev, n);
+            SFX(lrmlp__adapter_add_side)(net, l, prev, n);
         const lrmlp_layer_ *below = &net->layers[l - 1];
         if (below->act != LRMLP_ACT_IDENTITY) {
             const REAL *d = (const REAL *)net->dact[l - 1];
@@ -159,6 +149,143 @@ static void FN(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate
     }
 }
 
-#undef FN
-#undef CAT
-#undef CAT_
+/* ---- the batch entry points ---- */
+
+LRMLP_API int SFX(lrmlp_net_predict)(lrmlp_net *net, const REAL *X, size_t n, REAL *Y)
+{
+    int rc = check_batch(net, REAL_DTYPE, X, n);
+    if (rc)
+        return rc;
+    if (!Y)
+        return lrmlp__err(LRMLP_ERR_INVALID, "output Y is NULL");
+    if (!SFX(lrmlp__all_finite)(X, n * net->widths[0]))
+        return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");
+    SFX(forward)(net, X, n, 0);
+    memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL));
+    return LRMLP_OK;
+}
+
+/* NaN/Inf scan of a batch's inputs and targets (n samples). */
+static int SFX(check_finite)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n)
+{
+    if (!SFX(lrmlp__all_finite)(X, n * net->widths[0]))
+        return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");
+    if (!SFX(lrmlp__all_finite)(T, n * net->widths[net->n_layers]))
+        return lrmlp__err(LRMLP_ERR_NONFINITE, "targets T hold NaN or Inf");
+    return LRMLP_OK;
+}
+
+/* Forward pass and loss of one batch (or one chunk of a batch of norm_n);
+ * flags: PASS_TRAINING keeps phi' and d loss / d Y for a backward pass,
+ * PASS_TRUSTED skips the NaN/Inf scan. */
+static int SFX(loss_common)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n,
+                            lrmlp_loss loss, unsigned flags, size_t norm_n, double *out)
+{
+    const int training = (flags & PASS_TRAINING) != 0;
+    int rc = check_batch(net, REAL_DTYPE, X, n);
+    if (rc)
+        return rc;
+    if (!T)
+        return lrmlp__err(LRMLP_ERR_INVALID, "targets T are NULL");
+    if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)
+        return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
+    size_t k = net->widths[net->n_layers];
+    if (!(flags & PASS_TRUSTED) && (rc = SFX(check_finite)(net, X, T, n)) != LRMLP_OK)
+        return rc;
+    SFX(forward)(net, X, n, training);
+    double v = SFX(loss)(loss, (const REAL *)net->h[net->n_layers], T, n, k,
+                         training ? (REAL *)net->delta[0] : NULL, norm_n);
+    if (out)
+        *out = v;
+    if (!isfinite(v))
+        return lrmlp__err(LRMLP_ERR_DIVERGED, "loss is not finite");
+    return LRMLP_OK;
+}
+
+LRMLP_API int SFX(lrmlp_net_loss)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n,
+                                  lrmlp_loss loss, double *loss_out, REAL *Y)
+{
+    int rc = SFX(loss_common)(net, X, T, n, loss, 0, n, loss_out);
+    if (rc == LRMLP_OK && Y)
+        memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL));
+    return rc;
+}
+
+/* Loss and gradient of one batch or chunk; flags: PASS_TRUSTED as above,
+ * PASS_ACCUMULATE adds to the gradient vector instead of replacing it. */
+static int SFX(gradient)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n,
+                         lrmlp_loss loss, unsigned flags, size_t norm_n, double *loss_out)
+{
+    int rc = SFX(loss_common)(net, X, T, n, loss, PASS_TRAINING | (flags & PASS_TRUSTED),
+                              norm_n, loss_out);
+    if (rc)
+        return rc;
+    SFX(backward)(net, X, n, (flags & PASS_ACCUMULATE) != 0);
+    return LRMLP_OK;
+}
+
+LRMLP_API int SFX(lrmlp_net_gradient)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n,
+                                      lrmlp_loss loss, double *loss_out)
+{
+    if (!net || !X || !T || n <= lrmlp__chunk_rows(net))
+        return SFX(gradient)(net, X, T, n, loss, 0, n, loss_out);
+    /* Large batches in accumulated chunks (lrmlp__chunk_rows); inputs are
+     * checked once, whole. */
+    if (net->dtype != REAL_DTYPE)
+        return SFX(gradient)(net, X, T, n, loss, 0, n, loss_out);
+    size_t d = net->widths[0], k = net->widths[net->n_layers];
+    int frc = rows_fit(net, n);
+    if (!frc)
+        frc = SFX(check_finite)(net, X, T, n);
+    if (frc)
+        return frc;
+    double total = 0;
+    const size_t cs = lrmlp__chunk_rows(net);
+    for (size_t c0 = 0; c0 < n; c0 += cs) {
+        size_t cc = n - c0 < cs ? n - c0 : cs;
+        double part = 0;
+        int rc = SFX(gradient)(net, X + c0 * d, T + c0 * k, cc, loss,
+                               PASS_TRUSTED | (c0 > 0 ? PASS_ACCUMULATE : 0), n, &part);
+        total += part;
+        if (rc) {
+            if (loss_out)
+                *loss_out = total;
+            return rc;
+        }
+    }
+    if (loss_out)
+        *loss_out = total;
+    return LRMLP_OK;
+}
+
+/* ---- copy-in / copy-out ---- */
+
+LRMLP_API int SFX(lrmlp_net_get_weights)(const lrmlp_net *net, size_t l, REAL *W)
+{
+    return get_part(net, l, PART_W, REAL_DTYPE, 0, W);
+}
+
+LRMLP_API int SFX(lrmlp_net_set_weights)(lrmlp_net *net, size_t l, const REAL *W)
+{
+    return set_part(net, l, PART_W, REAL_DTYPE, W);
+}
+
+LRMLP_API int SFX(lrmlp_net_get_bias)(const lrmlp_net *net, size_t l, REAL *b)
+{
+    return get_part(net, l, PART_B, REAL_DTYPE, 0, b);
+}
+
+LRMLP_API int SFX(lrmlp_net_set_bias)(lrmlp_net *net, size_t l, const REAL *b)
+{
+    return set_part(net, l, PART_B, REAL_DTYPE, b);
+}
+
+LRMLP_API int SFX(lrmlp_net_get_weight_grad)(const lrmlp_net *net, size_t l, REAL *G)
+{
+    return get_part(net, l, PART_W, REAL_DTYPE, 1, G);
+}
+
+LRMLP_API int SFX(lrmlp_net_get_bias_grad)(const lrmlp_net *net, size_t l, REAL *g)
+{
+    return get_part(net, l, PART_B, REAL_DTYPE, 1, g);
+}

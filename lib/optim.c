@@ -20,6 +20,7 @@
  *   Adam(W) two (m, v). */
 
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -36,50 +37,34 @@ typedef struct step_args {
     int ns_steps;
 } step_args;
 
-#define REAL float
-#define SFX(name) name##_f32
-#define GEMM cblas_sgemm
-#define SQRT sqrtf
+#include "real_f32.h"
 #include "optim_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#undef SQRT
-#define REAL double
-#define SFX(name) name##_f64
-#define GEMM cblas_dgemm
-#define SQRT sqrt
+#include "real_undef.h"
+#include "real_f64.h"
 #include "optim_impl.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#undef SQRT
+#include "real_undef.h"
 
 static const double lrmlp_pi = 3.14159265358979323846;
 
+LRMLP__OPTS_TYPE(optim_opts_type, lrmlp_optim_options, LRMLP_OPTIM_OPTIONS_VERSION,
+                 LRMLP_OPTIM_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_optim_options, warmup_steps));
+
 LRMLP_API int lrmlp_optim_options_init(lrmlp_optim_options *opts, unsigned int version)
 {
-    if (!opts)
-        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_options_init: opts is NULL");
-    if (version != LRMLP_OPTIM_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                               "lrmlp_optim_options_init: unknown options version %u", version);
-    const lrmlp_optim_options def = LRMLP_OPTIM_OPTIONS_INIT;
-    *opts = def;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&optim_opts_type, opts, version);
 }
 
 static int in_unit(double x) { return x >= 0.0 && x < 1.0; } /* false for NaN */
 
-/* Checks every field; the message names the first bad one. */
-static int validate(const lrmlp_optim_options *o)
+/* Reads the caller's options into *o (a current-version struct) and checks
+ * every field; the message names the first bad one. */
+static int validate(const lrmlp_optim_options *user, lrmlp_optim_options *o)
 {
-    if (!o)
+    if (!user)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options are NULL");
-    if (o->version != LRMLP_OPTIM_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                          "optimizer options: unknown version %u (this library knows %u)",
-                          o->version, (unsigned)LRMLP_OPTIM_OPTIONS_VERSION);
+    int rc = lrmlp__opts_read(&optim_opts_type, user, o, "optimizer options");
+    if (rc != LRMLP_OK)
+        return rc;
     if ((int)o->kind < 0 || (int)o->kind >= (int)LRMLP_OPTIM_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer options: unknown kind %d",
                           (int)o->kind);
@@ -161,9 +146,10 @@ static double schedule_lr(const lrmlp_optim_options *o, uint64_t t)
 
 LRMLP_API double lrmlp_schedule_lr(const lrmlp_optim_options *opts, uint64_t t)
 {
-    if (validate(opts) != LRMLP_OK)
+    lrmlp_optim_options o;
+    if (validate(opts, &o) != LRMLP_OK)
         return NAN;
-    return schedule_lr(opts, t);
+    return schedule_lr(&o, t);
 }
 
 static size_t n_state_for(const lrmlp_optim_options *o)
@@ -193,7 +179,8 @@ static int muon_ws_elems(const lrmlp_net *net, size_t *out)
         const size_t rows = net->layers[l].out, cols = net->layers[l].in;
         const size_t r = rows < cols ? rows : cols;
         size_t rc, rr, sum;
-        if (rows > INT_MAX || cols > INT_MAX || !lrmlp__mul_ok(rows, cols, &rc) ||
+        if (!lrmlp__blas_int_ok(rows) || !lrmlp__blas_int_ok(cols) ||
+            !lrmlp__mul_ok(rows, cols, &rc) ||
             !lrmlp__mul_ok(r, r, &rr) || !lrmlp__add_ok(rc, rr, &sum) ||
             !lrmlp__mul_ok(sum, 2, &sum))
             return lrmlp__err(LRMLP_ERR_UNSUPPORTED,
@@ -218,16 +205,18 @@ LRMLP_API void lrmlp_optim_free(lrmlp_optim *opt)
 }
 
 int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
-                       const lrmlp_optim_options *opts)
+                       const lrmlp_optim_options *user_opts)
 {
     if (out)
         *out = NULL;
     if (!out || !net)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_create: %s is NULL",
                           !out ? "out" : "net");
-    int rc = validate(opts);
+    lrmlp_optim_options full;
+    int rc = validate(user_opts, &full);
     if (rc != LRMLP_OK)
         return rc;
+    const lrmlp_optim_options *opts = &full;
     const size_t esize = lrmlp__dtype_size(net->dtype);
     if (esize == 0)
         return lrmlp__err(LRMLP_ERR_DTYPE, "lrmlp_optim_create: network has no valid dtype");
@@ -282,7 +271,7 @@ LRMLP_API int lrmlp_optim_create(lrmlp_optim **out, const lrmlp_net *net,
 LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_options *opts)
 {
     if (!opt || !opts)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_get_options: NULL argument");
     *opts = opt->o;
     return LRMLP_OK;
 }
@@ -317,7 +306,7 @@ static int check_shape(lrmlp_optim *opt, const lrmlp_net *net)
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
 {
     if (!opt)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_step: optimizer is NULL");
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_step: net is NULL");
     int rc = check_shape(opt, net);
@@ -380,23 +369,28 @@ LRMLP_API void lrmlp_optim_reset(lrmlp_optim *opt)
     opt->last_grad_norm = 0.0;
 }
 
+#define KIND_NAME_(name, value, str) [LRMLP_OPTIM_##name] = str,
+LRMLP__NAME_TABLE(kind_names, LRMLP_OPTIM_KIND_MAP, KIND_NAME_, LRMLP_OPTIM_COUNT_);
+#undef KIND_NAME_
+#define SCHEDULE_NAME_(name, value, str) [LRMLP_SCHEDULE_##name] = str,
+LRMLP__NAME_TABLE(schedule_names, LRMLP_SCHEDULE_MAP, SCHEDULE_NAME_, LRMLP_SCHEDULE_COUNT_);
+#undef SCHEDULE_NAME_
+
 LRMLP_API const char *lrmlp_optim_kind_name(lrmlp_optim_kind kind)
 {
-    switch (kind) {
-    case LRMLP_OPTIM_GD: return "gd";
-    case LRMLP_OPTIM_SGD: return "sgd";
-    case LRMLP_OPTIM_ADAM: return "adam";
-    case LRMLP_OPTIM_ADAMW: return "adamw";
-    case LRMLP_OPTIM_MUON: return "muon";
-    default: return NULL;
-    }
+    return lrmlp__enum_name(kind_names, LRMLP_OPTIM_COUNT_, (int)kind);
+}
+
+LRMLP_API const char *lrmlp_schedule_name(lrmlp_schedule schedule)
+{
+    return lrmlp__enum_name(schedule_names, LRMLP_SCHEDULE_COUNT_, (int)schedule);
 }
 
 
 LRMLP_API int lrmlp_optim_set_layer_lr_scale(lrmlp_optim *opt, size_t layer, double scale)
 {
     if (!opt)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_optim_set_layer_lr_scale: optimizer is NULL");
     if (layer >= opt->n_layers)
         return lrmlp__err(LRMLP_ERR_INVALID,
                           "layer %zu out of range (the optimizer has %zu)", layer, opt->n_layers);

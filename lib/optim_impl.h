@@ -1,6 +1,6 @@
-/* Optimizer kernels for one precision, included twice by optim.c (the BLAS
- * s/d pattern). Expects REAL (float or double), SFX(name) (name_f32 /
- * name_f64), GEMM (cblas_sgemm / cblas_dgemm), SQRT, and step_args. */
+/* Optimizer kernels for one precision, included by optim.c between
+ * real_f32.h / real_f64.h and real_undef.h (the names it uses come from
+ * there); also expects step_args. */
 /* Sum of squares of x[0..n), accumulated in double. */
 static double SFX(sumsq)(const REAL *x, size_t n)
 {
@@ -14,15 +14,6 @@ static double SFX(sumsq)(const REAL *x, size_t n)
     for (; i < n; i++)
         acc[0] += (double)x[i] * (double)x[i];
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* 1 if every x[i] is finite. */
-static int SFX(all_finite)(const REAL *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return 0;
-    return 1;
 }
 
 static double SFX(max_abs)(const REAL *x, size_t n)
@@ -89,7 +80,7 @@ static void SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m
         REAL vi = b2 * v[i] + c2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        w[i] = keep * w[i] - step * mi / (SQRT(vi) / bc2s + eps);
+        w[i] = keep * w[i] - step * mi / (R_SQRT(vi) / bc2s + eps);
     }
 }
 
@@ -135,7 +126,7 @@ static void SFX(muon)(REAL *restrict w, const REAL *restrict g, REAL *restrict m
 
     /* Quintic Newton-Schulz: A = X X^T; B = nb*A + nc*A*A; X = na*X + B*X. */
     const REAL na = (REAL)3.4445, nb = (REAL)-4.7750, nc = (REAL)2.0315;
-    const int ir = (int)r, ic = (int)c;
+    const lrmlp_blasint ir = (lrmlp_blasint)r, ic = (lrmlp_blasint)c; /* checked at creation */
     for (int k = 0; k < a->ns_steps; k++) {
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, ir, ir, ic, (REAL)1, X, ic, X, ic,
              (REAL)0, A, ir);
@@ -192,8 +183,8 @@ static int SFX(grad_norm)(const lrmlp_net *net, double *norm, size_t *bad)
         if (L->frozen)
             continue;
         size_t nb = L->b_off != SIZE_MAX ? L->out : 0;
-        if (!SFX(all_finite)(g + L->w_off, L->out * L->in) ||
-            (nb && !SFX(all_finite)(g + L->b_off, nb))) {
+        if (!SFX(lrmlp__all_finite)(g + L->w_off, L->out * L->in) ||
+            (nb && !SFX(lrmlp__all_finite)(g + L->b_off, nb))) {
             *bad = l;
             return 0;
         }

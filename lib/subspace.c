@@ -1,7 +1,8 @@
-/* The invariant-subspace estimator (theory.md sections 2-3): top-K singular
+/* The invariant-subspace estimator (docs/theory.md sections 2-3): top-K singular
  * triplets of G_1, S_big / S_small, the U/V bases of every analysed layer,
  * block fractions and principal angles. Everything is computed in double. */
 #include "internal.h"
+#include "numerics.h"
 #include "le.h"
 
 #include <cblas.h>
@@ -33,45 +34,20 @@ struct lrmlp_subspace {
 
 /* ---- small numerical helpers ---- */
 
-static int all_finite(const double *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(a[i]))
-            return 0;
-    return 1;
-}
-
-static double *dalloc(size_t a, size_t b)
-{
-    size_t n;
-    if (!lrmlp__mul_ok(a, b, &n) || n > SIZE_MAX / sizeof(double))
-        return NULL;
-    return malloc((n ? n : 1) * sizeof(double));
-}
-
 /* Singular values (descending) of the m x n row-major matrix A, not changed. */
 static int svals(const double *A, size_t m, size_t n, double *s)
 {
     size_t mn = m < n ? m : n;
     if (mn == 0)
         return LRMLP_OK;
-    double *C = dalloc(m, n);
+    double *C = lrmlp__dalloc(m, n);
     if (!C)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     memcpy(C, A, m * n * sizeof *C);
     /* The row-major m x n A is the column-major n x m A^T: same singular
      * values, and the column-major driver takes 1 x 1 dummies for U, VT. */
-    double du[1], dvt[1];
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)m, C,
-                                     (lapack_int)n, s, du, 1, dvt, 1);
-    if (info > 0) {
-        double *sup = dalloc(mn, 1);
-        memcpy(C, A, m * n * sizeof *C);
-        info = sup ? LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)m, C,
-                                    (lapack_int)n, s, du, 1, dvt, 1, sup)
-                   : -1000;
-        free(sup);
-    }
+    lapack_int info = lrmlp__svd(LAPACK_COL_MAJOR, 'N', n, m, C, n, s, NULL, 1, NULL, 1, A,
+                                 NULL, NULL, NULL);
     free(C);
     if (info != 0)
         return lrmlp__err(LRMLP_ERR_LINALG, "singular values failed (info %d)", (int)info);
@@ -81,14 +57,7 @@ static int svals(const double *A, size_t m, size_t n, double *s)
 /* Thin QR in place: A (n x c, n >= c >= 1) becomes Q with orthonormal columns. */
 static int orth_inplace(double *A, size_t n, size_t c, double *tau)
 {
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)c, A,
-                                     (lapack_int)c, tau);
-    if (info == 0)
-        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)c, (lapack_int)c, A,
-                              (lapack_int)c, tau);
-    if (info != 0)
-        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
-    return LRMLP_OK;
+    return lrmlp__qr(A, n, c, c, c, tau, 0, NULL);
 }
 
 /* Full QR of A (n x r row-major, n >= r): Q (n x n) gets in its first r
@@ -104,37 +73,14 @@ static int full_qr(const double *A, size_t n, size_t r, double *Q, double *R)
             Q[i * n + i] = 1.0;
         return LRMLP_OK;
     }
-    double *tau = dalloc(r, 1), *sgn = dalloc(r, 1);
-    if (!tau || !sgn) {
-        free(tau);
-        free(sgn);
+    double *tau = lrmlp__dalloc(r, 1);
+    if (!tau)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
-    }
     for (size_t i = 0; i < n; i++)
         memcpy(Q + i * n, A + i * r, r * sizeof *Q);
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)r, Q,
-                                     (lapack_int)n, tau);
-    if (info == 0) {
-        for (size_t j = 0; j < r; j++)
-            sgn[j] = Q[j * n + j] < 0 ? -1.0 : 1.0;
-        if (R) {
-            for (size_t i = 0; i < r; i++)
-                for (size_t j = 0; j < r; j++)
-                    R[i * r + j] = j >= i ? sgn[i] * Q[i * n + j] : 0.0;
-        }
-        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)n, (lapack_int)r, Q,
-                              (lapack_int)n, tau);
-    }
-    if (info == 0) {
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < r; j++)
-                Q[i * n + j] *= sgn[j];
-    }
+    int rc = lrmlp__qr(Q, n, r, n, n, tau, 1, R);
     free(tau);
-    free(sgn);
-    if (info != 0)
-        return lrmlp__err(LRMLP_ERR_LINALG, "QR failed (info %d)", (int)info);
-    return LRMLP_OK;
+    return rc;
 }
 
 /* Copies columns [c0, c0 + nc) of the rows x cols matrix S into D (rows x nc). */
@@ -150,7 +96,8 @@ static int topk_exact(const double *G, size_t m, size_t d, size_t K, double *sv,
                       double *R)
 {
     size_t mn = m < d ? m : d;
-    double *A = dalloc(m, d), *U = dalloc(m, mn), *S = dalloc(mn, 1), *VT = dalloc(mn, d);
+    double *A = lrmlp__dalloc(m, d), *U = lrmlp__dalloc(m, mn), *S = lrmlp__dalloc(mn, 1),
+           *VT = lrmlp__dalloc(mn, d);
     int rc = LRMLP_OK;
     if (!A || !U || !S || !VT) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the SVD of G_1 (%zu x %zu)",
@@ -158,16 +105,8 @@ static int topk_exact(const double *G, size_t m, size_t d, size_t K, double *sv,
         goto done;
     }
     memcpy(A, G, m * d * sizeof *A);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)m, (lapack_int)d, A,
-                                     (lapack_int)d, S, U, (lapack_int)mn, VT, (lapack_int)d);
-    if (info > 0) { /* did not converge: the slower, more robust driver */
-        double *sup = dalloc(mn, 1);
-        memcpy(A, G, m * d * sizeof *A);
-        info = sup ? LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', (lapack_int)m, (lapack_int)d, A,
-                                    (lapack_int)d, S, U, (lapack_int)mn, VT, (lapack_int)d, sup)
-                   : -1000;
-        free(sup);
-    }
+    lapack_int info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', m, d, A, d, S, U, mn, VT, d, G, NULL,
+                                 NULL, NULL);
     if (info != 0) {
         rc = lrmlp__err(LRMLP_ERR_LINALG, "SVD of G_1 failed (info %d)", (int)info);
         goto done;
@@ -192,8 +131,9 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
 {
     size_t mn = m < d ? m : d;
     size_t l = K + (over < mn - K ? over : mn - K); /* K <= l <= min(m, d) */
-    double *Y = dalloc(m, l), *Z = dalloc(d, l), *tau = dalloc(l, 1), *B = dalloc(l, d);
-    double *Ub = dalloc(l, l), *S = dalloc(l, 1), *Vt = dalloc(l, d);
+    double *Y = lrmlp__dalloc(m, l), *Z = lrmlp__dalloc(d, l), *tau = lrmlp__dalloc(l, 1),
+           *B = lrmlp__dalloc(l, d);
+    double *Ub = lrmlp__dalloc(l, l), *S = lrmlp__dalloc(l, 1), *Vt = lrmlp__dalloc(l, d);
     int rc = LRMLP_OK;
     if (!Y || !Z || !tau || !B || !Ub || !S || !Vt) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the randomized SVD");
@@ -221,8 +161,8 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
     /* B = Q^T G (l x d) and its SVD B = Ub S Vt. */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)d, (int)m, 1.0, Y,
                 (int)l, G, (int)d, 0.0, B, (int)d);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)l, (lapack_int)d, B,
-                                     (lapack_int)d, S, Ub, (lapack_int)l, Vt, (lapack_int)d);
+    lapack_int info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', l, d, B, d, S, Ub, l, Vt, d, NULL, NULL,
+                                 NULL, NULL);
     if (info != 0) {
         rc = lrmlp__err(LRMLP_ERR_LINALG, "SVD of the projected G_1 failed (info %d)",
                         (int)info);
@@ -250,15 +190,12 @@ done:
 
 /* ---- the estimator ---- */
 
+LRMLP__OPTS_TYPE(subspace_opts_type, lrmlp_subspace_options, LRMLP_SUBSPACE_OPTIONS_VERSION,
+                 LRMLP_SUBSPACE_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_subspace_options, theory));
+
 LRMLP_API int lrmlp_subspace_options_init(lrmlp_subspace_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_subspace_options d = LRMLP_SUBSPACE_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&subspace_opts_type, opts, version);
 }
 
 LRMLP_API void lrmlp_subspace_free(lrmlp_subspace *s)
@@ -282,7 +219,7 @@ LRMLP_API void lrmlp_subspace_free(lrmlp_subspace *s)
 static double *layer_weights(const lrmlp_net *net, size_t l)
 {
     const lrmlp_layer_ *ly = &net->layers[l];
-    double *W = dalloc(ly->out, ly->in);
+    double *W = lrmlp__dalloc(ly->out, ly->in);
     if (!W)
         return NULL;
     size_t nw = ly->out * ly->in;
@@ -300,9 +237,9 @@ static double *layer_weights(const lrmlp_net *net, size_t l)
 static int build_first_v(lrmlp_subspace *s, const double *W, sub_layer_ *ly)
 {
     size_t d = s->d, m = s->m, K = s->k, r = 2 * K;
-    double *A = dalloc(d, r), *Rf = dalloc(r, r), *sr = dalloc(r, 1);
+    double *A = lrmlp__dalloc(d, r), *Rf = lrmlp__dalloc(r, r), *sr = lrmlp__dalloc(r, 1);
     int rc = LRMLP_OK;
-    ly->V = dalloc(d, d);
+    ly->V = lrmlp__dalloc(d, d);
     if (!A || !Rf || !sr || !ly->V) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the input bases");
         goto done;
@@ -312,7 +249,7 @@ static int build_first_v(lrmlp_subspace *s, const double *W, sub_layer_ *ly)
         memcpy(A + i * r, s->R11 + i * K, K * sizeof *A);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)K, (int)m, 1.0 / s->eps, W,
                 (int)d, s->L11, (int)K, 0.0, A + K, (int)r);
-    if (!all_finite(A, d * r)) {
+    if (!lrmlp__all_finite_f64(A, d * r)) {
         rc = lrmlp__err(LRMLP_ERR_DIVERGED, "W_1(0)^T L11 / eps is not finite");
         goto done;
     }
@@ -339,9 +276,10 @@ done:
 static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t layer)
 {
     size_t in = ly->in, out = ly->out, p = ly->p;
-    double *U2 = dalloc(out, p), *Q = dalloc(out, out), *Rf = dalloc(p, p), *C = dalloc(p, p);
+    double *U2 = lrmlp__dalloc(out, p), *Q = lrmlp__dalloc(out, out), *Rf = lrmlp__dalloc(p, p),
+           *C = lrmlp__dalloc(p, p);
     int rc = LRMLP_OK;
-    ly->U = dalloc(out, out);
+    ly->U = lrmlp__dalloc(out, out);
     if (!U2 || !Q || !Rf || !C || !ly->U) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the output bases");
         goto done;
@@ -350,7 +288,7 @@ static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t la
     if (p > 0) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)p, (int)in,
                     1.0 / s->eps, W, (int)in, ly->V + (in - p), (int)in, 0.0, U2, (int)p);
-        if (!all_finite(U2, out * p)) {
+        if (!lrmlp__all_finite_f64(U2, out * p)) {
             rc = lrmlp__err(LRMLP_ERR_DIVERGED, "W(0) V2 / eps of layer %zu is not finite",
                             layer);
             goto done;
@@ -400,9 +338,9 @@ done:
 static int build_next_v(const sub_layer_ *prev, sub_layer_ *ly)
 {
     size_t in = ly->in, p = ly->p;
-    double *V2 = dalloc(in, p), *Q = dalloc(in, in);
+    double *V2 = lrmlp__dalloc(in, p), *Q = lrmlp__dalloc(in, in);
     int rc = LRMLP_OK;
-    ly->V = dalloc(in, in);
+    ly->V = lrmlp__dalloc(in, in);
     if (!V2 || !Q || !ly->V) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for the input bases");
         goto done;
@@ -445,7 +383,7 @@ static int build(lrmlp_subspace *s, const lrmlp_net *net, const double *G,
         double *W = layer_weights(net, l);
         if (!W)
             return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
-        if (!all_finite(W, ly->in * ly->out)) {
+        if (!lrmlp__all_finite_f64(W, ly->in * ly->out)) {
             free(W);
             return lrmlp__err(LRMLP_ERR_DIVERGED, "weights of layer %zu are not finite", l);
         }
@@ -471,21 +409,18 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     *out = NULL;
     if (!net || !X || !T)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network or data");
-    lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_SUBSPACE_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_subspace_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_subspace_options o;
+    int rc0 = lrmlp__opts_read(&subspace_opts_type, opts, &o, "lrmlp_subspace_estimate");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (net->dtype != dtype)
         return lrmlp__err(LRMLP_ERR_DTYPE, "network is %s, call the _%s function",
                                net->dtype == LRMLP_F32 ? "float32" : "float64",
                                net->dtype == LRMLP_F32 ? "f32" : "f64");
     if (n == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "n must be >= 1");
-    if (!isfinite(o.eps) || !(o.eps > 0))
-        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0, got %g", o.eps);
+    if (!isfinite(o.eps) || !(o.eps >= 0))
+        return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and >= 0, got %g", o.eps);
     if ((int)o.method < 0 || o.method >= LRMLP_SUBSPACE_METHOD_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "unknown method %d", (int)o.method);
     if (o.power_iters > 64)
@@ -504,6 +439,9 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
         return lrmlp__err(LRMLP_ERR_SHAPE,
                                "K = %zu out of range: need K <= min(m, d) = %zu and 2K <= d = %zu",
                                K, mn, d);
+    rc0 = lrmlp__net_init_eps(net, L - 1, o.eps, &o.eps, "lrmlp_subspace_estimate");
+    if (rc0 != LRMLP_OK)
+        return rc0;
 
     /* G_1 from one training-mode pass. Only layer 0's gradient is needed:
      * the others are frozen for the pass, which skips their weight-gradient
@@ -531,7 +469,7 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
         return rc;
 
     lrmlp_subspace *s = calloc(1, sizeof *s);
-    double *G = dalloc(m, d);
+    double *G = lrmlp__dalloc(m, d);
     if (!s || !G) {
         free(s);
         free(G);
@@ -542,9 +480,9 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     s->d = d;
     s->eps = o.eps;
     s->n_alloc = L - 1;
-    s->sv = dalloc(K + 1, 1);
-    s->L11 = dalloc(m, K);
-    s->R11 = dalloc(d, K);
+    s->sv = lrmlp__dalloc(K + 1, 1);
+    s->L11 = lrmlp__dalloc(m, K);
+    s->R11 = lrmlp__dalloc(d, K);
     s->layers = calloc(L - 1, sizeof *s->layers);
     if (!s->sv || !s->L11 || !s->R11 || !s->layers) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
@@ -558,7 +496,7 @@ static int estimate(lrmlp_subspace **out, lrmlp_net *net, const void *X, const v
     } else {
         memcpy(G, (const double *)net->grads + w0, m * d * sizeof *G);
     }
-    if (!all_finite(G, m * d)) {
+    if (!lrmlp__all_finite_f64(G, m * d)) {
         rc = lrmlp__err(LRMLP_ERR_DIVERGED, "the gradient G_1 holds NaN/Inf");
         goto fail;
     }
@@ -617,7 +555,7 @@ LRMLP_API int lrmlp_subspace_layer_dims(const lrmlp_subspace *s, size_t layer, s
                                         size_t *out, size_t *p, int *has_u)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_layer_dims: estimate is NULL");
     int rc;
     const sub_layer_ *ly = get_layer(s, layer, 0, &rc);
     if (!ly)
@@ -637,7 +575,7 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
                                        lrmlp_subspace_basis which, double *out)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_get_basis: estimate is NULL");
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "out is NULL");
     if ((int)which < 0 || which >= LRMLP_SUBSPACE_BASIS_COUNT_)
@@ -667,7 +605,7 @@ LRMLP_API int lrmlp_subspace_get_basis(const lrmlp_subspace *s, size_t layer,
 LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_singular_values: estimate is NULL");
     if (!sv)
         return lrmlp__err(LRMLP_ERR_INVALID, "sv is NULL");
     memcpy(sv, s->sv, (s->k + 1) * sizeof *sv);
@@ -677,7 +615,7 @@ LRMLP_API int lrmlp_subspace_singular_values(const lrmlp_subspace *s, double *sv
 LRMLP_API int lrmlp_subspace_singular_vectors(const lrmlp_subspace *s, double *L, double *R)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_singular_vectors: estimate is NULL");
     if (L)
         memcpy(L, s->L11, s->m * s->k * sizeof *L);
     if (R)
@@ -688,7 +626,7 @@ LRMLP_API int lrmlp_subspace_singular_vectors(const lrmlp_subspace *s, double *L
 LRMLP_API int lrmlp_subspace_u2_deviation(const lrmlp_subspace *s, size_t layer, double *dev)
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_u2_deviation: estimate is NULL");
     if (!dev)
         return lrmlp__err(LRMLP_ERR_INVALID, "dev is NULL");
     int rc;
@@ -704,7 +642,7 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
                                              double frac[4])
 {
     if (!s)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_subspace_block_fractions: estimate is NULL");
     if (!W0 || !Wt || !frac)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     int rc;
@@ -712,7 +650,7 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
     if (!ly)
         return rc;
     size_t in = ly->in, out = ly->out, p = ly->p;
-    double *D = dalloc(out, in), *T1 = dalloc(out, in);
+    double *D = lrmlp__dalloc(out, in), *T1 = lrmlp__dalloc(out, in);
     if (!D || !T1) {
         free(D);
         free(T1);
@@ -720,7 +658,7 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
     }
     for (size_t i = 0; i < out * in; i++)
         D[i] = Wt[i] - W0[i];
-    if (!all_finite(D, out * in)) {
+    if (!lrmlp__all_finite_f64(D, out * in)) {
         free(D);
         free(T1);
         return lrmlp__err(LRMLP_ERR_NONFINITE, "W0 or Wt holds NaN/Inf");
@@ -730,20 +668,9 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
                 (int)in, ly->V, (int)in, 0.0, T1, (int)in);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)out, 1.0, ly->U,
                 (int)out, T1, (int)in, 0.0, D, (int)in);
-    double b[4] = {0, 0, 0, 0};
-    for (size_t i = 0; i < out; i++) {
-        int r2 = i >= out - p;
-        for (size_t j = 0; j < in; j++) {
-            int c2 = j >= in - p;
-            double v = D[i * in + j];
-            b[2 * r2 + c2] += v * v;
-        }
-    }
+    lrmlp__block_fractions(D, out, in, p, frac);
     free(D);
     free(T1);
-    double tot = b[0] + b[1] + b[2] + b[3];
-    for (int i = 0; i < 4; i++)
-        frac[i] = tot > 0 ? b[i] / tot : 0.0;
     return LRMLP_OK;
 }
 
@@ -753,9 +680,11 @@ LRMLP_API double lrmlp_principal_angles(const double *A, const double *B, size_t
     if (!A || !B || r == 0 || r > n || n > ((size_t)1 << 30))
         return NAN;
     size_t nr;
-    if (!lrmlp__mul_ok(n, r, &nr) || !all_finite(A, nr) || !all_finite(B, nr))
+    if (!lrmlp__mul_ok(n, r, &nr) || !lrmlp__all_finite_f64(A, nr) ||
+        !lrmlp__all_finite_f64(B, nr))
         return NAN;
-    double *C = dalloc(r, r), *E = dalloc(n, r), *sc = dalloc(r, 1), *ss = dalloc(r, 1);
+    double *C = lrmlp__dalloc(r, r), *E = lrmlp__dalloc(n, r), *sc = lrmlp__dalloc(r, 1),
+           *ss = lrmlp__dalloc(r, 1);
     double res = NAN;
     if (!C || !E || !sc || !ss)
         goto done;
@@ -870,9 +799,9 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
     s->m = (size_t)m;
     s->d = (size_t)d;
     s->eps = eps;
-    s->sv = dalloc(k + 1, 1);
-    s->L11 = dalloc(m, k);
-    s->R11 = dalloc(d, k);
+    s->sv = lrmlp__dalloc(k + 1, 1);
+    s->L11 = lrmlp__dalloc(m, k);
+    s->R11 = lrmlp__dalloc(d, k);
     s->layers = calloc((size_t)nl, sizeof *s->layers);
     s->n_alloc = (size_t)nl;
     int rc = LRMLP_OK;
@@ -909,8 +838,8 @@ int lrmlp__subspace_decode(const uint8_t *p, uint64_t len, lrmlp_subspace **out)
         ly->p = (size_t)pp;
         ly->has_u = (int)hu;
         ly->u2_dev = dev;
-        ly->V = dalloc(in, in);
-        ly->U = hu ? dalloc(o, o) : NULL;
+        ly->V = lrmlp__dalloc(in, in);
+        ly->U = hu ? lrmlp__dalloc(o, o) : NULL;
         if (!ly->V || (hu && !ly->U)) {
             rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
             break;

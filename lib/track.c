@@ -1,4 +1,4 @@
-/* The training-dynamics tracker (track.h, theory.md section 4): block
+/* The training-dynamics tracker (track.h, docs/theory.md section 4): block
  * fractions, singular values, stable rank and update norm of each analysed
  * weight matrix, and the gap and rotation of G_1's top-K singular subspaces.
  *
@@ -7,13 +7,14 @@
  * LAPACKE *_work drivers are called column-major, which LAPACKE passes
  * straight to LAPACK without a transposed copy). */
 #include "internal.h"
+#include "numerics.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <lapacke.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,45 +59,25 @@ struct lrmlp_tracker {
     lapack_int *iwork;      /* 8 * max mn */
 };
 
-static const char *const quantity_names[LRMLP_TRACK_QUANTITY_COUNT_] = {
-    "block_fraction", "singular_value", "stable_rank", "update_norm",
-    "grad_gap",       "grad_angle_left", "grad_angle_right",
-};
+#define QUANTITY_NAME_(name, value, str) [LRMLP_TRACK_##name] = str,
+LRMLP__NAME_TABLE(quantity_names, LRMLP_TRACK_QUANTITY_MAP, QUANTITY_NAME_,
+                  LRMLP_TRACK_QUANTITY_COUNT_);
+#undef QUANTITY_NAME_
 
 LRMLP_API const char *lrmlp_track_quantity_name(lrmlp_track_quantity q)
 {
-    if ((int)q < 0 || (int)q >= LRMLP_TRACK_QUANTITY_COUNT_)
-        return NULL;
-    return quantity_names[q];
+    return lrmlp__enum_name(quantity_names, LRMLP_TRACK_QUANTITY_COUNT_, (int)q);
 }
+
+LRMLP__OPTS_TYPE(tracker_opts_type, lrmlp_tracker_options, LRMLP_TRACKER_OPTIONS_VERSION,
+                 LRMLP_TRACKER_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_tracker_options, on_record_user));
 
 LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_TRACKER_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_tracker_options d = LRMLP_TRACKER_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&tracker_opts_type, opts, version);
 }
 
 /* ---- helpers ---- */
-
-static double *dalloc(size_t a, size_t b)
-{
-    size_t n;
-    if (!lrmlp__mul_ok(a, b, &n) || n > SIZE_MAX / sizeof(double))
-        return NULL;
-    return malloc((n ? n : 1) * sizeof(double));
-}
-
-static const char *errno_str(int e, char *buf, size_t len)
-{
-    if (strerror_r(e, buf, len) != 0)
-        snprintf(buf, len, "errno %d", e);
-    return buf;
-}
 
 /* Copies n values of the network's dtype at element offset off of v into
  * dst as double. */
@@ -111,14 +92,6 @@ static void load_f64(const lrmlp_net *net, const void *v, size_t off, size_t n, 
     }
 }
 
-static int all_finite(const double *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(a[i]))
-            return 0;
-    return 1;
-}
-
 static double sumsq(const double *a, size_t n)
 {
     double s = 0;
@@ -127,48 +100,33 @@ static double sumsq(const double *a, size_t n)
     return s;
 }
 
-/* Workspace query for the column-major SVD of an r x c matrix. */
-static lapack_int svd_lwork(char job, size_t r, size_t c)
+/* The fallback driver's copy of the matrix: reload(t, net, which). */
+typedef struct {
+    void (*reload)(lrmlp_tracker *, const lrmlp_net *, size_t);
+    lrmlp_tracker *t;
+    const lrmlp_net *net;
+    size_t which;
+} svd_refill_;
+
+static void svd_refill(void *ctx, double *A)
 {
-    size_t mn = r < c ? r : c;
-    if (mn == 0)
-        return 1;
-    double q = 0, a = 0, s = 0, u = 0, vt = 0;
-    lapack_int iw = 0;
-    lapack_int lr = (lapack_int)r, lc = (lapack_int)c, lmn = (lapack_int)mn;
-    lapack_int ldu = job == 'S' ? lr : 1, ldvt = job == 'S' ? lmn : 1;
-    lapack_int best = 1;
-    if (LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, job, lr, lc, &a, lr, &s, &u, ldu, &vt, ldvt, &q,
-                            -1, &iw) == 0 && q > (double)best)
-        best = (lapack_int)q;
-    q = 0;
-    if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, job, job, lr, lc, &a, lr, &s, &u, ldu, &vt, ldvt,
-                            &q, -1) == 0 && q > (double)best)
-        best = (lapack_int)q;
-    return best + 1;
+    const svd_refill_ *r = ctx;
+    (void)A; /* reload writes t->bufA, which A is */
+    r->reload(r->t, r->net, r->which);
 }
 
 /* SVD of the column-major r x c matrix A (destroyed; reload() refills it
- * for the fallback driver). job 'N': values only; 'S': thin U (r x mn,
- * ldu r) and VT (mn x c, ldvt mn). */
+ * for the fallback driver) in the tracker's workspace. job 'N': values
+ * only; 'S': thin U (r x mn, ldu r) and VT (mn x c, ldvt mn). */
 static int svd_run(lrmlp_tracker *t, char job, size_t r, size_t c, double *A, double *s, double *U,
                    double *VT, void (*reload)(lrmlp_tracker *, const lrmlp_net *, size_t),
                    const lrmlp_net *net, size_t which)
 {
     size_t mn = r < c ? r : c;
-    if (mn == 0)
-        return LRMLP_OK;
-    double du = 0, dvt = 0;
-    lapack_int lr = (lapack_int)r, lc = (lapack_int)c, lmn = (lapack_int)mn;
-    lapack_int ldu = job == 'S' ? lr : 1, ldvt = job == 'S' ? lmn : 1;
-    double *u = job == 'S' ? U : &du, *vt = job == 'S' ? VT : &dvt;
-    lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, job, lr, lc, A, lr, s, u, ldu, vt,
-                                          ldvt, t->work, t->lwork, t->iwork);
-    if (info > 0) {
-        reload(t, net, which);
-        info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, job, job, lr, lc, A, lr, s, u, ldu, vt, ldvt,
-                                   t->work, t->lwork);
-    }
+    const lrmlp__svd_ws ws = { t->work, t->lwork, t->iwork };
+    svd_refill_ ctx = { reload, t, net, which };
+    lapack_int info = lrmlp__svd(LAPACK_COL_MAJOR, job, r, c, A, r, s, U, r, VT, mn, NULL,
+                                 svd_refill, &ctx, &ws);
     if (info != 0)
         return lrmlp__err(LRMLP_ERR_LINALG, "SVD failed (info %d)", (int)info);
     return LRMLP_OK;
@@ -223,19 +181,36 @@ static double sin_theta(lrmlp_tracker *t, const double *A, const double *B, size
 
 /* ---- emitting records ---- */
 
-/* "%.9g" with '.' as the decimal separator whatever the C locale. */
+/* "%.9g" with '.' as the decimal separator whatever the C locale, without
+ * localeconv() (not thread-safe): %g writes [-]digits[radix digits][e...],
+ * so the radix is whatever non-digit bytes follow the first digits, unless
+ * they start the exponent. */
 static void format_double(char *buf, size_t len, double v)
 {
     snprintf(buf, len, "%.9g", v);
-    const char *dp = localeconv()->decimal_point;
-    size_t dl = dp ? strlen(dp) : 0;
-    if (dl == 0 || (dl == 1 && dp[0] == '.'))
+    char *p = buf + (buf[0] == '-');
+    if (!isdigit((unsigned char)*p))
+        return; /* inf, nan */
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == 'e' || *p == 'E')
         return;
-    char *at = strstr(buf, dp);
-    if (!at)
-        return;
-    *at = '.';
-    memmove(at + 1, at + dl, strlen(at + dl) + 1);
+    char *q = p;
+    while (*q && !isdigit((unsigned char)*q))
+        q++;
+    *p = '.';
+    memmove(p + 1, q, strlen(q) + 1);
+}
+
+/* A write error on the CSV file; the stream's error flag stays set, so every
+ * later write or flush reports it too (records were lost). */
+static int csv_error(const char *what)
+{
+    int e = errno;
+    char es[128];
+    return lrmlp__err(LRMLP_ERR_IO, "%s the CSV file: %s", what,
+                      e ? lrmlp__errno_str(e, es, sizeof es)
+                        : "an earlier write failed; records were lost");
 }
 
 static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quantity q,
@@ -244,12 +219,12 @@ static int emit(lrmlp_tracker *t, uint64_t step, size_t layer, lrmlp_track_quant
     if (t->csv) {
         char num[64];
         format_double(num, sizeof num, value);
+        errno = 0;
+        /* ferror too: stdio may drop a buffer it failed to write and still
+         * report success for the call that triggered the write */
         if (fprintf(t->csv, "%" PRIu64 ",%zu,%s,%zu,%s\n", step, layer, quantity_names[q], index,
-                    num) < 0) {
-            char es[128];
-            return lrmlp__err(LRMLP_ERR_IO, "writing the CSV file: %s",
-                              errno_str(errno, es, sizeof es));
-        }
+                    num) < 0 || ferror(t->csv))
+            return csv_error("writing");
     }
     if (t->fn) {
         lrmlp_track_record rec = {step, layer, q, index, value};
@@ -280,7 +255,7 @@ static int record_layer(lrmlp_tracker *t, const lrmlp_net *net, size_t l, uint64
     trk_layer_ *ly = &t->layers[l];
     size_t in = ly->in, out = ly->out, n = in * out, mn = ly->mn;
     reload_w(t, net, l);
-    if (!all_finite(t->bufA, n))
+    if (!lrmlp__all_finite_f64(t->bufA, n))
         return lrmlp__err(LRMLP_ERR_DIVERGED, "layer %zu weights hold NaN/Inf", l);
     double fro2 = sumsq(t->bufA, n);
     for (size_t i = 0; i < n; i++)
@@ -296,19 +271,7 @@ static int record_layer(lrmlp_tracker *t, const lrmlp_net *net, size_t l, uint64
                     t->bufB, (int)in, ly->V, (int)in, 0.0, t->bufA, (int)in);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)out, 1.0,
                     ly->U, (int)out, t->bufA, (int)in, 0.0, t->bufB, (int)in);
-        double b[4] = {0, 0, 0, 0};
-        size_t p = ly->p;
-        for (size_t i = 0; i < out; i++) {
-            size_t r2 = i >= out - p;
-            for (size_t j = 0; j < in; j++) {
-                size_t c2 = j >= in - p;
-                double v = t->bufB[i * in + j];
-                b[2 * r2 + c2] += v * v;
-            }
-        }
-        double tot = b[0] + b[1] + b[2] + b[3];
-        for (int i = 0; i < 4; i++)
-            frac[i] = tot > 0 ? b[i] / tot : 0.0;
+        lrmlp__block_fractions(t->bufB, out, in, ly->p, frac);
         for (size_t i = 0; i < 4; i++) {
             ly->last_block[i] = frac[i];
             if ((rc = emit(t, step, l, LRMLP_TRACK_BLOCK_FRACTION, i, frac[i])))
@@ -335,7 +298,7 @@ static int record_grad(lrmlp_tracker *t, const lrmlp_net *net, uint64_t step)
 {
     size_t gm = t->gm, gd = t->gd, k = t->k;
     reload_g(t, net, 0);
-    if (!all_finite(t->bufA, gm * gd))
+    if (!lrmlp__all_finite_f64(t->bufA, gm * gd))
         return lrmlp__err(LRMLP_ERR_DIVERGED, "layer 0 gradient holds NaN/Inf");
     double v[3] = {NAN, NAN, NAN};
     if (sumsq(t->bufA, gm * gd) > 0) {
@@ -359,7 +322,7 @@ static int record_grad(lrmlp_tracker *t, const lrmlp_net *net, uint64_t step)
 LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t step)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_record: tracker is NULL");
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
     int rc = check_shape(t, net);
@@ -388,12 +351,10 @@ LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_s
 LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t)
 {
     if (!t)
-        return LRMLP_ERR_INVALID;
-    if (t->csv && fflush(t->csv) != 0) {
-        char es[128];
-        return lrmlp__err(LRMLP_ERR_IO, "flushing the CSV file: %s",
-                          errno_str(errno, es, sizeof es));
-    }
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_tracker_flush: tracker is NULL");
+    errno = 0;
+    if (t->csv && (fflush(t->csv) != 0 || ferror(t->csv)))
+        return csv_error("flushing");
     return LRMLP_OK;
 }
 
@@ -471,12 +432,12 @@ static int copy_bases(trk_layer_ *ly, const lrmlp_subspace *s, size_t l)
     if (!has_u)
         return LRMLP_OK;
     ly->p = p;
-    ly->U = dalloc(out, out);
-    ly->V = dalloc(in, in);
+    ly->U = lrmlp__dalloc(out, out);
+    ly->V = lrmlp__dalloc(in, in);
     if (!ly->U || !ly->V)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     /* V = [V1 V2] and U = [U1 U2], columns side by side. */
-    double *tmp = dalloc(in > out ? in : out, in > out ? in : out);
+    double *tmp = lrmlp__dalloc(in > out ? in : out, in > out ? in : out);
     if (!tmp)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     static const lrmlp_subspace_basis which[4] = {LRMLP_SUBSPACE_V1, LRMLP_SUBSPACE_V2,
@@ -509,7 +470,7 @@ static int alloc_scratch(lrmlp_tracker *t)
             maxn = ly->in * ly->out;
         if (ly->mn > maxmn)
             maxmn = ly->mn;
-        lapack_int q = svd_lwork('N', ly->in, ly->out);
+        lapack_int q = lrmlp__svd_lwork('N', ly->in, ly->out);
         if (q > lw)
             lw = q;
     }
@@ -519,25 +480,25 @@ static int alloc_scratch(lrmlp_tracker *t)
             maxn = gm * gd;
         if (mn > maxmn)
             maxmn = mn;
-        lapack_int q = svd_lwork('S', gd, gm);
+        lapack_int q = lrmlp__svd_lwork('S', gd, gm);
         if (q > lw)
             lw = q;
-        t->gU = dalloc(gd, mn);
-        t->gVT = dalloc(mn, gm);
-        t->Lt = dalloc(gm, k);
-        t->Rt = dalloc(gd, k);
-        t->L0 = dalloc(gm, k);
-        t->R0 = dalloc(gd, k);
-        t->C = dalloc(k, k);
-        t->E = dalloc(gm > gd ? gm : gd, k);
+        t->gU = lrmlp__dalloc(gd, mn);
+        t->gVT = lrmlp__dalloc(mn, gm);
+        t->Lt = lrmlp__dalloc(gm, k);
+        t->Rt = lrmlp__dalloc(gd, k);
+        t->L0 = lrmlp__dalloc(gm, k);
+        t->R0 = lrmlp__dalloc(gd, k);
+        t->C = lrmlp__dalloc(k, k);
+        t->E = lrmlp__dalloc(gm > gd ? gm : gd, k);
         if (!t->gU || !t->gVT || !t->Lt || !t->Rt || !t->L0 || !t->R0 || !t->C || !t->E)
             return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
-    t->bufA = dalloc(maxn, 1);
-    t->bufB = dalloc(maxn, 1);
-    t->sv = dalloc(maxmn, 1);
+    t->bufA = lrmlp__dalloc(maxn, 1);
+    t->bufB = lrmlp__dalloc(maxn, 1);
+    t->sv = lrmlp__dalloc(maxmn, 1);
     t->lwork = lw;
-    t->work = dalloc((size_t)lw, 1);
+    t->work = lrmlp__dalloc((size_t)lw, 1);
     t->iwork = malloc(8 * maxmn * sizeof *t->iwork);
     if (!t->bufA || !t->bufB || !t->sv || !t->work || !t->iwork)
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
@@ -574,12 +535,12 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
         ly->in = net->layers[l].in;
         ly->out = net->layers[l].out;
         ly->mn = ly->in < ly->out ? ly->in : ly->out;
-        ly->W0 = dalloc(ly->out, ly->in);
-        ly->last_sv = dalloc(ly->mn, 1);
+        ly->W0 = lrmlp__dalloc(ly->out, ly->in);
+        ly->last_sv = lrmlp__dalloc(ly->mn, 1);
         if (!ly->W0 || !ly->last_sv)
             return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         load_f64(net, net->params, net->layers[l].w_off, ly->in * ly->out, ly->W0);
-        if (!all_finite(ly->W0, ly->in * ly->out))
+        if (!lrmlp__all_finite_f64(ly->W0, ly->in * ly->out))
             return lrmlp__err(LRMLP_ERR_DIVERGED, "layer %zu weights hold NaN/Inf", l);
         for (int i = 0; i < 4; i++)
             ly->last_block[i] = NAN;
@@ -634,12 +595,12 @@ static int create(lrmlp_tracker *t, lrmlp_net *net, const lrmlp_subspace *s,
         if (!t->csv) {
             char es[128];
             return lrmlp__err(LRMLP_ERR_IO, "cannot open %s: %s", o->csv_path,
-                                   errno_str(errno, es, sizeof es));
+                                   lrmlp__errno_str(errno, es, sizeof es));
         }
         if (fputs("step,layer,quantity,index,value\n", t->csv) < 0) {
             char es[128];
             return lrmlp__err(LRMLP_ERR_IO, "writing %s: %s", o->csv_path,
-                                   errno_str(errno, es, sizeof es));
+                                   lrmlp__errno_str(errno, es, sizeof es));
         }
     }
     if ((rc = lrmlp_tracker_record(t, net, 0)))
@@ -656,13 +617,10 @@ LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
     *out = NULL;
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL network");
-    lrmlp_tracker_options o = LRMLP_TRACKER_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != LRMLP_TRACKER_OPTIONS_VERSION)
-            return lrmlp__err(LRMLP_ERR_VERSION, "unknown lrmlp_tracker_options version %u",
-                                   opts->version);
-        o = *opts;
-    }
+    lrmlp_tracker_options o;
+    int rc0 = lrmlp__opts_read(&tracker_opts_type, opts, &o, "lrmlp_tracker_create");
+    if (rc0 != LRMLP_OK)
+        return rc0;
     if (o.every == 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "every must be >= 1");
     lrmlp_tracker *t = calloc(1, sizeof *t);

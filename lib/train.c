@@ -1,20 +1,18 @@
 /* Training loop (one epoch) and evaluation. */
 #include "internal.h"
+#include "numerics.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+LRMLP__OPTS_TYPE(train_opts_type, lrmlp_train_options, LRMLP_TRAIN_OPTIONS_VERSION,
+                 LRMLP_TRAIN_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_train_options, allreduce_user));
+
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version)
 {
-    if (!opts)
-        return LRMLP_ERR_INVALID;
-    if (version != LRMLP_TRAIN_OPTIONS_VERSION)
-        return LRMLP_ERR_VERSION;
-    lrmlp_train_options d = LRMLP_TRAIN_OPTIONS_INIT;
-    *opts = d;
-    return LRMLP_OK;
+    return lrmlp__opts_init(&train_opts_type, opts, version);
 }
 
 LRMLP_API uint64_t lrmlp_net_epochs(const lrmlp_net *net) { return net ? net->epochs : 0; }
@@ -24,24 +22,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Index of the largest of k values (first on ties). */
-static size_t argmax(const void *row, size_t k, lrmlp_dtype dt)
-{
-    size_t best = 0;
-    if (dt == LRMLP_F32) {
-        const float *r = row;
-        for (size_t j = 1; j < k; j++)
-            if (r[j] > r[best])
-                best = j;
-    } else {
-        const double *r = row;
-        for (size_t j = 1; j < k; j++)
-            if (r[j] > r[best])
-                best = j;
-    }
-    return best;
 }
 
 /* The network's training scratch, grown to at least `bytes` (contents lost). */
@@ -104,18 +84,20 @@ static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *id
 }
 
 LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
-                                const lrmlp_train_options *opts, lrmlp_epoch_stats *stats)
+                                const lrmlp_train_options *user_opts, lrmlp_epoch_stats *stats)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
-    if (!opt || !opts)
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_train_epoch: network is NULL");
+    if (!opt || !user_opts)
         return lrmlp__err(LRMLP_ERR_INVALID, "optimizer or options are NULL");
-    if (opts->version != LRMLP_TRAIN_OPTIONS_VERSION)
-        return lrmlp__err(LRMLP_ERR_VERSION,
-                          "unknown lrmlp_train_options version %u", opts->version);
+    lrmlp_train_options full;
+    int rc = lrmlp__opts_read(&train_opts_type, user_opts, &full, "lrmlp_train_epoch");
+    if (rc != LRMLP_OK)
+        return rc;
+    const lrmlp_train_options *opts = &full;
     if ((int)opts->loss < 0 || opts->loss >= LRMLP_LOSS_COUNT_)
         return lrmlp__err(LRMLP_ERR_INVALID, "unknown loss %d", (int)opts->loss);
-    int rc = check_dataset(net, ds, 1);
+    rc = check_dataset(net, ds, 1);
     if (rc)
         return rc;
     double t0 = now_seconds();
@@ -132,16 +114,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     void *X, *T;
     if (!scratch_split(net, xb, tb, opts->shuffle ? n : 0, &X, &T, &idx))
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
-    if (opts->shuffle) {
-        for (size_t i = 0; i < n; i++)
-            idx[i] = i;
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t)lrmlp__rng_below(&net->rng, (uint64_t)i + 1);
-            size_t t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
-    }
+    if (opts->shuffle)
+        lrmlp__permutation(idx, n, &net->rng);
     int classify = lrmlp_dataset_n_classes(ds) > 0;
     double loss_sum = 0;
     size_t correct = 0, seen = 0, steps = 0, batch = 0;
@@ -160,8 +134,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
             if (rc == LRMLP_OK && classify) {
                 const char *Y = lrmlp__net_output(net);
                 for (size_t i = 0; i < cc; i++)
-                    correct += argmax(Y + i * k * es, k, net->dtype) ==
-                               argmax((const char *)T + i * k * es, k, net->dtype);
+                    correct += lrmlp__argmax(Y + i * k * es, k, net->dtype) ==
+                               lrmlp__argmax((const char *)T + i * k * es, k, net->dtype);
             }
         }
         if (rc)
@@ -208,7 +182,7 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
                              size_t batch_size, lrmlp_eval_result *out)
 {
     if (!net)
-        return LRMLP_ERR_INVALID;
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_evaluate: network is NULL");
     if (!out)
         return lrmlp__err(LRMLP_ERR_INVALID, "result pointer is NULL");
     if ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_)
@@ -245,8 +219,8 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
         if (classify) {
             const char *Y = lrmlp__net_output(net);
             for (size_t i = 0; i < cnt; i++)
-                correct += argmax(Y + i * k * es, k, net->dtype) ==
-                           argmax((const char *)T + i * k * es, k, net->dtype);
+                correct += lrmlp__argmax(Y + i * k * es, k, net->dtype) ==
+                           lrmlp__argmax((const char *)T + i * k * es, k, net->dtype);
         }
     }
     if (rc)

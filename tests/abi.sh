@@ -7,7 +7,10 @@ update=0
 if [ "${1:-}" = "--update" ]; then update=1; shift; fi
 lib=$1 inc=$2 base=$3
 if [ "$update" = 1 ]; then
-    abidw --no-corpus-path --headers-dir "$inc/lrmlp" --headers-dir "$inc" "$lib" > "$base"
+    # The DWARF paths of the build tree are stripped, so the baseline names
+    # no directory outside the repository and is the same from any build dir.
+    abidw --no-corpus-path --headers-dir "$inc/lrmlp" --headers-dir "$inc" "$lib" |
+        sed -E "s#(path|filepath)='[^']*/((lib|include)/[^']*)'#\\1='\\2'#g; s#comp-dir-path='[^']*'#comp-dir-path='.'#" > "$base"
     echo "wrote $base"; exit 0
 fi
 out=$(abidiff --headers-dir2 "$inc/lrmlp" --headers-dir2 "$inc" "$base" "$lib")

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <lrmlp.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -153,7 +154,36 @@ START_TEST(test_names)
     ck_assert_int_eq(a, LRMLP_ACT_GELU);
     ck_assert_int_eq(lrmlp_activation_from_name("swish", &a), LRMLP_OK);
     ck_assert_int_eq(a, LRMLP_ACT_SILU);
+    /* aliases, and '-' for '_' */
+    static const struct { const char *name; lrmlp_activation act; } alias[] = {
+        { "leaky", LRMLP_ACT_LEAKY_RELU }, { "Leaky-ReLU", LRMLP_ACT_LEAKY_RELU },
+        { "gelu-tanh", LRMLP_ACT_GELU_TANH }, { "GELU_TANH", LRMLP_ACT_GELU_TANH },
+        { "SWISH", LRMLP_ACT_SILU },
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++) {
+        a = LRMLP_ACT_IDENTITY;
+        ck_assert_int_eq(lrmlp_activation_from_name(alias[i].name, &a), LRMLP_OK);
+        ck_assert_int_eq(a, alias[i].act);
+    }
     ck_assert_int_eq(lrmlp_activation_from_name("nope", &a), LRMLP_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "'nope'"));
+    ck_assert_int_eq(lrmlp_activation_from_name("gelu_", &a), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_activation_from_name("gel", &a), LRMLP_ERR_INVALID);
+    /* the enum values are the stable ones stored in model files */
+    ck_assert_int_eq(LRMLP_ACT_RRELU, 10);
+    ck_assert_int_eq(LRMLP_ACT_COUNT_, 11);
+    ck_assert_int_eq(LRMLP_INIT_ZERO, 7);
+    ck_assert_int_eq(LRMLP_OPTIM_MUON, 4);
+    ck_assert_int_eq(LRMLP_SCHEDULE_STEP, 2);
+    ck_assert_int_eq(LRMLP_TRACK_GRAD_ANGLE_RIGHT, 6);
+    ck_assert_str_eq(lrmlp_optim_kind_name(LRMLP_OPTIM_ADAMW), "adamw");
+    ck_assert_str_eq(lrmlp_schedule_name(LRMLP_SCHEDULE_COSINE), "cosine");
+    ck_assert_ptr_null(lrmlp_schedule_name(LRMLP_SCHEDULE_COUNT_));
+    ck_assert_str_eq(lrmlp_init_name(LRMLP_INIT_HE_NORMAL), "he_normal");
+    ck_assert_ptr_null(lrmlp_init_name((lrmlp_init)-1));
+    ck_assert_str_eq(lrmlp_track_quantity_name(LRMLP_TRACK_STABLE_RANK), "stable_rank");
+    ck_assert_str_eq(lrmlp_loss_name(LRMLP_LOSS_CROSS_ENTROPY), "cross_entropy");
+    ck_assert_ptr_null(lrmlp_loss_name(LRMLP_LOSS_COUNT_));
     ck_assert_ptr_null(lrmlp_activation_name(LRMLP_ACT_COUNT_));
     ck_assert_int_eq(lrmlp_activation_eval(LRMLP_ACT_COUNT_, 0, NULL, NULL), LRMLP_ERR_INVALID);
     ck_assert_int_eq(lrmlp_activation_eval(LRMLP_ACT_TANH, NAN, NULL, NULL), LRMLP_ERR_INVALID);
@@ -166,6 +196,65 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* act(+inf), act(-inf), act(NaN) through a 1 -> 1 -> 1 network of dtype dt
+ * (identity hidden layer of weight big, output layer weight 1 or 0): the
+ * hidden value overflows to +-inf and inf * 0 makes the NaN. */
+static void eval_special(lrmlp_dtype dt, lrmlp_activation a, double out[3])
+{
+    const size_t w[] = {1, 1, 1};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = dt;
+    o.n_layers = 2;
+    o.widths = w;
+    o.hidden_activation = LRMLP_ACT_IDENTITY;
+    o.output_activation = a;
+    for (int k = 0; k < 3; k++) {
+        lrmlp_net *net;
+        ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+        if (dt == LRMLP_F32) {
+            float w0 = FLT_MAX, w1 = k < 2 ? 1.0f : 0.0f, x = k == 1 ? -2.0f : 2.0f, y;
+            ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &w0), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 1, &w1), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_predict_f32(net, &x, 1, &y), LRMLP_OK);
+            out[k] = y;
+        } else {
+            double w0 = DBL_MAX, w1 = k < 2 ? 1.0 : 0.0, x = k == 1 ? -2.0 : 2.0;
+            ck_assert_int_eq(lrmlp_net_set_weights_f64(net, 0, &w0), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_set_weights_f64(net, 1, &w1), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_predict_f64(net, &x, 1, &out[k]), LRMLP_OK);
+        }
+        lrmlp_net_free(net);
+    }
+}
+
+/* At +-inf every activation has its limit (never NaN), NaN stays NaN, and
+ * the float32 kernels agree with float64 (the float exp kernel once turned
+ * NaN into an integer and shifted a negative value: run under UBSan). */
+START_TEST(test_nonfinite_inputs)
+{
+    lrmlp_activation a = (lrmlp_activation)_i;
+    double y32[3], y64[3];
+    eval_special(LRMLP_F32, a, y32);
+    eval_special(LRMLP_F64, a, y64);
+    const char *in[3] = {"inf", "-inf", "nan"};
+    for (int k = 0; k < 3; k++) {
+        const char *nm = lrmlp_activation_name(a);
+        if (k == 2) {
+            ck_assert_msg(isnan(y32[k]) && isnan(y64[k]), "%s(nan): f32 %g, f64 %g", nm, y32[k],
+                          y64[k]);
+            continue;
+        }
+        ck_assert_msg(!isnan(y64[k]), "%s(%s) is NaN in float64", nm, in[k]);
+        ck_assert_msg(!isnan(y32[k]), "%s(%s) is NaN in float32", nm, in[k]);
+        if (isinf(y64[k]))
+            ck_assert_msg(y32[k] == y64[k], "%s(%s): f32 %g, f64 %g", nm, in[k], y32[k], y64[k]);
+        else
+            ck_assert_msg(fabs(y32[k] - y64[k]) <= 1e-30 + 1e-6 * fabs(y64[k]),
+                          "%s(%s): f32 %g, f64 %g", nm, in[k], y32[k], y64[k]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("activation");
@@ -175,6 +264,7 @@ int main(void)
     tcase_add_loop_test(tc, test_f32_kernels, 0, LRMLP_ACT_COUNT_);
     tcase_add_loop_test(tc, test_f32_no_subnormals, 0, LRMLP_ACT_COUNT_);
     tcase_add_test(tc, test_rrelu_modes);
+    tcase_add_loop_test(tc, test_nonfinite_inputs, 0, LRMLP_ACT_COUNT_);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

@@ -312,6 +312,40 @@ START_TEST(test_idx_truncated)
     write_or_fail(p, g, gl);        /* intact: loads */
     ck_assert_int_eq(lrmlp_dataset_load_idx(&ds, p, NULL), LRMLP_OK);
     lrmlp_dataset_free(ds);
+    /* The 8-byte trailer (CRC, size) cut, in part or whole, and one byte
+     * of the last deflate block with it: the data is all there, the file
+     * is still truncated. */
+    for (size_t cut = 1; cut <= 9; cut++) {
+        write_or_fail(p, g, gl - cut);
+        ck_assert_msg(lrmlp_dataset_load_idx(&ds, p, NULL) == LRMLP_ERR_FORMAT,
+                      "gzip file with %zu bytes cut off loaded", cut);
+        ck_assert_ptr_null(ds);
+    }
+    /* Bytes after the gzip stream that are not another gzip member. */
+    static const unsigned char junk[][4] = {{0}, {7}, {0x1f, 0}, {'a', 'b', 'c', 'd'}};
+    static const size_t junk_len[] = {1, 1, 2, 4};
+    unsigned char *gj = malloc(gl + 4);
+    memcpy(gj, g, gl);
+    for (size_t j = 0; j < 4; j++) {
+        memcpy(gj + gl, junk[j], junk_len[j]);
+        write_or_fail(p, gj, gl + junk_len[j]);
+        ck_assert_msg(lrmlp_dataset_load_idx(&ds, p, NULL) == LRMLP_ERR_FORMAT,
+                      "gzip file with %zu bytes of garbage appended loaded", junk_len[j]);
+        ck_assert_ptr_null(ds);
+    }
+    free(gj);
+    /* Two gzip members concatenated are one valid gzip file (gzip -c a b). */
+    size_t g1l, g2l;
+    unsigned char *g1 = gzip_stored(bi, 7, &g1l), *g2 = gzip_stored(bi + 7, li - 7, &g2l);
+    unsigned char *gg = malloc(g1l + g2l);
+    memcpy(gg, g1, g1l);
+    memcpy(gg + g1l, g2, g2l);
+    write_or_fail(p, gg, g1l + g2l);
+    ck_assert_int_eq(lrmlp_dataset_load_idx(&ds, p, NULL), LRMLP_OK);
+    lrmlp_dataset_free(ds);
+    free(g1);
+    free(g2);
+    free(gg);
     g[10 + 5 + 16 + 4] ^= 0xff;     /* a pixel: only the CRC can tell */
     write_or_fail(p, g, gl);
     ck_assert_int_eq(lrmlp_dataset_load_idx(&ds, p, NULL), LRMLP_ERR_FORMAT);
@@ -610,6 +644,11 @@ START_TEST(test_csv_bad)
     ck_assert_int_eq(load_csv_text("1,2,3\n1,2 3,3\n", NULL, &ds), LRMLP_ERR_FORMAT);
     ck_assert_int_eq(load_csv_text("1,2,3\n1,nan,3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
     ck_assert_int_eq(load_csv_text("1,-Inf,3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,nan(0x1),3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,-NAN(),3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,nan(a_9),3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
+    ck_assert_int_eq(load_csv_text("1,nan(0x1,3\n", NULL, &ds), LRMLP_ERR_FORMAT);
+    ck_assert_int_eq(load_csv_text("1,nan(-),3\n", NULL, &ds), LRMLP_ERR_FORMAT);
     ck_assert_int_eq(load_csv_text("1,1e999,3\n", NULL, &ds), LRMLP_ERR_NONFINITE);
     ck_assert_int_eq(load_csv_text("1,1e39,3\n", NULL, &ds), LRMLP_ERR_NONFINITE); /* > FLT_MAX */
     /* Labels must be non-negative integers. */

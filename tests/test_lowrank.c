@@ -225,6 +225,103 @@ START_TEST(test_init_from_dense)
 }
 END_TEST
 
+/* eps is given once: a mismatch with the dense network's scale is an
+ * error (it used to give ||U||_F^2 = r / 16 silently for L = 3, eps 0.2 on
+ * an eps 0.1 net); eps = 0 takes it from the network. */
+START_TEST(test_init_from_dense_eps)
+{
+    const size_t L = 3, d = 8, m = 10, K = 2, r = 6;
+    for (int f32 = 0; f32 < 2; f32++) {
+        lrmlp_net *dense = make_dense(L, d, m, K, LRMLP_ACT_SILU, 0.1, 5);
+        if (f32) { /* the same weights in a float32 network */
+            const size_t w[] = { d, m, m, K };
+            lrmlp_net *d32 = tu_make_net(LRMLP_F32, L, w, LRMLP_ACT_SILU, 0.1, 5);
+            double W[100];
+            float Wf[100];
+            for (size_t l = 0; l < L; l++) {
+                lrmlp_net_get_weights_f64(dense, l, W);
+                for (size_t i = 0; i < 100; i++)
+                    Wf[i] = (float)W[i];
+                ck_assert_int_eq(lrmlp_net_set_weights_f32(d32, l, Wf), LRMLP_OK);
+            }
+            lrmlp_net_free(dense);
+            dense = d32;
+        }
+        lrmlp_net *lr = tu_make_lowrank(f32 ? LRMLP_F32 : LRMLP_F64, L, d, m, K, r,
+                                        LRMLP_ACT_SILU, 6);
+        double Vb[8 * 6], U[10 * 6];
+        orthonormal_basis(d, r, 7, Vb);
+        size_t lu;
+        ck_assert_int_eq(lrmlp_lowrank_layer(lr, LRMLP_FACTOR_U, 0, &lu), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, Vb, 0.2), LRMLP_ERR_INVALID);
+        ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "eps = 0.2"));
+        ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, Vb, -0.1), LRMLP_ERR_INVALID);
+        for (int k = 0; k < 2; k++) {
+            ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, dense, Vb, k ? 0.0 : 0.1),
+                             LRMLP_OK);
+            if (f32) {
+                float Uf[10 * 6];
+                lrmlp_net_get_weights_f32(lr, lu, Uf);
+                for (size_t i = 0; i < m * r; i++)
+                    U[i] = Uf[i];
+            } else {
+                lrmlp_net_get_weights_f64(lr, lu, U);
+            }
+            double fro2 = 0;
+            for (size_t i = 0; i < m * r; i++)
+                fro2 += U[i] * U[i];
+            ck_assert_double_eq_tol(fro2, (double)r, f32 ? 1e-4 : 1e-12);
+        }
+        lrmlp_net_free(lr);
+        lrmlp_net_free(dense);
+    }
+    /* A dense net that is not eps-orthogonal: eps is the caller's, eps = 0
+     * has nothing to take it from. */
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    const size_t w[] = { d, m, m, K };
+    no.dtype = LRMLP_F64;
+    no.n_layers = L;
+    no.widths = w;
+    no.init = LRMLP_INIT_GAUSSIAN;
+    no.init_scale = 0.1;
+    lrmlp_net *g = NULL;
+    ck_assert_int_eq(lrmlp_net_create(&g, &no), LRMLP_OK);
+    lrmlp_net *lr = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_SILU, 6);
+    double Vb[8 * 6];
+    orthonormal_basis(d, r, 7, Vb);
+    ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, g, Vb, 0.2), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_lowrank_init_from_dense(lr, g, Vb, 0.0), LRMLP_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "not a scaled orthogonal"));
+    lrmlp_net_free(lr);
+    lrmlp_net_free(g);
+}
+END_TEST
+
+/* Cores: lrmlp_lowrank_layer's A index is 1-based, lrmlp_lowrank_core_layer
+ * 0-based; both name the same layers. */
+START_TEST(test_core_layer)
+{
+    lrmlp_net *lr = tu_make_lowrank(LRMLP_F64, 4, 8, 10, 2, 3, LRMLP_ACT_SILU, 6);
+    for (size_t c = 0; c < 3; c++) {
+        size_t a = 99, b = 98;
+        ck_assert_int_eq(lrmlp_lowrank_core_layer(lr, c, &a), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_lowrank_layer(lr, LRMLP_FACTOR_A, c + 1, &b), LRMLP_OK);
+        ck_assert_uint_eq(a, b);
+        ck_assert_uint_eq(a, c + 1);
+        ck_assert_uint_eq(lrmlp_net_width(lr, a), 3);
+        ck_assert_uint_eq(lrmlp_net_width(lr, a + 1), 3);
+    }
+    size_t l;
+    ck_assert_int_eq(lrmlp_lowrank_core_layer(lr, 3, &l), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_lowrank_core_layer(lr, SIZE_MAX, &l), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_lowrank_core_layer(lr, 0, NULL), LRMLP_ERR_INVALID);
+    lrmlp_net *dense = make_dense(2, 3, 3, 2, LRMLP_ACT_TANH, 0.1, 1);
+    ck_assert_int_eq(lrmlp_lowrank_core_layer(dense, 0, &l), LRMLP_ERR_STATE);
+    lrmlp_net_free(dense);
+    lrmlp_net_free(lr);
+}
+END_TEST
+
 START_TEST(test_rotate)
 {
     /* psi = 0 gives the basis itself; psi = 90 degrees is orthogonal to it;
@@ -261,8 +358,10 @@ END_TEST
 
 START_TEST(test_expand_same_function)
 {
-    size_t L = (size_t)_i + 2; /* 2, 3, 4 */
-    const size_t d = 7, m = 9, K = 4, r = 3, n = 6;
+    /* L = 2, 3, 4; input wider than the hidden layers for _i >= 3 (the
+     * 784 -> 512 case: the buffers must hold r x d as well as m x r). */
+    size_t L = (size_t)_i % 3 + 2;
+    const size_t d = _i < 3 ? 7 : 16, m = _i < 3 ? 9 : 6, K = 4, r = 3, n = 6;
     lrmlp_net *lr = tu_make_lowrank(LRMLP_F64, L, d, m, K, r, LRMLP_ACT_ELU, 10 + L);
     size_t P = lrmlp_net_param_count(lr);
     double *p = lrmlp_net_params(lr);
@@ -273,7 +372,7 @@ START_TEST(test_expand_same_function)
     ck_assert_int_eq(lrmlp_lowrank_expand(&dense, lr), LRMLP_OK);
     ck_assert_uint_eq(lrmlp_net_n_layers(dense), L);
     ck_assert_uint_eq(lrmlp_net_width(dense, 1), m);
-    double X[6 * 7], Y1[6 * 4], Y2[6 * 4];
+    double X[6 * 16], Y1[6 * 4], Y2[6 * 4];
     for (size_t i = 0; i < n * d; i++)
         X[i] = tu_rand(&s);
     ck_assert_int_eq(lrmlp_net_predict_f64(lr, X, n, Y1), LRMLP_OK);
@@ -330,6 +429,28 @@ START_TEST(test_factorize)
 }
 END_TEST
 
+/* A non-finite weight is reported before the SVD (dgesdd never returns on
+ * +-Inf); layers that are not factorized are copied as they are. */
+START_TEST(test_factorize_nonfinite)
+{
+    const size_t w[] = {5, 4, 3};
+    lrmlp_net *dense = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.5, 3);
+    const double bad[] = {INFINITY, -INFINITY, NAN};
+    size_t ranks[] = {2, 0};
+    for (int k = 0; k < 3; k++) {
+        double *p = lrmlp_net_params(dense);
+        double keep = p[7];
+        p[7] = bad[k];
+        lrmlp_net *f = (lrmlp_net *)&f;
+        lrmlp_error_clear();
+        ck_assert_int_eq(lrmlp_net_factorize(&f, dense, ranks), LRMLP_ERR_NONFINITE);
+        ck_assert_ptr_null(f);
+        ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "layer 0"));
+        p[7] = keep;
+    }
+    lrmlp_net_free(dense);
+}
+END_TEST
 
 /* Full-batch GD loss after `steps` steps of a low-rank net. */
 static double train_gd(lrmlp_net *net, const double *X, const double *T, size_t n, double lr,
@@ -408,9 +529,12 @@ int main(void)
     tcase_add_test(tc, test_fd_factors);
     tcase_add_test(tc, test_param_count_paper);
     tcase_add_test(tc, test_init_from_dense);
+    tcase_add_test(tc, test_init_from_dense_eps);
+    tcase_add_test(tc, test_core_layer);
     tcase_add_test(tc, test_rotate);
-    tcase_add_loop_test(tc, test_expand_same_function, 0, 3);
+    tcase_add_loop_test(tc, test_expand_same_function, 0, 6);
     tcase_add_test(tc, test_factorize);
+    tcase_add_test(tc, test_factorize_nonfinite);
     tcase_add_test(tc, test_sbig_beats_random);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

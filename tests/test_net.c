@@ -4,6 +4,9 @@
 #include "testutil.h"
 
 #include <lrmlp.h>
+#include <float.h>
+#include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +455,82 @@ START_TEST(test_cross_entropy_stable)
 }
 END_TEST
 
+/* A scale whose weights would not fit the dtype is refused before anything
+ * is written (the network and its generator stay as they were); scales that
+ * fit give finite weights. TORCH_DEFAULT ignores the scale. */
+START_TEST(test_init_scale_overflow)
+{
+    for (int dt = 0; dt < 2; dt++) {
+        lrmlp_dtype dtype = dt ? LRMLP_F64 : LRMLP_F32;
+        double huge = dt ? DBL_MAX : 1e300, fits = dt ? 1e300 : 1e30;
+        for (int init = 0; init < LRMLP_INIT_COUNT_; init++) {
+            if (init == LRMLP_INIT_TORCH_DEFAULT || init == LRMLP_INIT_ZERO ||
+                (dt && init == LRMLP_INIT_ORTHOGONAL)) /* |Q_ij| <= 1: always fits */
+                continue;
+            const size_t w[] = {1, 2, 1}; /* every fan factor >= 1 */
+            lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+            o.dtype = dtype;
+            o.n_layers = 2;
+            o.widths = w;
+            o.bias = 1;
+            o.init = (lrmlp_init)init;
+            o.init_scale = huge;
+            lrmlp_net *net = (lrmlp_net *)&o;
+            lrmlp_error_clear();
+            int rc = lrmlp_net_create(&net, &o);
+            ck_assert_msg(rc == LRMLP_ERR_INVALID, "dtype %d init %d scale %g: %d", dt, init,
+                          huge, rc);
+            ck_assert_ptr_null(net);
+            ck_assert_str_ne(lrmlp_last_errmsg(), "");
+            o.init_scale = fits;
+            ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+            size_t P = lrmlp_net_param_count(net), es = dt ? 8 : 4;
+            for (size_t i = 0; i < P; i++) {
+                double v = dt ? ((double *)lrmlp_net_params(net))[i]
+                              : ((float *)lrmlp_net_params(net))[i];
+                ck_assert_msg(isfinite(v), "init %d scale %g: weight %zu is %g", init, fits, i,
+                              v);
+            }
+            /* lrmlp_net_init_layer: refused, parameters and generator kept. */
+            void *before = malloc(P * es);
+            memcpy(before, lrmlp_net_params(net), P * es);
+            ck_assert_int_eq(lrmlp_net_init_layer(net, 1, (lrmlp_init)init, huge),
+                             LRMLP_ERR_INVALID);
+            ck_assert_int_eq(memcmp(before, lrmlp_net_params(net), P * es), 0);
+            lrmlp_net *twin;
+            ck_assert_int_eq(lrmlp_net_clone(&twin, net), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_init_layer(net, 0, LRMLP_INIT_GAUSSIAN, 1.0), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_net_init_layer(twin, 0, LRMLP_INIT_GAUSSIAN, 1.0), LRMLP_OK);
+            ck_assert_int_eq(memcmp(lrmlp_net_params(twin), lrmlp_net_params(net), P * es), 0);
+            free(before);
+            lrmlp_net_free(twin);
+            lrmlp_net_free(net);
+        }
+    }
+}
+END_TEST
+
+/* Batch sizes are checked before anything is read: more rows than the BLAS
+ * integer holds (predict, loss, gradient), and a chunked gradient whose
+ * n * width overflows size_t (the NaN in T must not be what is reported:
+ * scanning a wrapped-around length would read outside the arrays). */
+START_TEST(test_batch_size_limits)
+{
+    const size_t w[] = {4, 3, 2};
+    lrmlp_net *net = make_net(LRMLP_F32, 2, w, LRMLP_ACT_TANH, LRMLP_ACT_IDENTITY, 0, 1);
+    float X[8] = {0}, T[4] = {NAN, 0, 0, 0}, Y[4];
+    double l;
+    size_t big = (size_t)INT_MAX + 1;
+    ck_assert_int_eq(lrmlp_net_predict_f32(net, X, big, Y), LRMLP_ERR_INVALID);
+    ck_assert_int_eq(lrmlp_net_loss_f32(net, X, T, big, LRMLP_LOSS_SSE, &l, NULL),
+                     LRMLP_ERR_INVALID);
+    size_t wrap = SIZE_MAX / 4 + 2; /* wrap * 4 == 4 (mod 2^64) */
+    ck_assert_int_eq(lrmlp_net_gradient_f32(net, X, T, wrap, LRMLP_LOSS_SSE, &l),
+                     LRMLP_ERR_INVALID);
+    lrmlp_net_free(net);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -466,9 +545,11 @@ static Suite *net_suite(void)
     tcase_add_test(ti, test_orthogonal_init);
     tcase_add_test(ti, test_seed_determinism);
     tcase_add_test(ti, test_init_statistics);
+    tcase_add_test(ti, test_init_scale_overflow);
     suite_add_tcase(s, ti);
     TCase *tb = tcase_create("api");
     tcase_add_test(tb, test_bad_input);
+    tcase_add_test(tb, test_batch_size_limits);
     tcase_add_test(tb, test_predict_matches_manual);
     tcase_add_test(tb, test_cross_entropy_stable);
     suite_add_tcase(s, tb);

@@ -587,6 +587,85 @@ END_TEST
 
 /* ---- the law of parsimony (theory.md section 2, linear case) ---- */
 
+/* eps is cross-checked against the network's orthogonal init; 0 takes it
+ * from there and gives the same bases as the right value. */
+START_TEST(test_eps_from_network)
+{
+    const size_t d = 12, m = 10, K = 2, n = 30;
+    const size_t w[] = { d, m, m, K };
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, 0.1, 71);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
+    whitened_data(X, T, n, d, K, 29);
+    lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
+    lrmlp_subspace *s = NULL;
+    o.eps = 0.2;
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, net, X, T, n, LRMLP_LOSS_SSE, &o),
+                     LRMLP_ERR_INVALID);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "eps = 0.2"));
+    o.eps = 0.1;
+    lrmlp_subspace *a = estimate(net, X, T, n, &o);
+    o.eps = 0;
+    lrmlp_subspace *b = estimate(net, X, T, n, &o);
+    const size_t p = d - 2 * K;
+    double *Ua = tu_dmalloc(m * p), *Ub = tu_dmalloc(m * p);
+    for (size_t l = 0; l < 2; l++) {
+        ck_assert_int_eq(lrmlp_subspace_get_basis(a, l, LRMLP_SUBSPACE_U2, Ua), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_subspace_get_basis(b, l, LRMLP_SUBSPACE_U2, Ub), LRMLP_OK);
+        for (size_t i = 0; i < m * p; i++)
+            ck_assert_double_eq_tol(Ua[i], Ub[i], 1e-12);
+    }
+    free(Ua);
+    free(Ub);
+    lrmlp_subspace_free(a);
+    lrmlp_subspace_free(b);
+    lrmlp_net_free(net);
+    free(X);
+    free(T);
+}
+END_TEST
+
+/* A layer with out == p (here layer 1, m -> p) has an empty U1: blocks 11
+ * and 12 do not exist and are reported as NaN, not as a fraction 0. */
+START_TEST(test_empty_u1)
+{
+    const size_t d = 8, K = 2, p = d - 2 * K, m = 8, n = 30;
+    const size_t w[] = { d, m, p, K };
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, 0.1, 73);
+    double *X = tu_dmalloc(n * d), *T = tu_dmalloc(n * K);
+    whitened_data(X, T, n, d, K, 31);
+    lrmlp_subspace *s = estimate(net, X, T, n, NULL);
+    size_t in, out, pp;
+    int has_u;
+    ck_assert_int_eq(lrmlp_subspace_layer_dims(s, 1, &in, &out, &pp, &has_u), LRMLP_OK);
+    ck_assert(in == m && out == p && pp == p && has_u);
+    double *W0 = tu_dmalloc(p * m), *Wt = tu_dmalloc(p * m), fr[4];
+    lrmlp_net_get_weights_f64(net, 1, W0);
+    uint64_t st = 5;
+    for (size_t i = 0; i < p * m; i++)
+        Wt[i] = W0[i] + tu_rand(&st);
+    ck_assert_int_eq(lrmlp_subspace_block_fractions(s, 1, W0, Wt, fr), LRMLP_OK);
+    ck_assert(isnan(fr[0]) && isnan(fr[1]));
+    ck_assert(fr[2] > 0 && fr[3] > 0);
+    ck_assert_double_eq_tol(fr[2] + fr[3], 1.0, 1e-12);
+    /* layer 0 (out = m > p) has all four blocks */
+    double *A0 = tu_dmalloc(m * d), *At = tu_dmalloc(m * d);
+    lrmlp_net_get_weights_f64(net, 0, A0);
+    for (size_t i = 0; i < m * d; i++)
+        At[i] = A0[i] + tu_rand(&st);
+    ck_assert_int_eq(lrmlp_subspace_block_fractions(s, 0, A0, At, fr), LRMLP_OK);
+    ck_assert(!isnan(fr[0]) && !isnan(fr[1]) && !isnan(fr[2]) && !isnan(fr[3]));
+    free(A0);
+    free(At);
+    free(W0);
+    free(Wt);
+    free(X);
+    free(T);
+    lrmlp_subspace_free(s);
+    lrmlp_net_free(net);
+}
+END_TEST
+
 START_TEST(test_parsimony_linear_gd)
 {
     /* Identity activation, W_2 fixed with orthonormal rows, whitened inputs,
@@ -703,7 +782,7 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, net, X, T, n, sse, &o), LRMLP_ERR_SHAPE);
     ck_assert_ptr_null(s);
     o.k = 0;
-    o.eps = 0;
+    o.eps = -0.1;
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, net, X, T, n, sse, &o), LRMLP_ERR_INVALID);
     o.eps = NAN;
     ck_assert_int_eq(lrmlp_subspace_estimate_f64(&s, net, X, T, n, sse, &o), LRMLP_ERR_INVALID);
@@ -803,6 +882,8 @@ static Suite *subspace_suite(void)
     tcase_set_timeout(tm, 120);
     tcase_add_test(tm, test_principal_angles_known);
     tcase_add_test(tm, test_block_fractions);
+    tcase_add_test(tm, test_eps_from_network);
+    tcase_add_test(tm, test_empty_u1);
     tcase_add_test(tm, test_parsimony_linear_gd);
     suite_add_tcase(s, tm);
     TCase *ta = tcase_create("api");

@@ -660,6 +660,44 @@ START_TEST(test_narrow_layer)
 }
 END_TEST
 
+/* A full disk: every record that cannot be written is reported, by
+ * lrmlp_tracker_record once stdio's buffer has to be written out and by
+ * lrmlp_tracker_flush, which must not report OK for data it dropped. */
+START_TEST(test_csv_disk_full)
+{
+    FILE *probe = fopen("/dev/full", "w");
+    if (!probe)
+        return; /* no /dev/full on this system */
+    fclose(probe);
+    double *X = tu_dmalloc(TN * TD), *T = tu_dmalloc(TN * TK);
+    theory_data(X, T);
+    lrmlp_net *net = theory_net(LRMLP_ACT_TANH);
+    lrmlp_subspace *s = estimate(net, X, T, TN);
+    lrmlp_tracker_options to = LRMLP_TRACKER_OPTIONS_INIT;
+    to.csv_path = "/dev/full";
+    lrmlp_tracker *t = NULL;
+    ck_assert_int_eq(lrmlp_tracker_create(&t, net, s, &to), LRMLP_OK); /* buffered */
+    ck_assert_int_eq(lrmlp_tracker_flush(t), LRMLP_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "CSV"));
+    /* Still failing afterwards: stdio dropped the data, the error stays. */
+    ck_assert_int_eq(lrmlp_tracker_flush(t), LRMLP_ERR_IO);
+    ck_assert_int_eq(lrmlp_tracker_record(t, net, 1), LRMLP_ERR_IO);
+    lrmlp_tracker_free(t);
+
+    /* Records alone (no flush) fail once the buffer is written out. */
+    ck_assert_int_eq(lrmlp_tracker_create(&t, net, s, &to), LRMLP_OK);
+    int rc = LRMLP_OK;
+    for (uint64_t step = 1; step < 2000 && rc == LRMLP_OK; step++)
+        rc = lrmlp_tracker_record(t, net, step);
+    ck_assert_int_eq(rc, LRMLP_ERR_IO);
+    lrmlp_tracker_free(t);
+    lrmlp_subspace_free(s);
+    lrmlp_net_free(net);
+    free(X);
+    free(T);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("track");
@@ -670,6 +708,7 @@ int main(void)
     tcase_add_test(tc, test_parsimony_gelu);
     tcase_add_test(tc, test_grad_at_creation);
     tcase_add_test(tc, test_csv);
+    tcase_add_test(tc, test_csv_disk_full);
     tcase_add_loop_test(tc, test_values, 0, 2);
     tcase_add_test(tc, test_stop);
     tcase_add_test(tc, test_bad_input);

@@ -16,8 +16,7 @@
  * last layer trainable. Every run: Adam, constant lr, batch 64. Results go
  * to CSV files in --out; the rank suggestion from the gradient's spectrum is
  * written next to them. */
-#include "../../examples/common.h"
-#include "../../examples/lowrank_common.h"
+#include "lowrank_common.h"
 
 #include <lrmlp.h>
 
@@ -53,22 +52,6 @@ static void usage(FILE *f)
                "  [--n-pre N] [--n-adapt N] [--width M] [--pre-epochs E] [--epochs E]\n"
                "  [--ranks LIST] [--compress-ranks LIST] [--seeds S] [--lr LR] [--batch B]\n"
                "  [--scale S (of LoRA's and GRADIENT's A)]\n");
-}
-
-static int parse_list(const char *s, size_t *v, size_t *n)
-{
-    *n = 0;
-    while (*s && *n < NRANK_MAX) {
-        char *end;
-        unsigned long x = strtoul(s, &end, 10);
-        if (end == s || x == 0)
-            return 1;
-        v[(*n)++] = x;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',')
-            return 1;
-    }
-    return *n == 0;
 }
 
 static int load_raw(const char *prefix, raw *r)
@@ -489,20 +472,24 @@ int main(int argc, char **argv)
         EX_OPT_SIZE("--n-adapt", &n_adapt),  EX_OPT_SIZE("--width", &width),
         EX_OPT_LONG("--pre-epochs", &pre_epochs), EX_OPT_LONG("--epochs", &epochs),
         EX_OPT_STR("--ranks", &ranks_arg),   EX_OPT_STR("--compress-ranks", &cranks_arg),
-        EX_OPT_INT("--seeds", &seeds),       EX_OPT_DOUBLE("--lr", &lr),
-        EX_OPT_SIZE("--batch", &batch),      EX_OPT_DOUBLE("--scale", &scale),
+        EX_OPT_INT("--seeds", &seeds),       EX_OPT_POS("--lr", &lr),
+        EX_OPT_SIZE("--batch", &batch),      EX_OPT_POS("--scale", &scale),
         EX_OPT_END,
     };
     int a = ex_parse_options(argc, argv, "adapt_fashion", opts, usage);
     if (a != EX_ARGS_OK)
-        return a == EX_ARGS_HELP ? 0 : 2;
-    if (parse_list(ranks_arg, ranks, &n_ranks) || parse_list(cranks_arg, cranks, &n_cranks)) {
-        fprintf(stderr, "adapt_fashion: bad rank list\n");
-        return 2;
-    }
-    char info[512];
-    lrmlp_build_info(info, sizeof info);
-    printf("# %s\n", info);
+        return a == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
+    n_ranks = ex_parse_sizes(ranks_arg, ranks, NRANK_MAX);
+    n_cranks = ex_parse_sizes(cranks_arg, cranks, NRANK_MAX);
+    if (!n_ranks || !n_cranks)
+        return ex_bad_usage("adapt_fashion", "bad rank list");
+    if (strcmp(part, "all") && strcmp(part, "shift") && strcmp(part, "rotate") &&
+        strcmp(part, "project") && strcmp(part, "compress"))
+        return ex_bad_usage("adapt_fashion", "unknown --part '%s'", part);
+    if (seeds < 1 || epochs < 1 || pre_epochs < 1 || width < 1 || batch < 1 || n_pre < 1 ||
+        n_adapt < 1)
+        return ex_bad_usage("adapt_fashion", "counts must be >= 1");
+    ex_print_build_info(stdout);
     raw trn = { 0 }, tst = { 0 };
     if (load_raw("train", &trn) || load_raw("t10k", &tst))
         return 1;

@@ -23,25 +23,41 @@
 extern "C" {
 #endif
 
+/* The activations, as X(NAME, value, "name"): the enum below and the
+ * library's name table are both generated from this one list. Values are
+ * stable (they are stored in model files). */
+#define LRMLP_ACTIVATION_MAP(X)                                                      \
+    X(IDENTITY, 0, "identity")                                                       \
+    X(TANH, 1, "tanh")                                                               \
+    /* 1 / (1 + exp(-x)); note phi(0) = 1/2 */                                       \
+    X(SIGMOID, 2, "sigmoid")                                                         \
+    /* log(1 + exp(x)) */                                                            \
+    X(SOFTPLUS, 3, "softplus")                                                       \
+    /* x > 0 ? x : exp(x) - 1 */                                                     \
+    X(ELU, 4, "elu")                                                                 \
+    /* x * Phi(x), exact erf form */                                                 \
+    X(GELU, 5, "gelu")                                                               \
+    /* tanh approximation of GELU */                                                 \
+    X(GELU_TANH, 6, "gelu_tanh")                                                     \
+    /* x * sigmoid(x), also called swish */                                          \
+    X(SILU, 7, "silu")                                                               \
+    X(RELU, 8, "relu")                                                               \
+    X(LEAKY_RELU, 9, "leaky_relu")                                                   \
+    X(RRELU, 10, "rrelu")
+
 typedef enum lrmlp_activation {
-    LRMLP_ACT_IDENTITY = 0,
-    LRMLP_ACT_TANH = 1,
-    LRMLP_ACT_SIGMOID = 2,    /* 1 / (1 + exp(-x)); note phi(0) = 1/2 */
-    LRMLP_ACT_SOFTPLUS = 3,   /* log(1 + exp(x)) */
-    LRMLP_ACT_ELU = 4,        /* x > 0 ? x : exp(x) - 1 */
-    LRMLP_ACT_GELU = 5,       /* x * Phi(x), exact erf form */
-    LRMLP_ACT_GELU_TANH = 6,  /* tanh approximation of GELU */
-    LRMLP_ACT_SILU = 7,       /* x * sigmoid(x), also called swish */
-    LRMLP_ACT_RELU = 8,
-    LRMLP_ACT_LEAKY_RELU = 9,
-    LRMLP_ACT_RRELU = 10,
-    LRMLP_ACT_COUNT_ = 11     /* not an activation: one past the last */
+#define LRMLP_ACT_ENUM_(name, value, str) LRMLP_ACT_##name = value,
+    LRMLP_ACTIVATION_MAP(LRMLP_ACT_ENUM_)
+#undef LRMLP_ACT_ENUM_
+    LRMLP_ACT_COUNT_          /* not an activation: one past the last */
 } lrmlp_activation;
 
 /* Short lower-case name ("tanh", "gelu", ...), or NULL for an unknown value. */
 LRMLP_API const char *lrmlp_activation_name(lrmlp_activation act);
-/* Parses a name as printed by lrmlp_activation_name (case-insensitive).
- * Returns LRMLP_OK or LRMLP_ERR_INVALID. */
+/* Parses a name as printed by lrmlp_activation_name, or one of the aliases
+ * "swish" (silu) and "leaky" (leaky_relu). Case-insensitive; '-' and '_'
+ * are the same ("gelu-tanh" = "gelu_tanh"). Returns LRMLP_OK or
+ * LRMLP_ERR_INVALID (with a message). Thread-safe. */
 LRMLP_API int lrmlp_activation_from_name(const char *name, lrmlp_activation *out);
 /* 1 if the activation is smooth in the paper's sense (phi(0) = 0 with bounded
  * phi' and phi''): tanh, ELU, GELU, GELU_TANH, SiLU, identity. 0 otherwise. */
@@ -53,19 +69,26 @@ LRMLP_API int lrmlp_activation_is_smooth(lrmlp_activation act);
 LRMLP_API int lrmlp_activation_eval(lrmlp_activation act, double x,
                                     double *value, double *derivative);
 
+/* The losses, as X(NAME, value, "name") (see LRMLP_ACTIVATION_MAP). */
+#define LRMLP_LOSS_MAP(X)                                                            \
+    /* 0.5 * sum over samples and outputs of (f - y)^2: the paper's loss.            \
+     * A sum, not a mean: gradients grow with the batch size. */                     \
+    X(SSE, 0, "sse")                                                                 \
+    /* LRMLP_LOSS_SSE divided by the number of samples in the batch. */              \
+    X(MSE, 1, "mse")                                                                 \
+    /* softmax cross-entropy, mean over samples: -1/n sum_i sum_k y_ik log           \
+     * softmax(f_i)_k. Fused and computed with the log-sum-exp shift, so it is       \
+     * finite for any finite logits. Targets are probability rows (one-hot). */      \
+    X(CROSS_ENTROPY, 2, "cross_entropy")
+
 typedef enum lrmlp_loss {
-    /* 0.5 * sum over samples and outputs of (f - y)^2: the paper's loss.
-     * A sum, not a mean: gradients grow with the batch size. */
-    LRMLP_LOSS_SSE = 0,
-    /* LRMLP_LOSS_SSE divided by the number of samples in the batch. */
-    LRMLP_LOSS_MSE = 1,
-    /* softmax cross-entropy, mean over samples: -1/n sum_i sum_k y_ik log
-     * softmax(f_i)_k. Fused and computed with the log-sum-exp shift, so it is
-     * finite for any finite logits. Targets are probability rows (one-hot). */
-    LRMLP_LOSS_CROSS_ENTROPY = 2,
-    LRMLP_LOSS_COUNT_ = 3
+#define LRMLP_LOSS_ENUM_(name, value, str) LRMLP_LOSS_##name = value,
+    LRMLP_LOSS_MAP(LRMLP_LOSS_ENUM_)
+#undef LRMLP_LOSS_ENUM_
+    LRMLP_LOSS_COUNT_
 } lrmlp_loss;
 
+/* Short name ("sse", "mse", "cross_entropy"), or NULL for an unknown value. */
 LRMLP_API const char *lrmlp_loss_name(lrmlp_loss loss);
 
 #ifdef __cplusplus

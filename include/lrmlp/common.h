@@ -82,9 +82,10 @@ LRMLP_API const char *lrmlp_strerror(int status);
 LRMLP_API int lrmlp_version_number(void);
 LRMLP_API const char *lrmlp_version_string(void);
 
-/* Build and run-time facts: a static, human readable line such as
- * "liblrmlp 0.1.0; blas=OpenBLAS core=Cooperlake threads=2; f32 f64".
- * The BLAS part is read at each call (OpenBLAS reports the kernel it picked
+/* Build and run-time facts: a human readable line such as
+ * "liblrmlp 0.1.0; blas=OpenBLAS core=SkylakeX threads=2; dtypes=f32,f64"
+ * ("blas=CBLAS core=unknown threads=1" when built against a CBLAS other
+ * than OpenBLAS). The BLAS part is read at each call (OpenBLAS reports the kernel it picked
  * and its current thread count); the library never changes either. The
  * string is written into buf (at most len bytes, NUL-terminated). Returns the
  * length the full string needs, excluding the NUL. Thread-safe. */

@@ -30,8 +30,10 @@ typedef struct lrmlp_dataset lrmlp_dataset;
  * >= 1 after the count; features = product of them) and an IDX label file
  * (0x00000801, u8). Either may be gzip-compressed (detected by content).
  * labels_path may be NULL (then the dataset has no targets). n_classes is
- * max label + 1. Truncated files, wrong magic, mismatched counts and sizes
- * over 2^31 elements give LRMLP_ERR_FORMAT. */
+ * max label + 1. Truncated files (a gzip file without its complete
+ * trailer included), bytes after the IDX data or after the last gzip
+ * member, a bad gzip CRC, wrong magic, mismatched counts and sizes over
+ * 2^31 elements give LRMLP_ERR_FORMAT. */
 LRMLP_API int lrmlp_dataset_load_idx(lrmlp_dataset **out, const char *images_path,
                                      const char *labels_path);
 

@@ -62,14 +62,25 @@ LRMLP_API size_t lrmlp_lowrank_rank(const lrmlp_net *net);
 
 typedef enum lrmlp_factor {
     LRMLP_FACTOR_V = 0,   /* layer holds V^T, r x d */
-    LRMLP_FACTOR_A = 1,   /* core A_index, index = 1 .. L-1, r x r */
+    LRMLP_FACTOR_A = 1,   /* core A_index, index = 1 .. L-1 (1-based!), r x r */
     LRMLP_FACTOR_U = 2,   /* m x r */
     LRMLP_FACTOR_OUT = 3  /* W_L, K x m */
 } lrmlp_factor;
 
-/* Layer index of a factor (index is used for LRMLP_FACTOR_A only). */
+/* The 0-based network layer (net.h numbering) that holds a factor: V -> 0,
+ * A_index -> index, U -> L, OUT -> L + 1. index is used for
+ * LRMLP_FACTOR_A only and, unlike every other index of the library, is
+ * 1-based, following the paper's A_1 .. A_{L-1}; lrmlp_lowrank_core_layer
+ * takes a 0-based core number instead and is preferred in new code.
+ * LRMLP_ERR_STATE for a network that is not low-rank, LRMLP_ERR_INVALID
+ * for an index out of range. Thread-safe (reads only). */
 LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, size_t index,
                                   size_t *layer);
+
+/* The network layer holding core number `core`, 0-based like layers:
+ * core 0 .. L-2 is the paper's A_1 .. A_{L-1}, in layer core + 1. Errors
+ * as lrmlp_lowrank_layer. */
+LRMLP_API int lrmlp_lowrank_core_layer(const lrmlp_net *net, size_t core, size_t *layer);
 
 /* Starts a low-rank network in given subspaces of a dense network (the
  * paper's "S_big initialization" when V spans S_big):
@@ -78,7 +89,14 @@ LRMLP_API int lrmlp_lowrank_layer(const lrmlp_net *net, lrmlp_factor factor, siz
  *   A_l <- eps-scaled orthogonal (drawn from lr's generator),
  *   W_L <- the dense network's W_L.
  * dense must be an L-layer network with widths d, m, ..., m, K matching lr,
- * without biases. eps is the scale of the dense W_l(0) (0.1 in the paper).
+ * without biases. eps is the scale of the dense W_l(0) = eps Q_l (0.1 in
+ * the paper), given once: pass 0 to take it from dense, whose layers
+ * 0 .. L-2 must then be scaled orthogonal matrices with one scale. A
+ * positive eps is cross-checked: LRMLP_ERR_INVALID when a dense layer
+ * l < L - 1 is eps' times an orthogonal matrix with eps' != eps (to 1e-4
+ * relative), since U would then be off by (eps'/eps)^(L-1) (||U||_F^2 =
+ * r (eps'/eps)^(2(L-1)) instead of r). Layers that are not scaled
+ * orthogonal are not checked.
  * The rotated bases of the angle ablation and widths r > 2K are expressed
  * by the caller's choice of Vb (see lrmlp_basis_rotate). */
 LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dense,
@@ -97,12 +115,15 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr);
  * replaced by two layers, S V^T (ranks[l] x in, identity activation) and
  * U (out x ranks[l], the layer's activation and bias), from its truncated
  * SVD (LAPACKE). ranks has n_layers entries; ranks[l] >= min(in, out)
- * keeps all singular values, so the result computes the same function. */
+ * keeps all singular values, so the result computes the same function.
+ * LRMLP_ERR_NONFINITE when a layer to factorize holds NaN or Inf. */
 LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const size_t *ranks);
 
 /* out = cos(psi) * B + sin(psi) * P for n x r row-major orthonormal bases B
  * and P with P orthogonal to B (the angle ablation of the paper's appendix
- * F.1); out is orthonormal. Thread-safe. */
+ * F.1); out is orthonormal. LRMLP_ERR_INVALID for NULL pointers, n or r 0,
+ * non-finite psi, or 2r > n (no two orthogonal n x r bases exist). The
+ * orthonormality of B and P is the caller's. Thread-safe. */
 LRMLP_API int lrmlp_basis_rotate(const double *B, const double *P, size_t n, size_t r,
                                  double psi, double *out);
 

@@ -41,18 +41,34 @@ extern "C" {
 typedef struct lrmlp_net lrmlp_net;
 
 /* Weight initializers. fan_in = columns, fan_out = rows of W_l. */
+/* As X(NAME, value, "name"); the enum and the name table come from it. */
+#define LRMLP_INIT_MAP(X)                                                            \
+    /* W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear) */                      \
+    X(TORCH_DEFAULT, 0, "torch_default")                                             \
+    /* W = scale * Q, Q with orthonormal rows or columns (QR of a Gaussian           \
+     * matrix); the paper's eps-scaled init */                                       \
+    X(ORTHOGONAL, 1, "orthogonal")                                                   \
+    /* W ~ N(0, scale^2) */                                                          \
+    X(GAUSSIAN, 2, "gaussian")                                                       \
+    /* U(-a, a), a = scale * sqrt(6 / (fan_in + fan_out)) */                         \
+    X(XAVIER_UNIFORM, 3, "xavier_uniform")                                           \
+    /* N(0, s^2), s = scale * sqrt(2 / (fan_in + fan_out)) */                        \
+    X(XAVIER_NORMAL, 4, "xavier_normal")                                             \
+    /* U(-a, a), a = scale * sqrt(6 / fan_in) */                                     \
+    X(HE_UNIFORM, 5, "he_uniform")                                                   \
+    /* N(0, s^2), s = scale * sqrt(2 / fan_in) */                                    \
+    X(HE_NORMAL, 6, "he_normal")                                                     \
+    X(ZERO, 7, "zero")
+
 typedef enum lrmlp_init {
-    LRMLP_INIT_TORCH_DEFAULT = 0, /* W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear) */
-    LRMLP_INIT_ORTHOGONAL = 1,    /* W = scale * Q, Q with orthonormal rows or columns
-                                     (QR of a Gaussian matrix); the paper's eps-scaled init */
-    LRMLP_INIT_GAUSSIAN = 2,      /* W ~ N(0, scale^2) */
-    LRMLP_INIT_XAVIER_UNIFORM = 3,/* U(-a, a), a = scale * sqrt(6 / (fan_in + fan_out)) */
-    LRMLP_INIT_XAVIER_NORMAL = 4, /* N(0, s^2), s = scale * sqrt(2 / (fan_in + fan_out)) */
-    LRMLP_INIT_HE_UNIFORM = 5,    /* U(-a, a), a = scale * sqrt(6 / fan_in) */
-    LRMLP_INIT_HE_NORMAL = 6,     /* N(0, s^2), s = scale * sqrt(2 / fan_in) */
-    LRMLP_INIT_ZERO = 7,
-    LRMLP_INIT_COUNT_ = 8
+#define LRMLP_INIT_ENUM_(name, value, str) LRMLP_INIT_##name = value,
+    LRMLP_INIT_MAP(LRMLP_INIT_ENUM_)
+#undef LRMLP_INIT_ENUM_
+    LRMLP_INIT_COUNT_
 } lrmlp_init;
+
+/* Short name ("orthogonal", "he_normal", ...), or NULL for an unknown value. */
+LRMLP_API const char *lrmlp_init_name(lrmlp_init init);
 
 #define LRMLP_NET_OPTIONS_VERSION 1
 
@@ -116,7 +132,11 @@ LRMLP_API int lrmlp_net_layer_offsets(const lrmlp_net *net, size_t layer,
 
 /* ---- initialization and the generator ---- */
 /* Re-initializes layer l with the given initializer, drawing from the
- * network's generator. Biases are zeroed except for TORCH_DEFAULT. */
+ * network's generator. Biases are zeroed except for TORCH_DEFAULT.
+ * LRMLP_ERR_INVALID, with the network unchanged, for a scale that is not
+ * finite and >= 0 or for which a weight could overflow the dtype (uniform
+ * bound, or 8.6 standard deviations, above FLT_MAX / DBL_MAX); the same
+ * holds for lrmlp_net_options.init_scale in lrmlp_net_create. */
 LRMLP_API int lrmlp_net_init_layer(lrmlp_net *net, size_t layer,
                                    lrmlp_init init, double scale);
 /* Re-seeds the network's generator (used by initializers, RReLU and the
@@ -150,7 +170,10 @@ LRMLP_API int lrmlp_net_is_frozen(const lrmlp_net *net, size_t layer);
 
 /* ---- compute ----
  * X: n x widths[0]; Y: n x widths[L]; T (targets): n x widths[L].
- * n >= 1. NaN/Inf in X or T give LRMLP_ERR_NONFINITE. */
+ * n >= 1. NaN/Inf in X or T give LRMLP_ERR_NONFINITE. predict and loss
+ * take at most INT_MAX samples (the BLAS row count), the gradient any n
+ * whose X and T sizes in bytes fit a size_t; larger n give
+ * LRMLP_ERR_INVALID before any data is read. */
 
 /* Evaluation-mode forward pass (RReLU uses its mean slope). */
 LRMLP_API int lrmlp_net_predict_f32(lrmlp_net *net, const float *X, size_t n, float *Y);
@@ -166,9 +189,11 @@ LRMLP_API int lrmlp_net_loss_f64(lrmlp_net *net, const double *X, const double *
 /* Training-mode forward and backward pass: writes the loss to *loss_out
  * (may be NULL) and overwrites the gradient vector with d loss / d params
  * (zeros for frozen layers). RReLU draws its slopes from the generator.
- * Batches of more than 2048 samples are processed in chunks of 2048 whose
- * gradients are added up (the same gradient up to summation order; the
- * workspace stays the size of a chunk). On error the gradient vector's
+ * Large batches are processed in chunks whose gradients are added up (the
+ * same gradient up to summation order; the workspace stays the size of a
+ * chunk). A chunk has between 256 and 2048 rows, sized so that the widest
+ * layer's activations take about 1 MiB (320 rows for a 784-wide float
+ * network); batches up to that size are one pass. On error the gradient vector's
  * contents are unspecified; the parameters are untouched. */
 LRMLP_API int lrmlp_net_gradient_f32(lrmlp_net *net, const float *X, const float *T,
                                      size_t n, lrmlp_loss loss, double *loss_out);

@@ -46,20 +46,32 @@ extern "C" {
 
 typedef struct lrmlp_optim lrmlp_optim;
 
+/* Optimizer kinds and schedules as X(NAME, value, "name"): the enums and
+ * the library's name tables come from these lists. */
+#define LRMLP_OPTIM_KIND_MAP(X)                                                      \
+    X(GD, 0, "gd")                                                                   \
+    X(SGD, 1, "sgd")                                                                 \
+    X(ADAM, 2, "adam")                                                               \
+    X(ADAMW, 3, "adamw")                                                             \
+    X(MUON, 4, "muon")
+
+#define LRMLP_SCHEDULE_MAP(X)                                                        \
+    X(CONSTANT, 0, "constant")                                                       \
+    X(COSINE, 1, "cosine")                                                           \
+    X(STEP, 2, "step")
+
 typedef enum lrmlp_optim_kind {
-    LRMLP_OPTIM_GD = 0,
-    LRMLP_OPTIM_SGD = 1,
-    LRMLP_OPTIM_ADAM = 2,
-    LRMLP_OPTIM_ADAMW = 3,
-    LRMLP_OPTIM_MUON = 4,
-    LRMLP_OPTIM_COUNT_ = 5
+#define LRMLP_OPTIM_ENUM_(name, value, str) LRMLP_OPTIM_##name = value,
+    LRMLP_OPTIM_KIND_MAP(LRMLP_OPTIM_ENUM_)
+#undef LRMLP_OPTIM_ENUM_
+    LRMLP_OPTIM_COUNT_
 } lrmlp_optim_kind;
 
 typedef enum lrmlp_schedule {
-    LRMLP_SCHEDULE_CONSTANT = 0,
-    LRMLP_SCHEDULE_COSINE = 1,
-    LRMLP_SCHEDULE_STEP = 2,
-    LRMLP_SCHEDULE_COUNT_ = 3
+#define LRMLP_SCHEDULE_ENUM_(name, value, str) LRMLP_SCHEDULE_##name = value,
+    LRMLP_SCHEDULE_MAP(LRMLP_SCHEDULE_ENUM_)
+#undef LRMLP_SCHEDULE_ENUM_
+    LRMLP_SCHEDULE_COUNT_
 } lrmlp_schedule;
 
 #define LRMLP_OPTIM_OPTIONS_VERSION 1
@@ -129,6 +141,8 @@ LRMLP_API double lrmlp_schedule_lr(const lrmlp_optim_options *opts, uint64_t t);
 
 /* Short name ("sgd", "adam", ...), or NULL for an unknown kind. */
 LRMLP_API const char *lrmlp_optim_kind_name(lrmlp_optim_kind kind);
+/* Short name ("constant", "cosine", "step"), or NULL for an unknown value. */
+LRMLP_API const char *lrmlp_schedule_name(lrmlp_schedule schedule);
 
 #ifdef __cplusplus
 }

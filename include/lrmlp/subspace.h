@@ -1,4 +1,4 @@
-/* liblrmlp: the invariant-subspace estimator (docs: theory.md, sections 2-3).
+/* liblrmlp: the invariant-subspace estimator (docs/theory.md, sections 2-3).
  *
  * From a network at initialization and one batch, the estimator computes the
  * gradient G_1 of the first weight layer (the paper's W_1, widths[1] x
@@ -78,7 +78,8 @@ typedef enum lrmlp_subspace_basis {
 typedef struct lrmlp_subspace_options {
     unsigned int version;          /* LRMLP_SUBSPACE_OPTIONS_VERSION */
     size_t k;                      /* rank K; 0 (default) = output width widths[L] */
-    double eps;                    /* initialization scale, finite and > 0 (default 0.1) */
+    double eps;                    /* initialization scale W_l(0) = eps Q_l (default 0.1);
+                                      0: taken from the network (see below) */
     lrmlp_subspace_method method;  /* default LRMLP_SUBSPACE_EXACT */
     size_t oversample;             /* RANDOMIZED: extra probes p (default 10) */
     size_t power_iters;            /* RANDOMIZED: power iterations q, <= 64 (default 2) */
@@ -103,6 +104,14 @@ LRMLP_API int lrmlp_subspace_options_init(lrmlp_subspace_options *opts, unsigned
  * m = widths[1]: 1 <= K <= min(m, d) and 2K <= d (else LRMLP_ERR_SHAPE);
  * with opts->theory, 2K < d (else LRMLP_ERR_INVALID). Biases, if any, are
  * ignored: only the weight matrices enter.
+ *
+ * eps, the one scale of the theory's W_l(0) = eps Q_l, is cross-checked
+ * against the network (the same rule as lrmlp_lowrank_init_from_dense):
+ * when a layer l < L - 1 is a scaled orthogonal matrix (as
+ * LRMLP_INIT_ORTHOGONAL makes it) its scale must equal opts->eps to 1e-4
+ * relative, else LRMLP_ERR_INVALID; eps = 0 takes the scale from the
+ * network (every layer l < L - 1 must then be scaled orthogonal with one
+ * scale). Layers that are not scaled orthogonal are not checked.
  *
  * Side effects on net: its gradient vector and workspace are overwritten by
  * one lrmlp_net_gradient_* call (RReLU draws from the network's generator)
@@ -141,7 +150,8 @@ LRMLP_API size_t lrmlp_subspace_n_layers(const lrmlp_subspace *s);
 
 /* Dimensions of layer's bases: in = widths[layer], out = widths[layer+1],
  * p = columns of V2 and U2 (d - 2K on every layer), has_u = 1 when U1 and U2
- * exist. Any output pointer may be NULL. LRMLP_ERR_INVALID for a layer
+ * exist (U1 has out - p columns: none when out == p, and block fractions
+ * then report blocks 11 and 12 as NaN). Any output pointer may be NULL. LRMLP_ERR_INVALID for a layer
  * without bases. */
 LRMLP_API int lrmlp_subspace_layer_dims(const lrmlp_subspace *s, size_t layer, size_t *in,
                                         size_t *out, size_t *p, int *has_u);
@@ -175,7 +185,9 @@ LRMLP_API int lrmlp_subspace_u2_deviation(const lrmlp_subspace *s, size_t layer,
  *   frac[0] = block 11 (U1, V1)   frac[1] = block 12 (U1, V2)
  *   frac[2] = block 21 (U2, V1)   frac[3] = block 22 (U2, V2)
  * They sum to 1 (each is ||block||^2 / ||D||_F^2, U and V being orthogonal);
- * all four are 0 when D = 0. LRMLP_ERR_INVALID for NULL or a bad layer,
+ * all four are 0 when D = 0. A block that does not exist is NaN, not 0: U1
+ * has no columns when out == p (then block 11 and 12 are NaN and the
+ * change lies in blocks 21 and 22), and U2, V2 have none when p == 0. LRMLP_ERR_INVALID for NULL or a bad layer,
  * LRMLP_ERR_SHAPE on a layer without output bases, LRMLP_ERR_NONFINITE for
  * NaN/Inf in W0 or Wt, LRMLP_ERR_NOMEM. Uses 2 * out * in doubles of scratch. */
 LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t layer,

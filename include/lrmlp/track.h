@@ -8,7 +8,8 @@
  *                               in blocks 11, 12, 21, 22 of U^T (W(t) - W(0)) V
  *                               (needs a subspace estimate, and only on its
  *                               layers with output bases; all four 0 when
- *                               W_l(t) = W_l(0))
+ *                               W_l(t) = W_l(0); NaN for a block that does
+ *                               not exist, e.g. 11 and 12 when out == p)
  *   LRMLP_TRACK_SINGULAR_VALUE  index i: sigma_{i+1}(W_l(t)), i < mn = min(out, in):
  *                               all of them, or with c = sv_count only the
  *                               top and the bottom c (indices 0..c-1 and
@@ -63,15 +64,21 @@ extern "C" {
 
 typedef struct lrmlp_tracker lrmlp_tracker;
 
+/* As X(NAME, value, "name"); the enum and the CSV names come from it. */
+#define LRMLP_TRACK_QUANTITY_MAP(X)                                                  \
+    X(BLOCK_FRACTION, 0, "block_fraction")                                           \
+    X(SINGULAR_VALUE, 1, "singular_value")                                           \
+    X(STABLE_RANK, 2, "stable_rank")                                                 \
+    X(UPDATE_NORM, 3, "update_norm")                                                 \
+    X(GRAD_GAP, 4, "grad_gap")                                                       \
+    X(GRAD_ANGLE_LEFT, 5, "grad_angle_left")                                         \
+    X(GRAD_ANGLE_RIGHT, 6, "grad_angle_right")
+
 typedef enum lrmlp_track_quantity {
-    LRMLP_TRACK_BLOCK_FRACTION = 0,
-    LRMLP_TRACK_SINGULAR_VALUE = 1,
-    LRMLP_TRACK_STABLE_RANK = 2,
-    LRMLP_TRACK_UPDATE_NORM = 3,
-    LRMLP_TRACK_GRAD_GAP = 4,
-    LRMLP_TRACK_GRAD_ANGLE_LEFT = 5,
-    LRMLP_TRACK_GRAD_ANGLE_RIGHT = 6,
-    LRMLP_TRACK_QUANTITY_COUNT_ = 7
+#define LRMLP_TRACK_ENUM_(name, value, str) LRMLP_TRACK_##name = value,
+    LRMLP_TRACK_QUANTITY_MAP(LRMLP_TRACK_ENUM_)
+#undef LRMLP_TRACK_ENUM_
+    LRMLP_TRACK_QUANTITY_COUNT_
 } lrmlp_track_quantity;
 
 /* Name used in the CSV file ("block_fraction", "singular_value", ...), or
@@ -130,7 +137,9 @@ LRMLP_API int lrmlp_tracker_options_init(lrmlp_tracker_options *opts, unsigned i
 LRMLP_API int lrmlp_tracker_create(lrmlp_tracker **out, lrmlp_net *net,
                                    const lrmlp_subspace *subspace,
                                    const lrmlp_tracker_options *opts);
-/* Frees the tracker and closes its CSV file; NULL is a no-op. */
+/* Frees the tracker and closes its CSV file; NULL is a no-op. It cannot
+ * report a failure to write the last buffered records: call
+ * lrmlp_tracker_flush first when the file matters. */
 LRMLP_API void lrmlp_tracker_free(lrmlp_tracker *t);
 /* Records every quantity now, labelled with step. net must have the shape
  * the tracker was created with (LRMLP_ERR_SHAPE otherwise; any dtype).
@@ -147,8 +156,10 @@ LRMLP_API int lrmlp_tracker_record(lrmlp_tracker *t, lrmlp_net *net, uint64_t st
  * message is in lrmlp_last_errmsg() (recorded in the training thread). */
 LRMLP_API int lrmlp_tracker_on_step(void *tracker, lrmlp_net *net, const lrmlp_step_info *info);
 
-/* Flushes the CSV file (a no-op without one); LRMLP_ERR_IO on failure.
- * lrmlp_tracker_free closes it. */
+/* Flushes the CSV file (a no-op without one). LRMLP_ERR_IO when this or any
+ * earlier write to it failed (a full disk: records were lost), and from then
+ * on every record and flush reports LRMLP_ERR_IO too. lrmlp_tracker_free
+ * closes it. */
 LRMLP_API int lrmlp_tracker_flush(lrmlp_tracker *t);
 
 /* The latest recorded value of a quantity (NaN if never recorded, and for
