@@ -91,7 +91,7 @@ module lrmlp
     ! ---- options struct versions this module's types have ----
     integer(c_int), parameter, public :: LRMLP_NET_OPTIONS_VERSION = 1
     integer(c_int), parameter, public :: LRMLP_OPTIM_OPTIONS_VERSION = 1
-    integer(c_int), parameter, public :: LRMLP_TRAIN_OPTIONS_VERSION = 1
+    integer(c_int), parameter, public :: LRMLP_TRAIN_OPTIONS_VERSION = 2
 
     ! lrmlp_net_options (net.h). widths points to n_layers + 1 integer(c_size_t)
     ! values, activations (optional) to n_layers integer(c_int) values; both
@@ -142,6 +142,10 @@ module lrmlp
         type(c_ptr) :: on_step_user
         type(c_funptr) :: allreduce
         type(c_ptr) :: allreduce_user
+        ! version 2
+        type(c_ptr) :: order
+        integer(c_size_t) :: shard_count
+        integer(c_size_t) :: shard_index
     end type
 
     ! lrmlp_epoch_stats and lrmlp_eval_result (train.h).

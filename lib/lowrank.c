@@ -164,6 +164,36 @@ LRMLP_API int lrmlp_lowrank_core_layer(const lrmlp_net *net, size_t core, size_t
     return lrmlp_lowrank_layer(net, LRMLP_FACTOR_A, core + 1, layer);
 }
 
+/* The initializers change several layers, each of which may fail to
+ * allocate: they work on lr in place after saving its parameters and
+ * generator here, and put them back on failure. */
+typedef struct lr_backup {
+    void *params;
+    lrmlp_rng rng;
+} lr_backup;
+
+static int backup_take(lr_backup *b, const lrmlp_net *lr)
+{
+    size_t bytes = lr->n_params * lrmlp__dtype_size(lr->dtype);
+    b->params = malloc(bytes ? bytes : 1);
+    if (!b->params)
+        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
+    memcpy(b->params, lr->params, bytes);
+    b->rng = lr->rng;
+    return LRMLP_OK;
+}
+
+/* Restores lr when rc is an error; frees the backup; returns rc. */
+static int backup_end(lr_backup *b, lrmlp_net *lr, int rc)
+{
+    if (rc != LRMLP_OK) {
+        memcpy(lr->params, b->params, lr->n_params * lrmlp__dtype_size(lr->dtype));
+        lr->rng = b->rng;
+    }
+    free(b->params);
+    return rc;
+}
+
 /* dense must be L layers d -> m -> ... -> m -> K without biases, matching lr. */
 static int check_pair(lrmlp_net *lr, const lrmlp_net *dense)
 {
@@ -255,7 +285,11 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
         M = M2;
         M2 = t;
     }
-    rc = init_cores_and_head(lr, dense, eps);
+    lr_backup bk;
+    rc = backup_take(&bk, lr);
+    if (rc)
+        goto done;
+    rc = backup_end(&bk, lr, init_cores_and_head(lr, dense, eps));
     if (rc)
         goto done;
     set_w(lr, 0, Vt);
@@ -278,13 +312,15 @@ LRMLP_API int lrmlp_lowrank_init_random(lrmlp_net *lr, const lrmlp_net *dense, d
     if (!isfinite(eps) || eps <= 0)
         return lrmlp__err(LRMLP_ERR_INVALID, "eps must be finite and > 0");
     int rc = check_pair(lr, dense);
-    if (!rc)
-        rc = lrmlp_net_init_layer(lr, 0, LRMLP_INIT_ORTHOGONAL, 1.0);
+    lr_backup bk;
+    if (rc || (rc = backup_take(&bk, lr)) != LRMLP_OK)
+        return rc;
+    rc = lrmlp_net_init_layer(lr, 0, LRMLP_INIT_ORTHOGONAL, 1.0);
     if (!rc)
         rc = lrmlp_net_init_layer(lr, lr->lr_layers, LRMLP_INIT_ORTHOGONAL, 1.0);
     if (!rc)
         rc = init_cores_and_head(lr, dense, eps);
-    return rc;
+    return backup_end(&bk, lr, rc);
 }
 
 LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)

@@ -335,10 +335,17 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
     a.ns_steps = o->ns_steps;
     a.gs = (o->clip_norm > 0.0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0;
 
-    if (opt->dtype == LRMLP_F32)
-        apply_f32(opt, net, &a);
+    /* All or nothing: a dry run first, so that an update leaving any weight
+     * or state value non-finite changes nothing at all. */
+    int f32 = opt->dtype == LRMLP_F32;
+    if (!(f32 ? apply_f32(opt, net, &a, 1) : apply_f64(opt, net, &a, 1)))
+        return lrmlp__err(LRMLP_ERR_DIVERGED,
+                          "the update (learning rate %g) would make weights or optimizer "
+                          "state not finite; nothing was changed", a.lr);
+    if (f32)
+        apply_f32(opt, net, &a, 0);
     else
-        apply_f64(opt, net, &a);
+        apply_f64(opt, net, &a, 0);
     opt->t++;
     opt->last_grad_norm = norm;
     return LRMLP_OK;

@@ -39,34 +39,56 @@ static double SFX(sumsq_scaled)(const REAL *x, size_t n, double scale)
     return s;
 }
 
+/* The update kernels below take dry: with dry set they compute the new
+ * values without storing them and return 0 if any of them (weight or state)
+ * is NaN or Inf, 1 otherwise; with dry clear they store them. The same
+ * loop serves both (the compiler unswitches it on dry), so a dry run
+ * predicts exactly what the real one writes. x - x == 0 is the finiteness
+ * test: an integer AND reduction, which vectorizes where a float one could
+ * not without reassociation. */
+
 /* GD/SGD on one contiguous range: d = gs*g + wd*w; without state w -= lr*d;
  * with state m = mu*m + d, w -= lr*(nesterov ? d + mu*m : m). */
-static void SFX(sgd)(REAL *restrict w, const REAL *restrict g, REAL *restrict m, size_t n,
-                     const step_args *a)
+static int SFX(sgd)(REAL *restrict w, const REAL *restrict g, REAL *restrict m, size_t n,
+                    const step_args *a, int dry)
 {
     const REAL lr = (REAL)a->lr, wd = (REAL)a->wd, gs = (REAL)a->gs, mu = (REAL)a->mu;
+    int ok = 1;
     if (!m) {
-        for (size_t i = 0; i < n; i++)
-            w[i] -= lr * (gs * g[i] + wd * w[i]);
+        for (size_t i = 0; i < n; i++) {
+            REAL wn = w[i] - lr * (gs * g[i] + wd * w[i]);
+            ok &= wn - wn == 0;
+            if (!dry)
+                w[i] = wn;
+        }
     } else if (a->nesterov) {
         for (size_t i = 0; i < n; i++) {
             REAL d = gs * g[i] + wd * w[i];
             REAL b = mu * m[i] + d;
-            m[i] = b;
-            w[i] -= lr * (d + mu * b);
+            REAL wn = w[i] - lr * (d + mu * b);
+            ok &= (wn - wn == 0) & (b - b == 0);
+            if (!dry) {
+                m[i] = b;
+                w[i] = wn;
+            }
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             REAL b = mu * m[i] + (gs * g[i] + wd * w[i]);
-            m[i] = b;
-            w[i] -= lr * b;
+            REAL wn = w[i] - lr * b;
+            ok &= (wn - wn == 0) & (b - b == 0);
+            if (!dry) {
+                m[i] = b;
+                w[i] = wn;
+            }
         }
     }
+    return ok;
 }
 
 /* Adam (decoupled = 0) or AdamW (decoupled = 1) on one contiguous range. */
-static void SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m,
-                      REAL *restrict v, size_t n, const step_args *a, int decoupled)
+static int SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m,
+                     REAL *restrict v, size_t n, const step_args *a, int decoupled, int dry)
 {
     const REAL gs = (REAL)a->gs, b1 = (REAL)a->b1, b2 = (REAL)a->b2, eps = (REAL)a->eps;
     const REAL c1 = (REAL)(1.0 - a->b1), c2 = (REAL)(1.0 - a->b2);
@@ -74,14 +96,43 @@ static void SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m
     const REAL bc2s = (REAL)sqrt(a->bc2);              /* sqrt(1 - b2^t) */
     const REAL wdc = decoupled ? (REAL)0 : (REAL)a->wd; /* coupled decay */
     const REAL keep = decoupled ? (REAL)(1.0 - a->lr * a->wd) : (REAL)1;
+    int ok = 1;
     for (size_t i = 0; i < n; i++) {
         REAL gi = gs * g[i] + wdc * w[i];
         REAL mi = b1 * m[i] + c1 * gi;
         REAL vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = keep * w[i] - step * mi / (R_SQRT(vi) / bc2s + eps);
+        REAL wn = keep * w[i] - step * mi / (R_SQRT(vi) / bc2s + eps);
+        ok &= (wn - wn == 0) & (mi - mi == 0) & (vi - vi == 0);
+        if (!dry) {
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = wn;
+        }
     }
+    return ok;
+}
+
+/* Muon's dry run, without the Newton-Schulz iteration: the momentum (and
+ * Nesterov input) must be finite, and so must w - lr*(scale*x + wd*w) for
+ * every x in [-2, 2], which holds the entries of NS(M): its singular values
+ * stay below 1.21 (the quintic's maximum on [0, 1.21] is 1.202 and
+ * ||M / ||M||_F||_2 <= 1), and an entry is at most the largest singular
+ * value. Being monotone in x, the update is checked at the two ends. */
+static int SFX(muon_dry)(const REAL *restrict w, const REAL *restrict g,
+                         const REAL *restrict m, size_t rows, size_t cols, const step_args *a)
+{
+    const size_t n = rows * cols;
+    const REAL gs = (REAL)a->gs, mu = (REAL)a->mu, lr = (REAL)a->lr, wd = (REAL)a->wd;
+    const double ratio = (double)rows / (double)cols;
+    const REAL x = (REAL)(2.0 * (ratio > 1.0 ? sqrt(ratio) : 1.0));
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        REAL lo = w[i] - lr * (x + wd * w[i]), hi = w[i] - lr * (-x + wd * w[i]);
+        REAL b = m ? mu * m[i] + gs * g[i] : gs * g[i];
+        REAL y = m && a->nesterov ? gs * g[i] + mu * b : b;
+        ok &= (lo - lo == 0) & (hi - hi == 0) & (b - b == 0) & (y - y == 0);
+    }
+    return ok;
 }
 
 /* Muon on one rows x cols weight matrix (row-major). ws holds
@@ -208,9 +259,11 @@ static int SFX(grad_norm)(const lrmlp_net *net, double *norm, size_t *bad)
     return 1;
 }
 
-/* One update of every unfrozen layer. */
-static void SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all)
+/* One update of every unfrozen layer; with dry, only whether it would leave
+ * every weight and state value finite (1) or not (0), storing nothing. */
+static int SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all, int dry)
 {
+    int ok = 1;
     step_args layer_args = *a_all;
     const step_args *a = &layer_args;
     REAL *w = (REAL *)net->params;
@@ -227,21 +280,28 @@ static void SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all)
         case LRMLP_OPTIM_ADAM:
         case LRMLP_OPTIM_ADAMW: {
             int dec = opt->o.kind == LRMLP_OPTIM_ADAMW;
-            SFX(adam)(w + wo, g + wo, m + wo, v + wo, nw, a, dec);
+            ok &= SFX(adam)(w + wo, g + wo, m + wo, v + wo, nw, a, dec, dry);
             if (has_b)
-                SFX(adam)(w + bo, g + bo, m + bo, v + bo, L->out, a, dec);
+                ok &= SFX(adam)(w + bo, g + bo, m + bo, v + bo, L->out, a, dec, dry);
             break;
         }
         case LRMLP_OPTIM_MUON:
-            SFX(muon)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a, (REAL *)opt->ws);
+            if (dry)
+                ok &= SFX(muon_dry)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a);
+            else
+                SFX(muon)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a,
+                          (REAL *)opt->ws);
             if (has_b)
-                SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a);
+                ok &= SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a, dry);
             break;
         default: /* GD, SGD */
-            SFX(sgd)(w + wo, g + wo, m ? m + wo : NULL, nw, a);
+            ok &= SFX(sgd)(w + wo, g + wo, m ? m + wo : NULL, nw, a, dry);
             if (has_b)
-                SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a);
+                ok &= SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a, dry);
             break;
         }
+        if (dry && !ok)
+            return 0;
     }
+    return ok;
 }

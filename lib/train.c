@@ -8,7 +8,8 @@
 #include <time.h>
 
 LRMLP__OPTS_TYPE(train_opts_type, lrmlp_train_options, LRMLP_TRAIN_OPTIONS_VERSION,
-                 LRMLP_TRAIN_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_train_options, allreduce_user));
+                 LRMLP_TRAIN_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_train_options, allreduce_user),
+                 LRMLP__OPTS_END(lrmlp_train_options, shard_index));
 
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version)
 {
@@ -72,6 +73,31 @@ static int check_dataset(lrmlp_net *net, const lrmlp_dataset *ds, int need_targe
     return LRMLP_OK;
 }
 
+/* Sets every gradient element to v. */
+static void fill_grads(lrmlp_net *net, double v)
+{
+    for (size_t i = 0; i < net->n_params; i++) {
+        if (net->dtype == LRMLP_F32)
+            ((float *)net->grads)[i] = (float)v;
+        else
+            ((double *)net->grads)[i] = v;
+    }
+}
+
+/* Multiplies the gradient by s (rounded to the network's precision). */
+static void scale_grads(lrmlp_net *net, double s)
+{
+    if (net->dtype == LRMLP_F32) {
+        float *g = net->grads, f = (float)s;
+        for (size_t i = 0; i < net->n_params; i++)
+            g[i] *= f;
+    } else {
+        double *g = net->grads;
+        for (size_t i = 0; i < net->n_params; i++)
+            g[i] *= s;
+    }
+}
+
 static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *idx, size_t start,
                        size_t count, void *X, void *T)
 {
@@ -102,7 +128,23 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         return rc;
     double t0 = now_seconds();
     size_t n = lrmlp_dataset_size(ds), d = net->widths[0], k = net->widths[net->n_layers];
-    size_t bs = opts->batch_size == 0 || opts->batch_size > n ? n : opts->batch_size;
+    /* P shards (train.h): r computes rows [cnt r / P, cnt (r + 1) / P) of
+     * each global batch of bs; P = 1 is the plain epoch. */
+    const size_t P = opts->shard_count > 1 ? opts->shard_count : 1, r = opts->shard_index;
+    if (P > 1 && r >= P)
+        return lrmlp__err(LRMLP_ERR_INVALID, "shard_index %zu must be < shard_count %zu", r, P);
+    if (P > 1 && n > SIZE_MAX / P)
+        return lrmlp__err(LRMLP_ERR_INVALID, "dataset too large for %zu shards", P);
+    for (size_t i = 0; opts->order && i < n; i++)
+        if (opts->order[i] >= n)
+            return lrmlp__err(LRMLP_ERR_INVALID, "order[%zu] = %zu is out of range (n = %zu)", i,
+                              opts->order[i], n);
+    size_t bs;
+    if (P == 1)
+        bs = opts->batch_size == 0 || opts->batch_size > n ? n : opts->batch_size;
+    else
+        bs = opts->batch_size == 0 || opts->batch_size >= (n + P - 1) / P ? n
+                                                                          : opts->batch_size * P;
     /* Batches larger than lrmlp__chunk_rows go through in accumulated
      * chunks (internal.h), so the batch buffers are sized for one chunk. */
     size_t cs = lrmlp__chunk_rows(net);
@@ -112,24 +154,34 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         return lrmlp__err(LRMLP_ERR_INVALID, "batch too large");
     size_t *idx = NULL;
     void *X, *T;
-    if (!scratch_split(net, xb, tb, opts->shuffle ? n : 0, &X, &T, &idx))
-        return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
-    if (opts->shuffle)
+    const int shuffle = opts->shuffle && !opts->order;
+    if (!scratch_split(net, xb, tb, shuffle ? n : 0, &X, &T, &idx)) {
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+        if (P > 1 && opts->allreduce) { /* take part in the first batch's reduction */
+            fill_grads(net, NAN);
+            opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
+            lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+        }
+        return rc;
+    }
+    if (shuffle)
         lrmlp__permutation(idx, n, &net->rng);
+    const size_t *perm = opts->order ? opts->order : idx;
     int classify = lrmlp_dataset_n_classes(ds) > 0;
+    const int mean = opts->loss != LRMLP_LOSS_SSE;
     double loss_sum = 0;
-    size_t correct = 0, seen = 0, steps = 0, batch = 0;
+    size_t correct = 0, seen = 0, local_seen = 0, steps = 0, batch = 0;
     for (size_t start = 0; start < n; start += bs, batch++) {
         size_t cnt = n - start < bs ? n - start : bs;
+        size_t lo = start + cnt * r / P, m = start + cnt * (r + 1) / P - lo;
         double loss = 0;
-        for (size_t c0 = 0; c0 < cnt && rc == LRMLP_OK; c0 += cs) {
-            size_t cc = cnt - c0 < cs ? cnt - c0 : cs;
-            rc = fetch_batch(net, ds, idx ? idx + start + c0 : NULL, idx ? 0 : start + c0, cc, X,
-                             T);
+        for (size_t c0 = 0; c0 < m && rc == LRMLP_OK; c0 += cs) {
+            size_t cc = m - c0 < cs ? m - c0 : cs;
+            rc = fetch_batch(net, ds, perm ? perm + lo + c0 : NULL, perm ? 0 : lo + c0, cc, X, T);
             if (rc)
                 break;
             double part = 0;
-            rc = lrmlp__net_gradient_trusted(net, X, T, cc, opts->loss, cnt, c0 > 0, &part);
+            rc = lrmlp__net_gradient_trusted(net, X, T, cc, opts->loss, m, c0 > 0, &part);
             loss += part;
             if (rc == LRMLP_OK && classify) {
                 const char *Y = lrmlp__net_output(net);
@@ -138,25 +190,37 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
                                lrmlp__argmax((const char *)T + i * k * es, k, net->dtype);
             }
         }
-        if (rc)
+        if (P > 1) {
+            /* The hook's sum over shards is the batch gradient; after a
+             * local failure, NaN makes every shard's step fail together. */
+            if (rc)
+                fill_grads(net, NAN);
+            else if (m == 0)
+                fill_grads(net, 0.0);
+            else if (mean && m != cnt)
+                scale_grads(net, (double)m / (double)cnt);
+        }
+        if (rc && P == 1)
             break;
         if (opts->allreduce) {
-            rc = opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
-            if (rc) {
-                if (rc > 0)
-                    rc = LRMLP_ERR_INVALID;
+            int hrc = opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
+            if (hrc) {
+                rc = hrc > 0 ? LRMLP_ERR_INVALID : hrc;
                 lrmlp__err(rc, "all-reduce hook failed: %s", lrmlp_strerror(rc));
                 break;
             }
         }
+        if (rc)
+            break;
         double lr = lrmlp_optim_current_lr(opt);
         rc = lrmlp_optim_step(opt, net);
         if (rc) {
             lrmlp__err_prefix(rc, "optimizer: ");
             break;
         }
-        loss_sum += loss;
+        loss_sum += P > 1 && mean ? loss * (double)m / (double)cnt : loss;
         seen += cnt;
+        local_seen += m;
         steps++;
         if (opts->on_step) {
             lrmlp_step_info info = {lrmlp_optim_steps(opt), net->epochs, batch, cnt, loss, lr};
@@ -170,7 +234,7 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         net->epochs++;
     if (stats) {
         stats->loss = steps ? loss_sum / (double)steps : NAN;
-        stats->accuracy = classify && seen ? (double)correct / (double)seen : NAN;
+        stats->accuracy = classify && local_seen ? (double)correct / (double)local_seen : NAN;
         stats->samples = seen;
         stats->steps = steps;
         stats->seconds = now_seconds() - t0;

@@ -253,19 +253,6 @@ static void scale(void *buf, size_t count, lrmlp_dtype dt, double s)
     }
 }
 
-static void fill_nan(void *buf, size_t count, lrmlp_dtype dt)
-{
-    if (dt == LRMLP_F32) {
-        float *g = buf;
-        for (size_t i = 0; i < count; i++)
-            g[i] = NAN;
-    } else {
-        double *g = buf;
-        for (size_t i = 0; i < count; i++)
-            g[i] = NAN;
-    }
-}
-
 LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrmlp_dtype dtype)
 {
     lrmlp_mpi *h = user;
@@ -617,6 +604,49 @@ static int batch_f64(const lrmlp_dataset *ds, const size_t *idx, size_t start, s
     return lrmlp_dataset_batch_f64(ds, idx, start, count, X, T);
 }
 
+/* The core epoch's hooks for lrmlp_mpi_train_epoch: the gradient sum, and
+ * per step the loss accounting and the user's callback with the stop flag
+ * agreed over the ranks. */
+typedef struct {
+    lrmlp_mpi *h;
+    lrmlp_optim *opt;
+    const lrmlp_train_options *user; /* the caller's options */
+    uint64_t epoch;
+    int mean;
+    double acc;       /* this rank's weighted loss */
+    int hook_rc;      /* an MPI failure inside a hook: the cause to return */
+    int stopped;
+} mpi_epoch_;
+
+static int epoch_reduce(void *user, void *grad, size_t count, lrmlp_dtype dt)
+{
+    mpi_epoch_ *e = user;
+    int rc = reduce_sum(e->h, grad, count, dt);
+    if (rc)
+        e->hook_rc = rc;
+    return rc;
+}
+
+static int epoch_step(void *user, lrmlp_net *net, const lrmlp_step_info *core)
+{
+    mpi_epoch_ *e = user;
+    size_t P = (size_t)e->h->size, r = (size_t)e->h->rank, cnt = core->batch_size;
+    size_t m = cnt * (r + 1) / P - cnt * r / P;
+    e->acc += e->mean ? core->loss * (double)m / (double)cnt : core->loss;
+    if (!e->user->on_step)
+        return 0;
+    lrmlp_step_info info = {core->step, e->epoch, core->batch, cnt, core->loss,
+                            lrmlp_optim_current_lr(e->opt)};
+    int stop = e->user->on_step(e->user->on_step_user, net, &info) != 0;
+    int mrc = MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, e->h->comm);
+    if (mrc != MPI_SUCCESS) {
+        e->hook_rc = mpi_fail(e->h, mrc, "MPI_Allreduce (stop flag)");
+        return 1;
+    }
+    e->stopped = stop;
+    return stop;
+}
+
 LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_optim *opt,
                                         const lrmlp_dataset *ds, const lrmlp_train_options *o,
                                         uint64_t seed, uint64_t epoch, lrmlp_epoch_stats *stats)
@@ -627,33 +657,21 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
     int local = check_local(h, net, ds);
     if (!local && (!opt || !o))
         local = fail(h, LRMLP_ERR_INVALID, "optimizer or options are NULL");
-    if (!local && o->version != LRMLP_TRAIN_OPTIONS_VERSION)
-        local = fail(h, LRMLP_ERR_VERSION, "unknown lrmlp_train_options version %u", o->version);
+    if (!local && (o->version < 1 || o->version > LRMLP_TRAIN_OPTIONS_VERSION))
+        local = fail(h, LRMLP_ERR_VERSION,
+                     "lrmlp_train_options version %u is unknown (this library reads 1 to %u)",
+                     o->version, (unsigned)LRMLP_TRAIN_OPTIONS_VERSION);
     if (!local && ((int)o->loss < 0 || o->loss >= LRMLP_LOSS_COUNT_))
         local = fail(h, LRMLP_ERR_INVALID, "unknown loss %d", (int)o->loss);
     if (!local && lrmlp_net_dtype(net) != LRMLP_F32 && lrmlp_net_dtype(net) != LRMLP_F64)
         local = fail(h, LRMLP_ERR_DTYPE, "unknown network dtype");
 
-    size_t P = (size_t)h->size, r = (size_t)h->rank;
-    size_t n = 0, d = 0, k = 0, G = 0, cap = 0, np = 0, es = 0;
-    lrmlp_dtype dt = LRMLP_F32;
+    size_t n = 0;
     size_t *idx = NULL;
-    void *X = NULL, *T = NULL;
     if (!local) {
         n = lrmlp_dataset_size(ds);
-        d = lrmlp_dataset_dim(ds);
-        k = lrmlp_dataset_target_dim(ds);
-        dt = lrmlp_net_dtype(net);
-        es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double);
-        np = lrmlp_net_param_count(net);
-        G = o->batch_size == 0 || o->batch_size >= (n + P - 1) / P ? n : o->batch_size * P;
-        cap = (G + P - 1) / P;
-        if (o->shuffle)
-            idx = malloc(n * sizeof *idx);
-        X = malloc(cap * d * es);
-        T = malloc(cap * k * es);
-        if ((o->shuffle && !idx) || !X || !T)
-            local = fail(h, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+        if (o->shuffle && !(idx = malloc(n * sizeof *idx)))
+            local = fail(h, LRMLP_ERR_NOMEM, "out of memory for the sample order");
     }
     uint64_t shape_key = local ? 0 : hadd(lrmlp_mpi_shape_hash(net), dataset_hash(ds));
     uint64_t opt_key = 0;
@@ -668,8 +686,6 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
     int rc = agree_inputs(h, local, shape_key, opt_key);
     if (rc) {
         free(idx);
-        free(X);
-        free(T);
         if (stats)
             memset(stats, 0, sizeof *stats), stats->loss = stats->accuracy = NAN;
         return rc;
@@ -677,79 +693,45 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
     if (idx)
         permutation(idx, n, seed, epoch);
 
-    batch_fn fetch = dt == LRMLP_F32 ? batch_f32 : batch_f64;
-    int mean = o->loss != LRMLP_LOSS_SSE;
-    void *grads = lrmlp_net_grads(net);
-    double acc = 0; /* weighted loss */
-    size_t steps = 0, seen = 0, batch = 0;
-    for (size_t start = 0; start < n; start += G, batch++) {
-        size_t cnt = n - start < G ? n - start : G;
-        size_t lo = start + cnt * r / P, hi = start + cnt * (r + 1) / P, m = hi - lo;
-        double loss = 0;
-        local = LRMLP_OK;
-        if (m > 0) {
-            local = fetch(ds, idx ? idx + lo : NULL, idx ? 0 : lo, m, X, T);
-            if (local)
-                fail(h, local, "dataset: %s", lrmlp_last_errmsg());
-            else if ((local = dt == LRMLP_F32
-                                  ? lrmlp_net_gradient_f32(net, X, T, m, o->loss, &loss)
-                                  : lrmlp_net_gradient_f64(net, X, T, m, o->loss, &loss)) != 0)
-                fail(h, local, "gradient: %s", lrmlp_last_errmsg());
-        }
-        if (local)
-            fill_nan(grads, np, dt);
-        else if (m == 0)
-            memset(grads, 0, np * es);
-        else if (mean && m != cnt)
-            scale(grads, np, dt, (double)m / (double)cnt);
-        rc = reduce_sum(h, grads, np, dt);
-        if (rc)
-            break;
-        rc = lrmlp_optim_step(opt, net);
-        if (rc) {
-            /* The reduced gradient is the same on every rank, so every rank
-             * fails here together: agree on the original cause. */
-            if (!local)
-                fail(h, rc, "optimizer: %s", lrmlp_last_errmsg());
-            int rc_all = 0;
-            if (agree(h, local ? local : rc, NULL, 0, &rc_all, NULL) == LRMLP_OK && !local &&
-                rc_all != rc && rc_all != 0)
-                fail(h, rc, "optimizer: non-finite gradient (another rank failed: %s)",
-                     lrmlp_strerror(rc_all));
-            if (local)
-                rc = local;
-            break;
-        }
-        acc += mean ? loss * (double)m / (double)cnt : loss;
-        seen += cnt;
-        steps++;
-        if (o->on_step) {
-            lrmlp_step_info info = {lrmlp_optim_steps(opt), epoch, batch, cnt, loss,
-                                    lrmlp_optim_current_lr(opt)};
-            int stop = o->on_step(o->on_step_user, net, &info) != 0;
-            int mrc = MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, h->comm);
-            if (mrc != MPI_SUCCESS) {
-                rc = mpi_fail(h, mrc, "MPI_Allreduce (stop flag)");
-                break;
-            }
-            if (stop) {
-                rc = fail(h, LRMLP_ERR_STOPPED, "stopped by a step callback");
-                break;
-            }
-        }
-    }
+    /* The core's epoch over this rank's shard of every global batch. */
+    mpi_epoch_ e = {h, opt, o, epoch, o->loss != LRMLP_LOSS_SSE, 0.0, LRMLP_OK, 0};
+    lrmlp_train_options co = LRMLP_TRAIN_OPTIONS_INIT;
+    co.loss = o->loss;
+    co.batch_size = o->batch_size;
+    co.shuffle = 0;
+    co.order = idx;
+    co.shard_count = (size_t)h->size;
+    co.shard_index = (size_t)h->rank;
+    co.on_step = epoch_step;
+    co.on_step_user = &e;
+    co.allreduce = epoch_reduce;
+    co.allreduce_user = &e;
+    lrmlp_epoch_stats cs = {NAN, NAN, 0, 0, 0.0};
+    rc = lrmlp_train_epoch(net, opt, ds, &co, &cs);
     free(idx);
-    free(X);
-    free(T);
+    if (e.hook_rc) {
+        rc = e.hook_rc; /* an MPI failure; its message is set */
+    } else if (e.stopped) {
+        rc = fail(h, LRMLP_ERR_STOPPED, "stopped by a step callback");
+    } else if (rc) {
+        /* A local failure (the core poisoned its gradient) or an optimizer
+         * failure on the reduced gradient: every rank stopped at the same
+         * step; agree on the original cause. */
+        int rc_all = 0;
+        if (agree(h, rc, NULL, 0, &rc_all, NULL) == LRMLP_OK && rc_all != rc && rc_all != 0 &&
+            strncmp(lrmlp_last_errmsg(), "optimizer: ", 11) == 0)
+            fail(h, rc, "optimizer: non-finite gradient (another rank failed: %s)",
+                 lrmlp_strerror(rc_all));
+    }
     if (stats) {
         /* Every rank reaches this point after the same number of steps. */
-        int mrc = MPI_Allreduce(MPI_IN_PLACE, &acc, 1, MPI_DOUBLE, MPI_SUM, h->comm);
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, &e.acc, 1, MPI_DOUBLE, MPI_SUM, h->comm);
         if (mrc != MPI_SUCCESS && rc == LRMLP_OK)
             rc = mpi_fail(h, mrc, "MPI_Allreduce (epoch statistics)");
-        stats->loss = steps ? acc / (double)steps : NAN;
+        stats->loss = cs.steps ? e.acc / (double)cs.steps : NAN;
         stats->accuracy = NAN; /* the training pass's outputs are not public */
-        stats->samples = seen;
-        stats->steps = steps;
+        stats->samples = cs.samples;
+        stats->steps = cs.steps;
         stats->seconds = now_seconds() - t0;
     }
     return rc;

@@ -132,14 +132,19 @@ LRMLP_MPI_API int lrmlp_mpi_broadcast_model(lrmlp_mpi *h, lrmlp_net **net, lrmlp
  * to the gradient of the whole global batch (the sum for LRMLP_LOSS_SSE;
  * for the mean losses each rank weights its mean by its share of the
  * global batch, so a short last batch is exact too). Then every rank takes
- * the same lrmlp_optim_step. Hence P ranks with batch b follow the same
+ * the same lrmlp_optim_step. The epoch itself is the core's
+ * lrmlp_train_epoch with the order and the shard (rank, P) in its options
+ * (train.h) and the add-on's all-reduce as hook. Hence P ranks with batch b
+ * follow the same
  * trajectory as one process with batch P*b, up to float round-off of the
  * summation order.
  *
- * epoch is the caller's epoch index (lrmlp_net_epochs is advanced only by
- * lrmlp_train_epoch, not here); a run restarted from a checkpoint passes the
- * index it would have reached, e.g. lrmlp_optim_steps(opt) divided by the
- * steps per epoch, ceil(n / (P * batch)).
+ * epoch is the caller's epoch index (it seeds the order and is the epoch the
+ * step callback sees); a run restarted from a checkpoint passes the index it
+ * would have reached, e.g. lrmlp_optim_steps(opt) divided by the steps per
+ * epoch, ceil(n / (P * batch)). A completed epoch also advances
+ * lrmlp_net_epochs, as lrmlp_train_epoch does (before version 2 of
+ * lrmlp_train_options it did not).
  *
  * o->allreduce is ignored. o->on_step, when set, is called on every rank
  * after each step with the rank's own slice loss and the global batch size;

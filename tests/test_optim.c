@@ -963,6 +963,78 @@ START_TEST(test_determinism_and_reset)
 }
 END_TEST
 
+/* ---- an update that would leave a non-finite value is refused ---------- */
+
+typedef struct diverge_case {
+    lrmlp_dtype dt;
+    lrmlp_optim_kind kind;
+    double lr, momentum;
+    double bad_g; /* 0: the learning rate alone overflows, the first step fails */
+} diverge_case;
+
+static const diverge_case diverge_cases[] = {
+    {LRMLP_F32, LRMLP_OPTIM_GD, 1e39, 0, 0},      /* (float)lr = inf */
+    {LRMLP_F32, LRMLP_OPTIM_SGD, 1e300, 0.9, 0},
+    {LRMLP_F32, LRMLP_OPTIM_ADAM, 1e39, 0, 0},
+    {LRMLP_F32, LRMLP_OPTIM_MUON, 1e39, 0.9, 0},
+    {LRMLP_F32, LRMLP_OPTIM_SGD, 2.0, 0.9, 3e38},  /* w - 2 * 3e38 */
+    {LRMLP_F32, LRMLP_OPTIM_ADAM, 0.01, 0, 1e30},  /* v = g^2 overflows */
+    {LRMLP_F32, LRMLP_OPTIM_ADAMW, 0.01, 0, 1e30},
+    {LRMLP_F64, LRMLP_OPTIM_GD, 1e10, 0, 1e300},   /* lr * g overflows */
+    {LRMLP_F64, LRMLP_OPTIM_SGD, 1e10, 0.9, 1e300},
+    {LRMLP_F64, LRMLP_OPTIM_ADAM, 0.01, 0, 1e200},
+};
+
+/* The refused step returns DIVERGED and leaves the weights byte-identical and
+ * the optimizer as it was: a twin that never saw the bad gradient takes the
+ * same next step, bit for bit. */
+START_TEST(test_diverged_step_changes_nothing)
+{
+    const diverge_case *c = &diverge_cases[_i];
+    const size_t w[] = {3, 4, 2};
+    lrmlp_net *a = make_net(c->dt, 2, w, 1), *b = make_net(c->dt, 2, w, 1);
+    lrmlp_optim_options o = LRMLP_OPTIM_OPTIONS_INIT;
+    o.kind = c->kind;
+    o.lr = c->lr;
+    o.momentum = c->momentum;
+    lrmlp_optim *oa = make_opt(a, &o), *ob = make_opt(b, &o);
+    size_t P = lrmlp_net_param_count(a), bytes = P * (c->dt == LRMLP_F32 ? 4 : 8);
+    double g[MAXP];
+    uint64_t seed = 9;
+    unsigned char before[MAXP * 8];
+    if (c->bad_g == 0) {
+        rand_vec(g, P, 1.0, &seed);
+        put_vec(a, lrmlp_net_grads(a), g);
+        memcpy(before, lrmlp_net_params(a), bytes);
+        ck_assert_int_eq(lrmlp_optim_step(oa, a), LRMLP_ERR_DIVERGED);
+        ck_assert_int_eq(memcmp(before, lrmlp_net_params(a), bytes), 0);
+        ck_assert_uint_eq(lrmlp_optim_steps(oa), 0);
+        ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "not finite"));
+    } else {
+        double scale = c->dt == LRMLP_F32 ? 1e-3 : 1e-12; /* lr * g stays small */
+        for (int step = 0; step < 3; step++) {
+            rand_vec(g, P, step == 1 ? c->bad_g : scale, &seed);
+            put_vec(a, lrmlp_net_grads(a), g);
+            put_vec(b, lrmlp_net_grads(b), g);
+            memcpy(before, lrmlp_net_params(a), bytes);
+            if (step == 1) {
+                ck_assert_int_eq(lrmlp_optim_step(oa, a), LRMLP_ERR_DIVERGED);
+                ck_assert_int_eq(memcmp(before, lrmlp_net_params(a), bytes), 0);
+                continue;
+            }
+            ck_assert_int_eq(lrmlp_optim_step(oa, a), LRMLP_OK);
+            ck_assert_int_eq(lrmlp_optim_step(ob, b), LRMLP_OK);
+            ck_assert_int_eq(memcmp(lrmlp_net_params(a), lrmlp_net_params(b), bytes), 0);
+        }
+        ck_assert_uint_eq(lrmlp_optim_steps(oa), 2);
+    }
+    lrmlp_optim_free(oa);
+    lrmlp_optim_free(ob);
+    lrmlp_net_free(a);
+    lrmlp_net_free(b);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -980,6 +1052,8 @@ static Suite *optim_suite(void)
     tc = tcase_create("schedules");
     tcase_add_test(tc, test_schedule_values);
     tcase_add_test(tc, test_schedule_in_step);
+    tcase_add_loop_test(tc, test_diverged_step_changes_nothing, 0,
+                        (int)(sizeof diverge_cases / sizeof diverge_cases[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("options");

@@ -204,6 +204,146 @@ START_TEST(test_determinism)
 }
 END_TEST
 
+/* A program built against version 1 of lrmlp_train_options passes the
+ * shorter struct; the fields added in version 2 take their defaults, so it
+ * trains exactly like a version-2 caller with the defaults. */
+typedef struct {
+    unsigned int version;
+    lrmlp_loss loss;
+    size_t batch_size;
+    int shuffle;
+    lrmlp_step_fn on_step;
+    void *on_step_user;
+    lrmlp_allreduce_fn allreduce;
+    void *allreduce_user;
+} train_options_v1;
+
+START_TEST(test_options_v1)
+{
+    lrmlp_dataset *ds = clusters(100, 3);
+    float *res[2];
+    size_t P = 0;
+    for (int v = 0; v < 2; v++) {
+        lrmlp_net *net = small_net(5);
+        lrmlp_optim *opt = adam(net, 0.01);
+        /* the v1 struct, followed by bytes a v2 reader must not take */
+        unsigned char buf[sizeof(lrmlp_train_options) + 64];
+        memset(buf, 0xAB, sizeof buf);
+        train_options_v1 o1 = { 1, LRMLP_LOSS_CROSS_ENTROPY, 16, 1, NULL, NULL, NULL, NULL };
+        memcpy(buf, &o1, sizeof o1);
+        lrmlp_train_options o2 = LRMLP_TRAIN_OPTIONS_INIT;
+        o2.batch_size = 16;
+        const lrmlp_train_options *o = v ? &o2 : (const lrmlp_train_options *)(void *)buf;
+        for (int e = 0; e < 2; e++)
+            ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, o, NULL), LRMLP_OK);
+        P = lrmlp_net_param_count(net);
+        res[v] = malloc(P * sizeof(float));
+        memcpy(res[v], lrmlp_net_params(net), P * sizeof(float));
+        lrmlp_optim_free(opt);
+        lrmlp_net_free(net);
+    }
+    ck_assert(memcmp(res[0], res[1], P * sizeof(float)) == 0);
+    free(res[0]);
+    free(res[1]);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+/* A hook that keeps the first batch's gradient and aborts the epoch. */
+typedef struct {
+    double g[256];
+    size_t count;
+} grab_;
+
+static int grab_first(void *user, void *grad, size_t count, lrmlp_dtype dt)
+{
+    grab_ *g = user;
+    ck_assert(dt == LRMLP_F32 && count <= 256);
+    for (size_t i = 0; i < count; i++)
+        g->g[i] = ((const float *)grad)[i];
+    g->count = count;
+    return LRMLP_ERR_STOPPED;
+}
+
+/* order replaces the shuffle; shards split each global batch, weighted so
+ * that the sum of the shards' gradients is the whole batch's (odd n: the
+ * parts are 101 and 102 samples). */
+START_TEST(test_order_and_shards)
+{
+    const size_t n = 203;
+    lrmlp_dataset *ds = clusters(n, 4);
+    size_t *order = malloc(n * sizeof *order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = (i * 37) % n; /* a permutation: 37 and 203 are coprime */
+    for (int loss = 0; loss < 3; loss++) {
+        grab_ whole, part[2];
+        for (int s = -1; s < 2; s++) {
+            lrmlp_net *net = small_net(11);
+            lrmlp_optim *opt = adam(net, 0.01);
+            lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+            o.loss = (lrmlp_loss)loss;
+            o.batch_size = 0;
+            o.order = order;
+            o.allreduce = grab_first;
+            o.allreduce_user = s < 0 ? &whole : &part[s];
+            if (s >= 0) {
+                o.shard_count = 2;
+                o.shard_index = (size_t)s;
+            }
+            ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_ERR_STOPPED);
+            lrmlp_optim_free(opt);
+            lrmlp_net_free(net);
+        }
+        double gmax = 0;
+        for (size_t i = 0; i < whole.count; i++)
+            gmax = fmax(gmax, fabs(whole.g[i]));
+        ck_assert(gmax > 0);
+        for (size_t i = 0; i < whole.count; i++)
+            ck_assert_double_eq_tol(part[0].g[i] + part[1].g[i], whole.g[i], 1e-5 * gmax);
+    }
+    /* an identity order is the unshuffled epoch, bit for bit */
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    float *res[2];
+    size_t P = 0;
+    for (int v = 0; v < 2; v++) {
+        lrmlp_net *net = small_net(12);
+        lrmlp_optim *opt = adam(net, 0.01);
+        lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+        o.batch_size = 16;
+        if (v)
+            o.order = order; /* with shuffle = 1: the order wins */
+        else
+            o.shuffle = 0;
+        ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_OK);
+        P = lrmlp_net_param_count(net);
+        res[v] = malloc(P * sizeof(float));
+        memcpy(res[v], lrmlp_net_params(net), P * sizeof(float));
+        lrmlp_optim_free(opt);
+        lrmlp_net_free(net);
+    }
+    ck_assert(memcmp(res[0], res[1], P * sizeof(float)) == 0);
+    free(res[0]);
+    free(res[1]);
+    /* bad orders and shards */
+    lrmlp_net *net = small_net(13);
+    lrmlp_optim *opt = adam(net, 0.01);
+    lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+    order[7] = n;
+    o.order = order;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "order[7]"));
+    o.order = NULL;
+    o.shard_count = 2;
+    o.shard_index = 2;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_ERR_INVALID);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    free(order);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(test_full_batch_gd_step)
 {
     /* One full-batch GD epoch = one step w -= lr * grad(full data). */
@@ -351,6 +491,8 @@ int main(void)
     tcase_add_test(tc, test_allreduce_hook);
     tcase_add_test(tc, test_divergence_keeps_weights);
     tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_options_v1);
+    tcase_add_test(tc, test_order_and_shards);
     tcase_add_test(tc, test_full_batch_gd_step);
     tcase_add_test(tc, test_chunked_full_batch);
     tcase_add_test(tc, test_shape_mismatch);

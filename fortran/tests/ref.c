@@ -68,7 +68,8 @@ void ref_read_optim_options(const lrmlp_optim_options *o, double *v)
 void ref_read_train_options(const lrmlp_train_options *o, double *v)
 {
     double f[] = {o->version, o->loss, (double)o->batch_size, o->shuffle, o->on_step != NULL,
-                  o->on_step_user != NULL, o->allreduce != NULL, o->allreduce_user != NULL};
+                  o->on_step_user != NULL, o->allreduce != NULL, o->allreduce_user != NULL,
+                  o->order != NULL, (double)o->shard_count, (double)o->shard_index};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         v[i] = f[i];
 }

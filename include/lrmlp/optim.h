@@ -113,8 +113,14 @@ LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_option
 
 /* One update of net's parameters from net's current gradient vector.
  * LRMLP_ERR_SHAPE/DTYPE if net does not match the optimizer's shape;
- * LRMLP_ERR_DIVERGED if the gradient holds NaN/Inf (nothing is changed).
- * The step counter advances only on success. */
+ * LRMLP_ERR_DIVERGED if the gradient holds NaN/Inf, or if the update would
+ * make any weight or optimizer state value NaN or Inf (an overflow: too
+ * large a learning rate or gradient). A DIVERGED step changes nothing: the
+ * weights stay byte-identical to those after the last good step and the
+ * optimizer state is untouched. The update is checked in a first pass that
+ * computes it without storing it (Muon: its momentum, and its weight update
+ * for the whole range NS(M)'s entries can take); this pass costs about as
+ * much as the update itself. The step counter advances only on success. */
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net);
 
 /* Number of successful steps so far. */

@@ -45,19 +45,31 @@ typedef int (*lrmlp_step_fn)(void *user, lrmlp_net *net, const lrmlp_step_info *
  * and return LRMLP_OK, or a negative status to abort the epoch. */
 typedef int (*lrmlp_allreduce_fn)(void *user, void *grad, size_t count, lrmlp_dtype dtype);
 
-#define LRMLP_TRAIN_OPTIONS_VERSION 1
+/* Version 2 added order, shard_count and shard_index; a program built
+ * against version 1 passes its shorter struct with version 1 and gets the
+ * defaults for them. */
+#define LRMLP_TRAIN_OPTIONS_VERSION 2
 typedef struct lrmlp_train_options {
     unsigned int version;          /* LRMLP_TRAIN_OPTIONS_VERSION */
     lrmlp_loss loss;               /* default LRMLP_LOSS_CROSS_ENTROPY */
-    size_t batch_size;             /* 0 = full batch (default 128) */
+    size_t batch_size;             /* 0 = full batch (default 128); per shard with shards */
     int shuffle;                   /* reshuffle each epoch (default 1) */
     lrmlp_step_fn on_step;         /* optional */
     void *on_step_user;
     lrmlp_allreduce_fn allreduce;  /* optional */
     void *allreduce_user;
+    /* version 2 */
+    const size_t *order;           /* optional: the epoch's sample order, a permutation
+                                      of 0..n-1 (n = dataset size) used as given instead
+                                      of shuffling (the generator is not drawn from).
+                                      Read during the call only. Default NULL */
+    size_t shard_count;            /* data parallelism over P = shard_count processes
+                                      (default 0 or 1: off); see below */
+    size_t shard_index;            /* this process's shard, < shard_count */
 } lrmlp_train_options;
 #define LRMLP_TRAIN_OPTIONS_INIT \
-    { LRMLP_TRAIN_OPTIONS_VERSION, LRMLP_LOSS_CROSS_ENTROPY, 128, 1, NULL, NULL, NULL, NULL }
+    { LRMLP_TRAIN_OPTIONS_VERSION, LRMLP_LOSS_CROSS_ENTROPY, 128, 1, NULL, NULL, NULL, NULL, \
+      NULL, 0, 0 }
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version);
 
 typedef struct lrmlp_epoch_stats {
@@ -70,7 +82,26 @@ typedef struct lrmlp_epoch_stats {
 
 /* One epoch. stats may be NULL. The last batch may be smaller than
  * batch_size. The dataset's feature dimension and target width must match
- * the network's input and output widths (LRMLP_ERR_SHAPE otherwise). */
+ * the network's input and output widths (LRMLP_ERR_SHAPE otherwise).
+ *
+ * Shards (shard_count = P > 1, shard_index = r): every process holds the
+ * whole dataset and visits the same sample order (give it in order, or
+ * shuffle from identically seeded networks). A global batch has
+ * batch_size * P samples (all n when batch_size is 0 or at least
+ * ceil(n / P)); process r computes the gradient of its part, samples
+ * [cnt r / P, cnt (r + 1) / P) of a batch of cnt, as the mean over its part
+ * for the mean losses, weighted by part / cnt so that the all-reduce hook's
+ * SUM is the whole batch's gradient (the hook must sum; a process with an
+ * empty part contributes zeros). The hook is called once per batch on every
+ * process, even after a local failure: the gradient is then all NaN, so that
+ * every process's optimizer step fails together, and the local error is
+ * returned. on_step sees this process's part: its loss (a mean over the
+ * part for the mean losses) with batch_size = the global cnt. stats->loss is
+ * this process's share: the mean over batches of loss * part / cnt (mean
+ * losses) or of the part's loss (LRMLP_LOSS_SSE), so that the sum over
+ * processes is the global mean batch loss; stats->accuracy counts this
+ * process's samples; stats->samples counts the global batches. With P = 1
+ * the epoch is exactly the unsharded one. liblrmlp_mpi drives this. */
 LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
                                 const lrmlp_train_options *opts, lrmlp_epoch_stats *stats);
 

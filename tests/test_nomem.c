@@ -1,0 +1,184 @@
+/* Allocation-failure injection over the API (SQLite's test_malloc idea).
+ *
+ * This program is linked against the internal static library with
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc, so every allocation the
+ * library makes goes through the wrappers below (allocations inside BLAS,
+ * LAPACK, zlib and libc stay unwrapped). For each scenario the call is run
+ * once to count its allocations, then once per allocation with that one
+ * failing: the call must return LRMLP_ERR_NOMEM with a message, and leave
+ * the handle it modifies byte-identical. Leaks are left to the ASan build
+ * (detect_leaks=1), which runs this program too. */
+#include "testutil.h"
+
+#include <lrmlp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t s);
+void *__real_realloc(void *p, size_t n);
+
+static int inject_on;   /* count (and maybe fail) only inside the call */
+static long inject_count, inject_fail_at = -1;
+
+static int inject_now(void)
+{
+    return inject_on && inject_count++ == inject_fail_at;
+}
+
+void *__wrap_malloc(size_t n) { return inject_now() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t s) { return inject_now() ? NULL : __real_calloc(n, s); }
+void *__wrap_realloc(void *p, size_t n) { return inject_now() ? NULL : __real_realloc(p, n); }
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+enum { N = 40, D = 6, M = 5, K = 3, R = 2 };
+
+typedef struct fx {
+    lrmlp_net *net;          /* the handle a call modifies (guarded), or NULL */
+    lrmlp_net *dense;
+    lrmlp_optim *opt;
+    lrmlp_dataset *ds;
+    lrmlp_subspace *sub;
+    double X[N * D], T[N * K];
+    int32_t lab[N];
+    double V[D * R];
+    char path[256];
+} fx;
+
+static void fx_data(fx *f)
+{
+    uint64_t s = 3;
+    for (size_t i = 0; i < N * D; i++)
+        f->X[i] = tu_rand(&s);
+    for (size_t i = 0; i < N; i++) {
+        f->lab[i] = (int32_t)(i % K);
+        for (size_t k = 0; k < K; k++)
+            f->T[i * K + k] = k == (size_t)f->lab[i];
+    }
+}
+
+static lrmlp_net *dense3(void)
+{
+    const size_t w[] = {D, M, M, K};
+    return tu_make_net(LRMLP_F64, 3, w, LRMLP_ACT_TANH, 0.5, 7);
+}
+
+static void fx_free(fx *f)
+{
+    lrmlp_net_free(f->net);
+    lrmlp_net_free(f->dense);
+    lrmlp_optim_free(f->opt);
+    lrmlp_dataset_free(f->ds);
+    lrmlp_subspace_free(f->sub);
+    if (f->path[0])
+        unlink(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+typedef struct scenario {
+    const char *name;
+    void (*setup)(fx *f);
+    int (*call)(fx *f);      /* frees what it creates on success */
+} scenario;
+
+static void setup_lowrank_pair(fx *f)
+{
+    fx_data(f);
+    f->dense = dense3();
+    f->net = tu_make_lowrank(LRMLP_F64, 3, D, M, K, R, LRMLP_ACT_TANH, 5);
+    for (size_t i = 0; i < D * R; i++)
+        f->V[i] = (i / R) == (i % R); /* first R unit vectors */
+}
+
+static int call_init_from_dense(fx *f)
+{
+    return lrmlp_lowrank_init_from_dense(f->net, f->dense, f->V, 0.5);
+}
+
+static int call_init_random(fx *f) { return lrmlp_lowrank_init_random(f->net, f->dense, 0.5); }
+
+static const scenario scenarios[] = {
+    {"lowrank_init_from_dense", setup_lowrank_pair, call_init_from_dense},
+    {"lowrank_init_random", setup_lowrank_pair, call_init_random},
+};
+enum { N_SCENARIOS = sizeof scenarios / sizeof scenarios[0] };
+
+/* Parameters and generator state of the guarded network, as bytes: the
+ * generator is compared through the next draws of a clone. */
+static unsigned char *snapshot(lrmlp_net *net, size_t *len)
+{
+    if (!net) {
+        *len = 0;
+        return NULL;
+    }
+    size_t es = lrmlp_net_dtype(net) == LRMLP_F32 ? 4 : 8;
+    size_t P = lrmlp_net_param_count(net), extra = 4 * 8;
+    unsigned char *b = malloc(P * es + extra);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, lrmlp_net_params(net), P * es);
+    lrmlp_net *c;
+    ck_assert_int_eq(lrmlp_net_clone(&c, net), LRMLP_OK);
+    /* four draws through a re-initialization of layer 0 of the clone */
+    ck_assert_int_eq(lrmlp_net_init_layer(c, 0, LRMLP_INIT_GAUSSIAN, 1.0), LRMLP_OK);
+    memcpy(b + P * es, lrmlp_net_params(c), extra < P * es ? extra : P * es);
+    lrmlp_net_free(c);
+    *len = P * es + extra;
+    return b;
+}
+
+START_TEST(test_every_allocation_fails)
+{
+    const scenario *sc = &scenarios[_i];
+    fx f;
+    memset(&f, 0, sizeof f);
+    sc->setup(&f);
+    inject_count = 0;
+    inject_fail_at = -1;
+    inject_on = 1;
+    int rc = sc->call(&f);
+    inject_on = 0;
+    long n = inject_count;
+    ck_assert_msg(rc == LRMLP_OK, "%s: %d %s", sc->name, rc, lrmlp_last_errmsg());
+    ck_assert_msg(n > 0, "%s makes no allocation", sc->name);
+    fx_free(&f);
+    for (long k = 0; k < n; k++) {
+        sc->setup(&f);
+        size_t len;
+        unsigned char *before = snapshot(f.net, &len);
+        lrmlp_error_clear();
+        inject_count = 0;
+        inject_fail_at = k;
+        inject_on = 1;
+        rc = sc->call(&f);
+        inject_on = 0;
+        ck_assert_msg(rc == LRMLP_ERR_NOMEM, "%s, allocation %ld of %ld failing: %d (%s)",
+                      sc->name, k + 1, n, rc, lrmlp_last_errmsg());
+        ck_assert_msg(lrmlp_last_errmsg()[0] != '\0', "%s, allocation %ld: no message",
+                      sc->name, k + 1);
+        size_t len2;
+        unsigned char *after = snapshot(f.net, &len2);
+        ck_assert_msg(len == len2 && (len == 0 || memcmp(before, after, len) == 0),
+                      "%s, allocation %ld of %ld failing: the network changed", sc->name, k + 1,
+                      n);
+        free(before);
+        free(after);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("nomem");
+    TCase *tc = tcase_create("nomem");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_every_allocation_fails, 0, N_SCENARIOS);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
