@@ -44,8 +44,10 @@
  *             docs/adaptation.md.)
  *
  * Other functions that rebuild a network from its weights (lrmlp_model_save,
- * lrmlp_net_factorize) refuse adapter networks: save them with
- * lrmlp_adapter_save, or merge them into a dense network.
+ * and so the MPI add-on's lrmlp_mpi_broadcast_model; lrmlp_net_factorize)
+ * refuse adapter networks: save them with lrmlp_adapter_save, or merge them
+ * into a dense network. Creation is deterministic, so data-parallel ranks
+ * build the same adapter from the same base and options.
  *
  * Errors: LRMLP_OK or a negative status, with a message in
  * lrmlp_last_errmsg() (common.h). Threads: as net.h; the pure functions
