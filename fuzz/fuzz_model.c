@@ -101,6 +101,27 @@ static void one(const uint8_t *data, size_t size)
             abort();  /* errors leave nothing allocated and say why */
         return;
     }
+    /* The shared model of a valid file predicts (its PREP transforms are
+     * applied) as the network does, bit for bit; then check_loaded may
+     * change the network. */
+    lrmlp_model *m = NULL;
+    lrmlp_infer_ws *ws = NULL;
+    size_t d = lrmlp_net_width(net, 0), k = lrmlp_net_width(net, lrmlp_net_n_layers(net));
+    if (lrmlp_model_read_mem(&m, data, size) != LRMLP_OK ||
+        lrmlp_infer_ws_create(&ws, m, 1) != LRMLP_OK)
+        abort();
+    if (d <= 4096 && k <= 4096) {
+        double x[4096] = { 0 }, y1[4096], y2[4096];
+        float *xf = (float *)x, *y1f = (float *)y1, *y2f = (float *)y2;
+        int f32 = lrmlp_net_dtype(net) == LRMLP_F32;
+        int r1 = f32 ? lrmlp_net_predict_f32(net, xf, 1, y1f) : lrmlp_net_predict_f64(net, x, 1, y1);
+        int r2 = f32 ? lrmlp_model_predict_f32(m, ws, xf, 1, y2f, 0)
+                     : lrmlp_model_predict_f64(m, ws, x, 1, y2, 0);
+        if (r1 != LRMLP_OK || r2 != LRMLP_OK || memcmp(y1, y2, k * (f32 ? 4 : 8)))
+            abort();
+    }
+    lrmlp_infer_ws_free(ws);
+    lrmlp_model_free(m);
     check_loaded(net, opt);
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
@@ -235,8 +256,9 @@ static size_t add_model(uint8_t **seeds, size_t *lens, lrmlp_dtype dt, int bias,
     return 1;
 }
 
-/* A low-rank network with learning-rate scales and a subspace estimate of
- * a dense network: a file with every optional section. */
+/* A low-rank network with learning-rate scales, a subspace estimate of a
+ * dense network and input/output transforms: a file with every optional
+ * section. */
 static size_t add_optional_sections(uint8_t **seeds, size_t *lens)
 {
     static const size_t w[4] = { 6, 6, 6, 2 };
@@ -263,6 +285,12 @@ static size_t add_optional_sections(uint8_t **seeds, size_t *lens)
         lrmlp_lowrank_create(&lr, &lo) != LRMLP_OK ||
         lrmlp_optim_create(&opt, lr, &oo) != LRMLP_OK ||
         lrmlp_optim_set_layer_lr_scale(opt, 1, 0.5) != LRMLP_OK)
+        abort();
+    double M[36] = { 0 }, c[6] = { 0.5, -1, 2, 0, 1, -0.25 }, s[2] = { 3, 0.5 }, t[2] = { 1, -2 };
+    for (int i = 0; i < 6; i++)
+        M[i * 6 + i] = 1.0 + 0.25 * i, M[i * 6 + (i + 1) % 6] = -0.5;
+    if (lrmlp_net_set_input_affine(lr, M, c) != LRMLP_OK ||
+        lrmlp_net_set_output_affine(lr, s, t) != LRMLP_OK)
         abort();
     void *buf = NULL;
     size_t len = 0;

@@ -14,5 +14,7 @@
 #include "lrmlp/subspace.h"
 #include "lrmlp/track.h"
 #include "lrmlp/adapter.h"
+#include "lrmlp/interop.h"
+#include "lrmlp/infer.h"
 
 #endif

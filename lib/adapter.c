@@ -821,6 +821,8 @@ LRMLP_API int lrmlp_adapter_save_mem(const lrmlp_net *ad, void **buf, size_t *le
  * adapter record to n. */
 static int attach(lrmlp_net *n, const uint8_t *p, uint64_t plen, const lrmlp_net *base)
 {
+    if (n->prep)
+        return BAD("an adapter carries no preprocessing (PREP section)");
     if (plen < PAYLOAD_FIXED)
         return BAD("ADPT section too short");
     if (get_u32(p) != PAYLOAD_VERSION)

@@ -62,6 +62,10 @@ LRMLP_API void lrmlp_dataset_free(lrmlp_dataset *ds)
     free(ds->std_s);
     free(ds->wh_mu);
     free(ds->wh_W);
+    free(ds->raw_P);
+    free(ds->raw_q);
+    free(ds->tgt_m);
+    free(ds->tgt_s);
     free(ds);
 }
 
@@ -459,8 +463,12 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
     double *W = malloc(d * d * sizeof *W), *mu = malloc(d * sizeof *mu);
     double *B = malloc(blk), *Y = malloc(blk);
     void *X = malloc(st == ST_F64 ? ndb : nd * sizeof(float));
+    /* the composed map, and with an earlier one a second d x d for W diag(a) */
+    size_t pb = 0;
+    double *P = lrmlp__mul_ok(dd, ds->raw_P ? 2 : 1, &pb) ? malloc(pb) : NULL;
+    double *q = malloc(d * sizeof *q);
     int rc = LRMLP_OK;
-    if (!W || !mu || !B || !Y || !X) {
+    if (!W || !mu || !B || !Y || !X || !P || !q) {
         rc = DS_ERR(ds, LRMLP_ERR_NOMEM, "%s: out of memory (%zu x %zu)", fn, n, d);
         goto done;
     }
@@ -492,6 +500,27 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
             memcpy((double *)X + r0 * d, Y, cnt * sizeof *Y);
         }
     }
+    /* The map from the original features: W (a (P x + q) + b - mu) for the
+     * per-feature map a x + b and the earlier map P x + q. */
+    double *Wa = P + (ds->raw_P ? d * d : 0);
+    for (size_t j = 0; j < d; j++) {
+        double acc = 0.0;
+        for (size_t r = 0; r < d; r++) {
+            double a = ds->scale ? ds->scale[r] : 1.0, b = ds->scale ? ds->shift[r] : 0.0;
+            double qr = ds->raw_q ? ds->raw_q[r] : 0.0;
+            acc += W[j * d + r] * (a * qr + b - mu[r]);
+            Wa[j * d + r] = W[j * d + r] * a;
+        }
+        q[j] = acc;
+    }
+    if (ds->raw_P)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)d, (int)d, 1.0, Wa,
+                    (int)d, ds->raw_P, (int)d, 0.0, P, (int)d);
+    free(ds->raw_P);
+    free(ds->raw_q);
+    ds->raw_P = P;
+    ds->raw_q = q;
+    P = q = NULL;
     free(ds->X);
     free(ds->scale);
     free(ds->shift);
@@ -512,6 +541,8 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
         W = mu = NULL;
     }
 done:
+    free(P);
+    free(q);
     free(W);
     free(mu);
     free(B);
@@ -587,6 +618,7 @@ static lrmlp_dataset *ds_subset(const lrmlp_dataset *ds, size_t r0, size_t cnt)
     s->scale = s->shift = NULL;
     s->scale_f = s->shift_f = NULL;
     s->std_m = s->std_s = s->wh_mu = s->wh_W = NULL;
+    s->raw_P = s->raw_q = s->tgt_m = s->tgt_s = NULL;
     if (!(s->X = malloc(cnt * xr)))
         goto fail;
     memcpy(s->X, (const unsigned char *)ds->X + r0 * xr, cnt * xr);
@@ -621,6 +653,12 @@ static lrmlp_dataset *ds_subset(const lrmlp_dataset *ds, size_t r0, size_t cnt)
             !(s->wh_W = dup_doubles(ds->wh_W, d * d)))
             goto fail;
     }
+    if (ds->raw_P && (!(s->raw_P = dup_doubles(ds->raw_P, d * d)) ||
+                      !(s->raw_q = dup_doubles(ds->raw_q, d))))
+        goto fail;
+    if (ds->tgt_m && (!(s->tgt_m = dup_doubles(ds->tgt_m, ds->n_targets)) ||
+                      !(s->tgt_s = dup_doubles(ds->tgt_s, ds->n_targets))))
+        goto fail;
     return s;
 fail:
     lrmlp_dataset_free(s);

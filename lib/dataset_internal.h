@@ -33,6 +33,14 @@ struct lrmlp_dataset {
     int std_mode;
     double *wh_mu, *wh_W;   /* d and d x d: x -> W (x - mu) */
     lrmlp_whiten_options wh_opts;
+    /* The map from the features the dataset was created with to the stored
+     * ones, x -> raw_P x + raw_q (d x d and d; NULL: identity), composed by
+     * every whitening, so that a model can carry the whole input transform
+     * (lrmlp_net_set_preprocessing_from_dataset). */
+    double *raw_P, *raw_q;
+    /* Target standardization applied to T (preproc.c): t -> (t - tgt_m) / tgt_s
+     * (n_targets each; NULL: none). */
+    double *tgt_m, *tgt_s;
 };
 
 /* Bytes per feature element of storage st. */

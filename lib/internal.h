@@ -164,6 +164,11 @@ struct lrmlp_net {
     /* Adapter networks (adapter.c): the frozen W0 of adapted layers and the
      * adapter's metadata; NULL for every other network. */
     struct lrmlp_adapter_ *adapter;
+    /* Deployment (infer.c, preproc.c): the input/output transforms (NULL:
+     * none) and the scratch of lrmlp_net_predict_* (one chunk). */
+    struct lrmlp_preproc_ *prep;
+    void *iws;
+    size_t iws_size;
 };
 
 /* Allocates a network of the given shape with zero parameters and a
@@ -231,6 +236,50 @@ LRMLP_INTERNAL int lrmlp__model_adapter_write(const lrmlp_net *net, const uint8_
 LRMLP_INTERNAL int lrmlp__model_adapter_read(const char *path, const void *buf, size_t len,
                                              lrmlp_net **net, uint8_t **payload,
                                              uint64_t *payload_len);
+/* ---- deployment (preproc.c, infer.c) ----
+ * Input map x' = M x + c (M diagonal: d values, or d x d) and output map
+ * y = s * y' + t, kept in double (the truth, for files) and in the
+ * network's dtype (what prediction applies). */
+typedef struct lrmlp_preproc_ {
+    lrmlp_dtype dtype;
+    size_t d, k;
+    unsigned flags;          /* LRMLP_PREP_* */
+    double *M, *c, *s, *t;   /* NULL when absent */
+    void *Mr, *cr, *sr, *tr; /* the same in dtype */
+} lrmlp_preproc_;
+
+LRMLP_INTERNAL void lrmlp__preproc_free(lrmlp_preproc_ *p);
+/* Deep copy (src may be NULL: *out = NULL). */
+LRMLP_INTERNAL int lrmlp__preproc_clone(lrmlp_preproc_ **out, const lrmlp_preproc_ *src);
+/* Builds a preprocessing record from double arrays (any may be NULL when
+ * its part is absent; flags say which parts exist). Validates finiteness. */
+LRMLP_INTERNAL int lrmlp__preproc_make(lrmlp_preproc_ **out, lrmlp_dtype dt, size_t d, size_t k,
+                                       unsigned flags, const double *M, const double *c,
+                                       const double *s, const double *t);
+/* The PREP section of model files (docs/format.md). */
+LRMLP_INTERNAL size_t lrmlp__preproc_encoded_size(const lrmlp_preproc_ *p);
+LRMLP_INTERNAL void lrmlp__preproc_encode(const lrmlp_preproc_ *p, uint8_t *out);
+LRMLP_INTERNAL int lrmlp__preproc_decode(const uint8_t *p, uint64_t len, const lrmlp_net *net,
+                                         lrmlp_preproc_ **out);
+
+/* Forward pass of one chunk of n rows in evaluation mode, no transforms:
+ * Y = net(X). buf0 and buf1 hold n x (widest hidden layer) values each. */
+LRMLP_INTERNAL void lrmlp__infer_chunk_f32(const void *params, const lrmlp_layer_ *layers,
+                                           size_t L, const float *X, size_t n, float *Y,
+                                           void *buf0, void *buf1);
+LRMLP_INTERNAL void lrmlp__infer_chunk_f64(const void *params, const lrmlp_layer_ *layers,
+                                           size_t L, const double *X, size_t n, double *Y,
+                                           void *buf0, void *buf1);
+/* lrmlp_net_predict_* and _raw_ (validated arguments aside): the shared
+ * model's code path on the network's own parameters, in chunks of
+ * lrmlp__chunk_rows rows through the network's inference scratch. */
+LRMLP_INTERNAL int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n,
+                                      void *Y, unsigned flags);
+/* Evaluation-mode forward pass of net.c (the training code path, chunked,
+ * through the network's workspace) writing the outputs to Y: what predict
+ * runs for adapter networks, whose side terms the inference kernels do not
+ * know. X is checked by the caller; the network has no preprocessing. */
+LRMLP_INTERNAL int lrmlp__net_forward_eval(lrmlp_net *net, const void *X, size_t n, void *Y);
 
 /* ---- optimizer (optim.c) ---- */
 struct lrmlp_optim {
@@ -257,6 +306,15 @@ LRMLP_INTERNAL int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
                                       const lrmlp_optim_options *opts);
 /* Number of state vectors (0, 1 or 2) the optimizer keeps, and them. */
 LRMLP_INTERNAL size_t lrmlp__optim_n_state(const lrmlp_optim *opt);
+
+/* ---- files (model.c) ----
+ * Reads a whole file into a new malloc'd buffer; writes data to a temporary
+ * file beside path, flushes it to disk and renames it over path. Errors
+ * (LRMLP_ERR_IO, LRMLP_ERR_NOMEM) name the file and start with "what: ". */
+LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t **out,
+                                    size_t *out_len);
+LRMLP_INTERNAL int lrmlp__write_atomic(const char *what, const char *path, const uint8_t *data,
+                                       size_t len);
 
 /* ---- subspace estimates in model files (subspace.c; docs/format.md) ---- */
 LRMLP_INTERNAL size_t lrmlp__subspace_encoded_size(const lrmlp_subspace *s);

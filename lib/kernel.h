@@ -16,6 +16,7 @@
 /* 2: AVX-512F + FMA, 1: AVX2 + FMA, 0: neither. __builtin_cpu_init returns
  * at once once done; calling it here keeps this right even when a caller's
  * constructor reaches the library before libgcc's own constructor ran. */
+#define LRMLP_KERNEL_X86 1
 static inline int lrmlp__cpu_level(void)
 {
     __builtin_cpu_init();

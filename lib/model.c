@@ -46,6 +46,7 @@ static const uint8_t MAGIC[8] = { 0x89, 'L', 'R', 'M', 'L', 'P', 0x0D, 0x0A };
 #define TAG_OLRS "OLRS"          /* optional: per-layer learning-rate multipliers */
 #define TAG_SUBS "SUBS"          /* optional: a subspace estimate */
 #define TAG_ADPT "ADPT"          /* critical: adapter metadata (adapter.c) */
+#define TAG_PREP "PREP"          /* optional, critical: input/output transforms (1.2) */
 
 /* ---- little-endian byte access ---- */
 /* zlib's crc32 takes a uInt length; feed large buffers in pieces. */
@@ -205,10 +206,9 @@ static int build_file_x(const lrmlp_net *net, const lrmlp_optim *opt, const lrml
         has_olrs |= opt->lr_scale[l] != 1.0;
 
     /* Sizes; the network exists, so its parameter bytes fit in size_t. */
-    const int has_subs = sub != NULL;
-    const int has_adpt = adpt != NULL;
+    const int has_subs = sub != NULL, has_prep = net->prep != NULL, has_adpt = adpt != NULL;
     const uint32_t n_sec = (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs +
-                           (uint32_t)has_subs + (uint32_t)has_adpt;
+                           (uint32_t)has_subs + (uint32_t)has_prep + (uint32_t)has_adpt;
     const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4u;
     const uint64_t netw_len = NETW_FIXED + 8u * ((uint64_t)L + 1u) + 8u * (uint64_t)L;
     const uint64_t vec_len = (uint64_t)net->n_params * dsize;
@@ -225,8 +225,11 @@ static int build_file_x(const lrmlp_net *net, const lrmlp_optim *opt, const lrml
     const uint64_t subs_len = has_subs ? (uint64_t)lrmlp__subspace_encoded_size(sub) : 0;
     const uint64_t subs_off = align8(opt_end);
     const uint64_t subs_end = has_subs ? subs_off + subs_len : opt_end;
-    const uint64_t adpt_off = align8(subs_end);
-    const uint64_t total = has_adpt ? adpt_off + adpt_len : subs_end;
+    const uint64_t prep_len = has_prep ? (uint64_t)lrmlp__preproc_encoded_size(net->prep) : 0;
+    const uint64_t prep_off = align8(subs_end);
+    const uint64_t prep_end = has_prep ? prep_off + prep_len : subs_end;
+    const uint64_t adpt_off = align8(prep_end);
+    const uint64_t total = has_adpt ? adpt_off + adpt_len : prep_end;
     if (total > SIZE_MAX)
         return lrmlp__err(LRMLP_ERR_NOMEM, "model save: file too large");
 
@@ -283,8 +286,9 @@ static int build_file_x(const lrmlp_net *net, const lrmlp_optim *opt, const lrml
     memcpy(b, MAGIC, 8);
     /* 1.0 files stay byte-identical to what 1.0 writers produced; files with
      * the optional sections added in 1.1 say so. */
-    put_u32(b + 8, (has_lrnk || has_olrs || has_subs || has_adpt) ? ((FMT_MAJOR << 16) | 1u)
-                                                                  : FMT_VERSION);
+    put_u32(b + 8, has_prep ? ((FMT_MAJOR << 16) | 2u)
+                   : (has_lrnk || has_olrs || has_subs || has_adpt) ? ((FMT_MAJOR << 16) | 1u)
+                                                                    : FMT_VERSION);
     put_u32(b + 12, n_sec);
     const uint32_t fl = SEC_CRITICAL | 1u;
     put_entry(b + HDR_FIXED, TAG_NETW, fl, netw_off, netw_len,
@@ -314,6 +318,13 @@ static int build_file_x(const lrmlp_net *net, const lrmlp_optim *opt, const lrml
         lrmlp__subspace_encode(sub, b + subs_off);
         put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_SUBS, 1u, subs_off, subs_len,
                   crc32_buf(b + subs_off, subs_len));
+    }
+    /* PREP is critical: a reader that dropped the transforms would load a
+     * network that silently computes something else. */
+    if (has_prep) {
+        lrmlp__preproc_encode(net->prep, b + prep_off);
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_PREP, fl, prep_off, prep_len,
+                  crc32_buf(b + prep_off, prep_len));
     }
     /* Critical: a reader that skipped it would take the chain for the
      * function (docs/format.md). */
@@ -371,22 +382,22 @@ LRMLP_API int lrmlp_model_save_subspace_mem(const lrmlp_net *net, const lrmlp_op
     return save_mem(net, opt, sub, buf, len);
 }
 
-/* Writes data to a new temporary file beside path and renames it over path. */
-static int write_atomic(const char *path, const uint8_t *data, size_t len)
+LRMLP_INTERNAL int lrmlp__write_atomic(const char *what, const char *path, const uint8_t *data,
+                                       size_t len)
 {
     char es[128];
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmpXXXXXX");
     if (!tmp)
-        return lrmlp__err(LRMLP_ERR_NOMEM, "model save: out of memory");
+        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
 
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        lrmlp__err(LRMLP_ERR_IO, "model save: cannot create a temporary file beside '%s': %s",
-                   path, lrmlp__errno_str(e, es, sizeof es));
+        lrmlp__err(LRMLP_ERR_IO, "%s: cannot create a temporary file beside '%s': %s",
+                   what, path, lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
@@ -401,26 +412,26 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len)
         int e = errno;
         close(fd);
         unlink(tmp);
-        lrmlp__err(LRMLP_ERR_IO, "model save: cannot open '%s': %s", tmp,
+        lrmlp__err(LRMLP_ERR_IO, "%s: cannot open '%s': %s", what, tmp,
                    lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
     }
-    const char *what = NULL;
+    const char *op = NULL;
     int e = 0;
     if (fwrite(data, 1, len, f) != len)
-        what = "write", e = errno;
+        op = "write", e = errno;
     else if (fflush(f) != 0)
-        what = "flush", e = errno;
+        op = "flush", e = errno;
     else if (fsync(fileno(f)) != 0)
-        what = "fsync", e = errno;
-    if (fclose(f) != 0 && !what)
-        what = "close", e = errno;
-    if (!what && rename(tmp, path) != 0)
-        what = "rename", e = errno;
-    if (what) {
+        op = "fsync", e = errno;
+    if (fclose(f) != 0 && !op)
+        op = "close", e = errno;
+    if (!op && rename(tmp, path) != 0)
+        op = "rename", e = errno;
+    if (op) {
         unlink(tmp);
-        lrmlp__err(LRMLP_ERR_IO, "model save: %s of '%s' failed: %s", what, path,
+        lrmlp__err(LRMLP_ERR_IO, "%s: %s of '%s' failed: %s", what, op, path,
                    lrmlp__errno_str(e, es, sizeof es));
         free(tmp);
         return LRMLP_ERR_IO;
@@ -461,7 +472,7 @@ static int save_path(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_s
     int rc = build_file(net, opt, sub, &b, &n);
     if (rc != LRMLP_OK)
         return rc;
-    rc = write_atomic(path, b, n);
+    rc = lrmlp__write_atomic("model save", path, b, n);
     free(b);
     return rc;
 }
@@ -725,7 +736,7 @@ static int parse_container(const uint8_t *b, size_t len, const section_ **netw,
             continue;
         }
         if (!slot) {
-            if (s->flags & SEC_CRITICAL)
+            if ((s->flags & SEC_CRITICAL) && memcmp(s->tag, TAG_PREP, 4))
                 FAIL(LRMLP_ERR_VERSION, "unknown critical section '%s' (written by a newer "
                                         "library)", t);
             continue;
@@ -753,7 +764,16 @@ static int read_optional(const uint8_t *b, const section_ *sec, uint32_t n_sec, 
     for (uint32_t i = 0; i < n_sec; i++) {
         const section_ *s = &sec[i];
         const uint8_t *p = b + s->off;
-        if (!memcmp(s->tag, TAG_LRNK, 4)) {
+        if (!memcmp(s->tag, TAG_PREP, 4)) {
+            if (n->prep)
+                FAIL(LRMLP_ERR_FORMAT, "duplicate section 'PREP'");
+            if ((s->flags & SEC_VERSION_MASK) != 1)
+                FAIL(LRMLP_ERR_VERSION, "section 'PREP' has version %u, this library reads 1",
+                     (unsigned)(s->flags & SEC_VERSION_MASK));
+            int rc = lrmlp__preproc_decode(p, s->len, n, &n->prep);
+            if (rc != LRMLP_OK)
+                return lrmlp__err_prefix(rc, "model file: ");
+        } else if (!memcmp(s->tag, TAG_LRNK, 4)) {
             if ((s->flags & SEC_VERSION_MASK) != 1 || s->len != 16)
                 FAIL(LRMLP_ERR_FORMAT, "malformed LRNK section");
             uint64_t r = get_u64(p), L = get_u64(p + 8);
@@ -891,19 +911,19 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     return load_mem(buf, len, net, opt, 0);
 }
 
-/* Reads a whole file into a new buffer. */
-static int read_file(const char *path, uint8_t **out, size_t *out_len)
+LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t **out,
+                                    size_t *out_len)
 {
     char es[128];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return lrmlp__err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
+        return lrmlp__err(LRMLP_ERR_IO, "%s: cannot open '%s': %s", what, path,
                                lrmlp__errno_str(errno, es, sizeof es));
     size_t cap = 1 << 16, len = 0;
     uint8_t *b = malloc(cap);
     int rc = LRMLP_OK;
     if (!b)
-        rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: out of memory");
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
     while (rc == LRMLP_OK) {
         if (len == cap) {
             size_t ncap;
@@ -911,8 +931,8 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
             if (lrmlp__mul_ok(cap, 2, &ncap))
                 nb = realloc(b, ncap);
             if (!nb) {
-                rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
-                                     path);
+                rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: '%s' is too large to read",
+                                     what, path);
                 break;
             }
             b = nb;
@@ -922,7 +942,7 @@ static int read_file(const char *path, uint8_t **out, size_t *out_len)
         len += got;
         if (got == 0) {
             if (ferror(f))
-                rc = lrmlp__err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
+                rc = lrmlp__err(LRMLP_ERR_IO, "%s: cannot read '%s': %s", what, path,
                                      lrmlp__errno_str(errno, es, sizeof es));
             break;
         }
@@ -949,7 +969,7 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = read_file(path, &b, &len);
+    int rc = lrmlp__read_file("model file", path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_mem(b, len, net, opt);
         free(b);
@@ -995,7 +1015,7 @@ LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = read_file(path, &b, &len);
+    int rc = lrmlp__read_file("model file", path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_subspace_mem(b, len, sub);
         free(b);
@@ -1018,7 +1038,7 @@ int lrmlp__model_adapter_write(const lrmlp_net *net, const uint8_t *payload,
         *len = n;
         return LRMLP_OK;
     }
-    rc = write_atomic(path, b, n);
+    rc = lrmlp__write_atomic("adapter save", path, b, n);
     free(b);
     return rc;
 }
@@ -1031,7 +1051,7 @@ int lrmlp__model_adapter_read(const char *path, const void *buf, size_t len, lrm
     *payload_len = 0;
     uint8_t *file = NULL;
     if (path) {
-        int rc = read_file(path, &file, &len);
+        int rc = lrmlp__read_file("adapter file", path, &file, &len);
         if (rc != LRMLP_OK)
             return rc;
         buf = file;

@@ -65,7 +65,12 @@ static double SFX(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n,
         }
         return total / (double)norm_n;
     }
-    const REAL scale = kind == LRMLP_LOSS_MSE ? (REAL)(1.0 / (double)norm_n) : 1;
+    /* SSE: 0.5 sum r^2; MSE: that / n; MEAN_SQUARED: sum r^2 / (n k) =
+     * 0.5 sum r^2 / (0.5 n k). */
+    const double denom = kind == LRMLP_LOSS_MSE            ? (double)norm_n
+                         : kind == LRMLP_LOSS_MEAN_SQUARED ? 0.5 * (double)norm_n * (double)k
+                                                           : 1.0;
+    const REAL scale = (REAL)(1.0 / denom);
     size_t nk = n * k;
     for (size_t i = 0; i < nk; i++) {
         REAL r = Y[i] - T[i];
@@ -74,7 +79,7 @@ static double SFX(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n,
             dY[i] = r * scale;
     }
     total *= 0.5;
-    return kind == LRMLP_LOSS_MSE ? total / (double)norm_n : total;
+    return total / denom;
 }
 
 /* Backward pass from dY (in net->delta[0], n x widths[L]) after a training
@@ -153,16 +158,8 @@ static void SFX(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulat
 
 LRMLP_API int SFX(lrmlp_net_predict)(lrmlp_net *net, const REAL *X, size_t n, REAL *Y)
 {
-    int rc = check_batch(net, REAL_DTYPE, X, n);
-    if (rc)
-        return rc;
-    if (!Y)
-        return lrmlp__err(LRMLP_ERR_INVALID, "output Y is NULL");
-    if (!SFX(lrmlp__all_finite)(X, n * net->widths[0]))
-        return lrmlp__err(LRMLP_ERR_NONFINITE, "input X holds NaN or Inf");
-    SFX(forward)(net, X, n, 0);
-    memcpy(Y, net->h[net->n_layers], n * net->widths[net->n_layers] * sizeof(REAL));
-    return LRMLP_OK;
+    /* the shared model's path (infer.c), in bounded chunks */
+    return lrmlp__net_predict(net, REAL_DTYPE, X, n, Y, 0);
 }
 
 /* NaN/Inf scan of a batch's inputs and targets (n samples). */

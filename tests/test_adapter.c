@@ -556,9 +556,21 @@ START_TEST(test_bad_input)
     const size_t ad_ranks[] = { 1, 0, 0, 0 };
     o.ranks = ad_ranks;
     expect_fail(ad, &o, LRMLP_ERR_INVALID, "adapter network");
-    /* a factorized/merged view refuses adapter nets */
+    /* views that would take the chain for the function refuse adapter nets */
     lrmlp_net *f = NULL;
     ck_assert_int_eq(lrmlp_net_factorize(&f, ad, ad_ranks), LRMLP_ERR_INVALID);
+    lrmlp_model *shared = NULL;
+    ck_assert_int_eq(lrmlp_model_from_net(&shared, ad), LRMLP_ERR_INVALID);
+    ck_assert_ptr_null(shared);
+    ck_assert(strstr(lrmlp_last_errmsg(), "merge") != NULL);
+    /* predict runs the side terms: the same outputs as the training forward */
+    double Xp[NS * D], Tp[NS * K], Yp[NS * K], Yl[NS * K], lv;
+    int32_t labp[NS];
+    make_data(Xp, Tp, labp, 21);
+    perturb(ad, 9);
+    ck_assert_int_eq(lrmlp_net_predict_f64(ad, Xp, NS, Yp), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_net_loss_f64(ad, Xp, Tp, NS, LRMLP_LOSS_MSE, &lv, Yl), LRMLP_OK);
+    ck_assert(max_diff(Yp, Yl, NS * K) == 0);
     lrmlp_net_free(ad);
     /* GRADIENT: data of the wrong shape; NaN data never make a dataset */
     double X[NS * 3];

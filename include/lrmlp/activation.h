@@ -74,12 +74,18 @@ LRMLP_API int lrmlp_activation_eval(lrmlp_activation act, double x,
     /* 0.5 * sum over samples and outputs of (f - y)^2: the paper's loss.            \
      * A sum, not a mean: gradients grow with the batch size. */                     \
     X(SSE, 0, "sse")                                                                 \
-    /* LRMLP_LOSS_SSE divided by the number of samples in the batch. */              \
+    /* Half the mean over samples of the summed squares: 0.5 / n * sum over         \
+     * samples and outputs of (f - y)^2, i.e. LRMLP_LOSS_SSE / n. With K outputs    \
+     * this is K/2 times PyTorch's mse_loss: LRMLP_LOSS_MEAN_SQUARED is that one. */ \
     X(MSE, 1, "mse")                                                                 \
     /* softmax cross-entropy, mean over samples: -1/n sum_i sum_k y_ik log           \
      * softmax(f_i)_k. Fused and computed with the log-sum-exp shift, so it is       \
      * finite for any finite logits. Targets are probability rows (one-hot). */      \
-    X(CROSS_ENTROPY, 2, "cross_entropy")
+    X(CROSS_ENTROPY, 2, "cross_entropy")                                             \
+    /* The mean squared error of PyTorch's torch.nn.functional.mse_loss            \
+     * (reduction "mean"): the mean over all n * K elements of (f - y)^2, no        \
+     * factor 0.5. */                                                                \
+    X(MEAN_SQUARED, 3, "mean_squared")
 
 typedef enum lrmlp_loss {
 #define LRMLP_LOSS_ENUM_(name, value, str) LRMLP_LOSS_##name = value,
@@ -88,7 +94,7 @@ typedef enum lrmlp_loss {
     LRMLP_LOSS_COUNT_
 } lrmlp_loss;
 
-/* Short name ("sse", "mse", "cross_entropy"), or NULL for an unknown value. */
+/* Short name ("sse", "mse", "cross_entropy", "mean_squared"), or NULL for an unknown value. */
 LRMLP_API const char *lrmlp_loss_name(lrmlp_loss loss);
 
 #ifdef __cplusplus

@@ -46,8 +46,14 @@
  * Other functions that rebuild a network from its weights (lrmlp_model_save,
  * and so the MPI add-on's lrmlp_mpi_broadcast_model; lrmlp_net_factorize)
  * refuse adapter networks: save them with lrmlp_adapter_save, or merge them
- * into a dense network. Creation is deterministic, so data-parallel ranks
- * build the same adapter from the same base and options.
+ * into a dense network; so do lrmlp_model_from_net and lrmlp_weights_export
+ * (infer.h, interop.h). lrmlp_net_predict_* runs the training code path
+ * (net.h) instead of the inference kernels. Creation is deterministic, so
+ * data-parallel ranks build the same adapter from the same base and options.
+ *
+ * Preprocessing (infer.h) of the base is not carried into the adapter or
+ * its merged network: an adapter works in the network's own coordinates,
+ * like training; set the transforms again on the merged network.
  *
  * Errors: LRMLP_OK or a negative status, with a message in
  * lrmlp_last_errmsg() (common.h). Threads: as net.h; the pure functions

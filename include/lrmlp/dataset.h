@@ -123,6 +123,16 @@ LRMLP_API int lrmlp_whiten_options_init(lrmlp_whiten_options *opts, unsigned int
 LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options *opts,
                                    const lrmlp_dataset *reference);
 
+/* Regression targets: standardizes each target column of ds to zero mean and
+ * unit population variance with the statistics of reference (ds when NULL;
+ * as lrmlp_dataset_standardize, a reference that standardized its own
+ * targets passes on exactly that map). Constant columns get std 1.
+ * LRMLP_ERR_STATE for a dataset without real targets. A model made for
+ * such targets undoes the map with lrmlp_net_set_preprocessing_from_dataset
+ * (infer.h). Exclusive use of ds. */
+LRMLP_API int lrmlp_dataset_standardize_targets(lrmlp_dataset *ds,
+                                                const lrmlp_dataset *reference);
+
 /* Permutes the samples in place with a seeded generator (Fisher-Yates over
  * SplitMix64/xoshiro256**, the same on every platform). */
 LRMLP_API int lrmlp_dataset_shuffle(lrmlp_dataset *ds, uint64_t seed);
