@@ -182,7 +182,7 @@ static int on_record(void *user, const lrmlp_track_record *rec)
     return 0;
 }
 
-/* ---- singular-subspace rotation (dyn_case) ---- */
+/* ---- singular-subspace rotation (--profile case, --rotation 1) ---- */
 typedef struct rotation {
     lrmlp_tracker *tr;
     capture *cap;

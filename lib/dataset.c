@@ -165,21 +165,27 @@ static int batch_check(const lrmlp_dataset *ds, const size_t *idx, size_t start,
 /* ------------------------------------------------------------------------ */
 /* Standardization                                                          */
 
-/* Per-feature mean and population variance of ds's features with its
- * transforms applied, in double. cst[j] = 1 when feature j is constant. */
-static int feature_stats(const lrmlp_dataset *ds, double *mean, double *var, unsigned char *cst)
+/* Per-feature mean and population standard deviation of ds's features with
+ * its transforms applied, in double, two-pass. cst[j] = 1 when feature j is
+ * constant. Sums that overflow (values near DBL_MAX, squares beyond it) are
+ * redone scaled: the mean as a sum of x / n, the deviation as
+ * c * sqrt(sum(((x - mean) / c)^2) / n) with c the largest |x - mean|. */
+static int feature_stats(const lrmlp_dataset *ds, double *mean, double *sd, unsigned char *cst)
 {
     size_t n = ds->n, d = ds->d;
     double *row = malloc(d * sizeof *row);
     double *first = malloc(d * sizeof *first);
-    if (!row || !first) {
+    double *big = malloc(d * sizeof *big);
+    if (!row || !first || !big) {
         free(row);
         free(first);
+        free(big);
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
     }
     for (size_t j = 0; j < d; j++) {
         mean[j] = 0.0;
-        var[j] = 0.0;
+        sd[j] = 0.0;
+        big[j] = 0.0;
         cst[j] = 1;
     }
     row_f64(ds, 0, first);
@@ -190,19 +196,47 @@ static int feature_stats(const lrmlp_dataset *ds, double *mean, double *var, uns
             cst[j] &= (unsigned char)(row[j] == first[j]);
         }
     }
-    for (size_t j = 0; j < d; j++)
+    int redo = 0;
+    for (size_t j = 0; j < d; j++) {
         mean[j] /= (double)n;
+        redo |= !isfinite(mean[j]);
+    }
+    if (redo) {
+        for (size_t j = 0; j < d; j++)
+            mean[j] = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            row_f64(ds, i, row);
+            for (size_t j = 0; j < d; j++)
+                mean[j] += row[j] / (double)n;
+        }
+    }
+    redo = 0;
     for (size_t i = 0; i < n; i++) {
         row_f64(ds, i, row);
         for (size_t j = 0; j < d; j++) {
             double t = row[j] - mean[j];
-            var[j] += t * t;
+            sd[j] += t * t;
+            big[j] = fabs(t) > big[j] ? fabs(t) : big[j];
         }
     }
     for (size_t j = 0; j < d; j++)
-        var[j] = cst[j] ? 0.0 : var[j] / (double)n;
+        redo |= !isfinite(sd[j]);
+    if (redo) {
+        for (size_t j = 0; j < d; j++)
+            sd[j] = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            row_f64(ds, i, row);
+            for (size_t j = 0; j < d; j++) {
+                double t = big[j] > 0 ? (row[j] / big[j] - mean[j] / big[j]) : 0.0;
+                sd[j] += t * t;
+            }
+        }
+    }
+    for (size_t j = 0; j < d; j++)
+        sd[j] = cst[j] ? 0.0 : sqrt(sd[j] / (double)n) * (redo ? big[j] : 1.0);
     free(row);
     free(first);
+    free(big);
     return LRMLP_OK;
 }
 
@@ -226,6 +260,19 @@ static int compose_affine(lrmlp_dataset *ds, const double *m, const double *s)
         sh[j] = (b - m[j]) / s[j];
         scf[j] = (float)sc[j];
         shf[j] = (float)sh[j];
+        int fits = isfinite(sc[j]) && isfinite(sh[j]) &&
+                   (ds->dtype != LRMLP_F32 || (isfinite(scf[j]) && isfinite(shf[j])));
+        if (!fits) {
+            free(sc);
+            free(sh);
+            free(scf);
+            free(shf);
+            return lrmlp__err(LRMLP_ERR_NONFINITE,
+                              "feature %zu: mean %g and std %g give a map (scale %g) that "
+                              "%s cannot represent",
+                              j, m[j], s[j], a / s[j],
+                              ds->dtype == LRMLP_F32 ? "float32" : "float64");
+        }
     }
     free(ds->scale);
     free(ds->shift);
@@ -265,25 +312,31 @@ LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mod
         rc = feature_stats(ref, mean, sd, cst);
         if (rc == LRMLP_OK && mode == LRMLP_STANDARDIZE_GLOBAL) {
             /* Pooled over all features: each feature has n values. */
-            double gm = 0.0, gv = 0.0;
+            /* pooled variance: mean over features of sd^2 + (mean - gm)^2,
+             * scaled by the largest term so that it cannot overflow */
+            double gm = 0.0, gv = 0.0, c = 0.0;
             int all_const = 1;
             for (size_t j = 0; j < d; j++)
-                gm += mean[j];
-            gm /= (double)d;
+                gm += mean[j] / (double)d;
             for (size_t j = 0; j < d; j++) {
-                double t = mean[j] - gm;
-                gv += sd[j] + t * t;
+                double t = fabs(mean[j] - gm);
+                c = sd[j] > c ? sd[j] : c;
+                c = t > c ? t : c;
                 all_const &= cst[j] && t == 0.0;
             }
+            for (size_t j = 0; j < d && c > 0.0; j++) {
+                double t = (mean[j] - gm) / c, u = sd[j] / c;
+                gv += u * u + t * t;
+            }
             gv /= (double)d;
-            double gs = all_const || !(gv > 0.0) ? 1.0 : sqrt(gv);
+            double gs = all_const || !(gv > 0.0) ? 1.0 : sqrt(gv) * c;
             for (size_t j = 0; j < d; j++) {
                 mean[j] = gm;
                 sd[j] = gs;
             }
         } else if (rc == LRMLP_OK) {
             for (size_t j = 0; j < d; j++)
-                sd[j] = cst[j] || !(sd[j] > 0.0) ? 1.0 : sqrt(sd[j]);
+                sd[j] = cst[j] || !(sd[j] > 0.0) ? 1.0 : sd[j];
         }
     }
     if (rc == LRMLP_OK)
@@ -300,8 +353,10 @@ LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mod
     free(mean);
     free(sd);
     free(cst);
-    if (rc != LRMLP_OK)
+    if (rc == LRMLP_ERR_NOMEM)
         return DS_ERR(ds, rc, "%s: out of memory", fn);
+    if (rc != LRMLP_OK)
+        return lrmlp__err_prefix(rc, "%s: ", fn);
     return LRMLP_OK;
 }
 

@@ -777,12 +777,26 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno_err(LRMLP_ERR_IO, fn, "cannot open", path);
-    size_t cap = (size_t)1 << 16, len = 0;
+    size_t cap = (size_t)1 << 16, len = 0, line_start = 0, line_no = 1;
     char *buf = malloc(cap);
     int rc = LRMLP_OK;
     while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
+        size_t got = fread(buf + len, 1, cap - len, f);
+        /* Text checks as the data arrives, so that a binary or endless input
+         * fails at once instead of being read whole: no NUL bytes, and no
+         * line longer than LRMLP_CSV_MAX_LINE bytes. */
+        for (size_t i = len; i < len + got && rc == LRMLP_OK; i++) {
+            if (buf[i] == '\0')
+                rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' line %zu holds a NUL byte (offset "
+                                "%zu): not a text file", fn, path, line_no, i);
+            else if (buf[i] == '\n')
+                line_start = i + 1, line_no++;
+            else if (i - line_start >= LRMLP_CSV_MAX_LINE)
+                rc = lrmlp__err(LRMLP_ERR_FORMAT, "%s: '%s' line %zu is longer than %d bytes",
+                                fn, path, line_no, LRMLP_CSV_MAX_LINE);
+        }
+        len += got;
+        if (rc != LRMLP_OK || len < cap)
             break;
         size_t ncap;
         char *nb = lrmlp__mul_ok(cap, 2, &ncap) ? realloc(buf, ncap) : NULL;
@@ -794,7 +808,9 @@ LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
         buf = nb;
         cap = ncap;
     }
-    if (!buf)
+    if (rc != LRMLP_OK)
+        ;
+    else if (!buf)
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory reading '%s'", fn, path);
     else if (ferror(f))
         rc = errno_err(LRMLP_ERR_IO, fn, "reading", path);

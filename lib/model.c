@@ -6,6 +6,7 @@
  * Reading validates the container (magic, version, header checksum, section
  * bounds and checksums) and every field of the known sections before it
  * allocates the network or the optimizer. */
+#define _XOPEN_SOURCE 700 /* realpath; POSIX 2008 otherwise */
 #include "internal.h"
 #include "numerics.h"
 #include "le.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -382,81 +384,159 @@ LRMLP_API int lrmlp_model_save_subspace_mem(const lrmlp_net *net, const lrmlp_op
     return save_mem(net, opt, sub, buf, len);
 }
 
+#if defined(__linux__) && !defined(O_TMPFILE)
+/* <fcntl.h> shows O_TMPFILE only under _GNU_SOURCE; this is its value on
+ * every Debian architecture (the generic __O_TMPFILE). An unsupported value
+ * or file system makes open fail, and the save falls back to a named file. */
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+#endif
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len > ((size_t)1 << 30) ? ((size_t)1 << 30) : len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A name for the temporary file: dir/.lrmlp-XXXXXX, short whatever the
+ * target's basename (a long basename plus a suffix could exceed NAME_MAX). */
+static char *temp_name(const char *dir)
+{
+    size_t dl = strlen(dir);
+    char *t = malloc(dl + sizeof "/.lrmlp-XXXXXX");
+    if (t) {
+        memcpy(t, dir, dl);
+        memcpy(t + dl, "/.lrmlp-XXXXXX", sizeof "/.lrmlp-XXXXXX");
+    }
+    return t;
+}
+
+/* Replaces the 6 X of a temp_name with letters from a per-call generator. */
+static void temp_fill(char *t, uint64_t *state)
+{
+    static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    char *x = t + strlen(t) - 6;
+    for (int i = 0; i < 6; i++) {
+        *state = *state * 6364136223846793005u + 1442695040888963407u;
+        x[i] = al[(*state >> 33) % (sizeof al - 1)];
+    }
+}
+
+/* The save policy of model.h and docs/format.md: the symlinks of path are
+ * resolved and the final target is replaced; an existing target that is
+ * not a regular file is refused; the data goes to an unnamed file in the
+ * target's directory (O_TMPFILE, so a crash leaves nothing behind), which
+ * is given a short temporary name only once complete and synced, and then
+ * renamed over the target. Where O_TMPFILE is unavailable the file is
+ * created under that name from the start (mkstemp), and a crash can leave
+ * it behind. */
 LRMLP_INTERNAL int lrmlp__write_atomic(const char *what, const char *path, const uint8_t *data,
                                        size_t len)
 {
     char es[128];
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmpXXXXXX");
-    if (!tmp)
-        return lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        lrmlp__err(LRMLP_ERR_IO, "%s: cannot create a temporary file beside '%s': %s",
-                   what, path, lrmlp__errno_str(e, es, sizeof es));
-        free(tmp);
-        return LRMLP_ERR_IO;
-    }
-    /* mkstemp creates mode 0600: keep the mode of a file being replaced,
-     * else use 0644 (reading the umask is not thread-safe). */
-    struct stat st;
-    mode_t mode = (stat(path, &st) == 0 && S_ISREG(st.st_mode)) ? (st.st_mode & 07777) : 0644;
-    (void)fchmod(fd, mode);
-
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        lrmlp__err(LRMLP_ERR_IO, "%s: cannot open '%s': %s", what, tmp,
-                   lrmlp__errno_str(e, es, sizeof es));
-        free(tmp);
-        return LRMLP_ERR_IO;
-    }
     const char *op = NULL;
-    int e = 0;
-    if (fwrite(data, 1, len, f) != len)
+    int e = 0, rc = LRMLP_OK, fd = -1, named = 0;
+    char *real = NULL, *dir = NULL, *tmp = NULL;
+    const char *target = path;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        real = realpath(path, NULL);
+        if (!real) {
+            e = errno;
+            rc = lrmlp__err(LRMLP_ERR_IO, "%s: cannot resolve the symbolic link '%s': %s", what,
+                            path, lrmlp__errno_str(e, es, sizeof es));
+            goto out;
+        }
+        target = real;
+    }
+    int exists = stat(target, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        rc = lrmlp__err(LRMLP_ERR_IO, "%s: '%s' exists and is not a regular file; it is not "
+                                      "replaced", what, target);
+        goto out;
+    }
+    /* mode of a file being replaced, else 0644 (reading the umask is not
+     * thread-safe) */
+    mode_t mode = exists ? (st.st_mode & 07777) : 0644;
+    dir = strdup(target);
+    if (!dir) {
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
+        goto out;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    tmp = temp_name(strcmp(dir, "/") == 0 ? "" : dir);
+    if (!tmp) {
+        rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory", what);
+        goto out;
+    }
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+#endif
+    if (fd < 0) {
+        fd = mkstemp(tmp);
+        if (fd < 0) {
+            e = errno;
+            rc = lrmlp__err(LRMLP_ERR_IO, "%s: cannot create a temporary file in '%s': %s",
+                            what, dir, lrmlp__errno_str(e, es, sizeof es));
+            goto out;
+        }
+        named = 1;
+    }
+    if (fchmod(fd, mode) != 0)
+        op = "fchmod", e = errno;
+    else if (write_all(fd, data, len) != 0)
         op = "write", e = errno;
-    else if (fflush(f) != 0)
-        op = "flush", e = errno;
-    else if (fsync(fileno(f)) != 0)
+    else if (fsync(fd) != 0)
         op = "fsync", e = errno;
-    if (fclose(f) != 0 && !op)
+    if (!op && !named) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        uint64_t g = (uint64_t)(uintptr_t)tmp ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+        for (int tries = 0; tries < 100 && !named; tries++) {
+            temp_fill(tmp, &g);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+                named = 1;
+            else if (errno != EEXIST)
+                break;
+        }
+        if (!named)
+            op = "link", e = errno;
+    }
+    if (close(fd) != 0 && !op)
         op = "close", e = errno;
-    if (!op && rename(tmp, path) != 0)
+    if (!op && rename(tmp, target) != 0)
         op = "rename", e = errno;
     if (op) {
-        unlink(tmp);
-        lrmlp__err(LRMLP_ERR_IO, "%s: %s of '%s' failed: %s", what, op, path,
-                   lrmlp__errno_str(e, es, sizeof es));
-        free(tmp);
-        return LRMLP_ERR_IO;
+        if (named)
+            unlink(tmp);
+        rc = lrmlp__err(LRMLP_ERR_IO, "%s: %s of '%s' failed: %s", what, op, target,
+                        lrmlp__errno_str(e, es, sizeof es));
+        goto out;
     }
-    free(tmp);
-
     /* Make the rename itself durable: fsync the directory (best effort). */
-    char *dir = strdup(path);
-    if (dir) {
-        char *slash = strrchr(dir, '/');
-        const char *d = ".";
-        if (slash == dir)
-            d = "/";
-        else if (slash) {
-            *slash = '\0';
-            d = dir;
-        }
-        int dfd = open(d, O_RDONLY);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
+    int dfd = open(dir, O_RDONLY);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
     }
-    return LRMLP_OK;
+out:
+    free(real);
+    free(dir);
+    free(tmp);
+    return rc;
 }
 
 static int save_path(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
@@ -957,6 +1037,100 @@ LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t 
     return LRMLP_OK;
 }
 
+/* Appends up to want more bytes of f to the buffer, growing it by doubling
+ * as data arrives (never past len + want); stops early at end of file. */
+static int read_more(FILE *f, const char *path, uint8_t **b, size_t *cap, size_t *len,
+                     uint64_t want)
+{
+    char es[128];
+    uint64_t goal = (uint64_t)*len + want;
+    while ((uint64_t)*len < goal) {
+        if (*len == *cap) {
+            size_t ncap = *cap * 2;
+            if (ncap < *cap || (uint64_t)ncap > goal)
+                ncap = goal > SIZE_MAX ? SIZE_MAX : (size_t)goal;
+            uint8_t *nb = ncap > *cap ? realloc(*b, ncap) : NULL;
+            if (!nb)
+                return lrmlp__err(LRMLP_ERR_NOMEM, "model file: '%s' is too large to read",
+                                  path);
+            *b = nb;
+            *cap = ncap;
+        }
+        uint64_t room = goal - *len < *cap - *len ? goal - *len : *cap - *len;
+        size_t got = fread(*b + *len, 1, (size_t)room, f);
+        *len += got;
+        if (got == 0) {
+            if (ferror(f))
+                return lrmlp__err(LRMLP_ERR_IO, "model file: cannot read '%s': %s", path,
+                                  lrmlp__errno_str(errno, es, sizeof es));
+            break;
+        }
+    }
+    return LRMLP_OK;
+}
+
+/* Zero bytes a reader accepts after the last section (docs/format.md). */
+#define MAX_TAIL ((uint64_t)1 << 16)
+
+/* Reads a model file into a new buffer, header first: the magic, the
+ * section count and the table with its checksum are read and checked before
+ * anything else, and the rest is read only as far as the table says (the
+ * end of the last section plus at most MAX_TAIL bytes, which must be zero
+ * padding; more is refused here). A header that fails a check stops the
+ * reading and is handed on as it is, for lrmlp_model_load_mem to report. So
+ * a stream of garbage or zeros costs 16 bytes, not memory until NOMEM. */
+static int read_model_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    char es[128];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lrmlp__err(LRMLP_ERR_IO, "model file: cannot open '%s': %s", path,
+                          lrmlp__errno_str(errno, es, sizeof es));
+    size_t cap = 1 << 12, len = 0;
+    uint8_t *b = malloc(cap);
+    int rc = b ? LRMLP_OK : lrmlp__err(LRMLP_ERR_NOMEM, "model file: out of memory");
+    if (rc == LRMLP_OK)
+        rc = read_more(f, path, &b, &cap, &len, HDR_FIXED);
+    uint32_t n_sec = len == HDR_FIXED ? get_u32(b + 12) : 0;
+    int head_ok = len == HDR_FIXED && memcmp(b, MAGIC, 8) == 0 &&
+                  (get_u32(b + 8) >> 16) == FMT_MAJOR && n_sec >= 1 && n_sec <= MAX_SECTIONS;
+    uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4;
+    if (rc == LRMLP_OK && head_ok) {
+        rc = read_more(f, path, &b, &cap, &len, hdr_end - HDR_FIXED);
+        head_ok = rc == LRMLP_OK && len == hdr_end &&
+                  crc32_buf(b, hdr_end - 4) == get_u32(b + hdr_end - 4);
+    }
+    if (rc == LRMLP_OK && head_ok) {
+        uint64_t end = hdr_end;
+        for (uint32_t i = 0; i < n_sec && head_ok; i++) {
+            const uint8_t *e = b + HDR_FIXED + (size_t)ENTRY_SIZE * i;
+            uint64_t off = get_u64(e + 8), sl = get_u64(e + 16);
+            head_ok = off <= UINT64_MAX - sl;
+            if (head_ok && off + sl > end)
+                end = off + sl;
+        }
+        struct stat st;
+        if (head_ok && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+            (uint64_t)st.st_size < end)
+            end = (uint64_t)st.st_size; /* truncated: read what there is */
+        if (head_ok)
+            rc = read_more(f, path, &b, &cap, &len, end - hdr_end + MAX_TAIL);
+        if (rc == LRMLP_OK && head_ok && (uint64_t)len == end + MAX_TAIL &&
+            fgetc(f) != EOF)
+            rc = lrmlp__err(LRMLP_ERR_FORMAT,
+                            "model file: '%s' goes on for more than %llu bytes after its "
+                            "last section", path, (unsigned long long)MAX_TAIL);
+    }
+    fclose(f);
+    if (rc != LRMLP_OK) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    *out_len = len;
+    return LRMLP_OK;
+}
+
 LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt)
 {
     if (net)
@@ -969,7 +1143,7 @@ LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = lrmlp__read_file("model file", path, &b, &len);
+    int rc = read_model_file(path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_mem(b, len, net, opt);
         free(b);
@@ -1015,7 +1189,7 @@ LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_load_subspace: path is NULL");
     uint8_t *b;
     size_t len;
-    int rc = lrmlp__read_file("model file", path, &b, &len);
+    int rc = read_model_file(path, &b, &len);
     if (rc == LRMLP_OK) {
         rc = lrmlp_model_load_subspace_mem(b, len, sub);
         free(b);

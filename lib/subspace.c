@@ -92,6 +92,19 @@ static void copy_cols(double *D, const double *S, size_t rows, size_t cols, size
 
 /* ---- top-K singular triplets of G (m x d) ---- */
 
+/* R = Vt[:K, :]^T (d x K) and sv = the top K of the ns singular values S,
+ * then sigma_{K+1} (0 when there is none). */
+static void topk_tail(const double *Vt, const double *S, size_t d, size_t K, size_t ns,
+                      double *R, double *sv)
+{
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < K; j++)
+            R[i * K + j] = Vt[j * d + i];
+    for (size_t j = 0; j < K; j++)
+        sv[j] = S[j];
+    sv[K] = ns > K ? S[K] : 0.0;
+}
+
 static int topk_exact(const double *G, size_t m, size_t d, size_t K, double *sv, double *L,
                       double *R)
 {
@@ -112,12 +125,7 @@ static int topk_exact(const double *G, size_t m, size_t d, size_t K, double *sv,
         goto done;
     }
     copy_cols(L, U, m, mn, 0, K);
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < K; j++)
-            R[i * K + j] = VT[j * d + i];
-    for (size_t j = 0; j < K; j++)
-        sv[j] = S[j];
-    sv[K] = mn > K ? S[K] : 0.0;
+    topk_tail(VT, S, d, K, mn, R, sv);
 done:
     free(A);
     free(U);
@@ -171,12 +179,7 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
     /* L = Q Ub[:, :K], R = Vt[:K, :]^T */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)K, (int)l, 1.0, Y,
                 (int)l, Ub, (int)l, 0.0, L, (int)K);
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < K; j++)
-            R[i * K + j] = Vt[j * d + i];
-    for (size_t j = 0; j < K; j++)
-        sv[j] = S[j];
-    sv[K] = l > K ? S[K] : 0.0;
+    topk_tail(Vt, S, d, K, l, R, sv);
 done:
     free(Y);
     free(Z);

@@ -164,6 +164,7 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         }
         return rc;
     }
+    lrmlp_rng rng0 = net->rng; /* given back if the epoch fails before a step */
     if (shuffle)
         lrmlp__permutation(idx, n, &net->rng);
     const size_t *perm = opts->order ? opts->order : idx;
@@ -232,6 +233,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     }
     if (rc == LRMLP_OK)
         net->epochs++;
+    else if (steps == 0)
+        net->rng = rng0;
     if (stats) {
         stats->loss = steps ? loss_sum / (double)steps : NAN;
         stats->accuracy = classify && local_seen ? (double)correct / (double)local_seen : NAN;

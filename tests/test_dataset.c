@@ -1355,6 +1355,100 @@ START_TEST(test_batch_odd_dims)
 }
 END_TEST
 
+/* Statistics beyond the float range: float64 features near 1e200 (whose
+ * squares overflow) standardize exactly like small ones, in both modes; a
+ * float32 feature whose std is below 1/FLT_MAX cannot be standardized in
+ * float32: an error naming it, and the dataset unchanged. */
+START_TEST(test_standardize_extreme)
+{
+    enum { NS = 8 };
+    double X[NS * 2];
+    int32_t lab[NS] = {0};
+    for (int i = 0; i < NS; i++) {
+        X[2 * i] = (i % 2 ? 3e200 : -1e200) + 5e199 * i; /* feature 0: huge */
+        X[2 * i + 1] = (double)i;                         /* feature 1: tame */
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        lrmlp_dataset *ds;
+        ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&ds, X, NS, 2, lab, 1), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_dataset_standardize(ds, (lrmlp_standardize_mode)mode, NULL),
+                         LRMLP_OK);
+        double Y[NS * 2];
+        ck_assert_int_eq(lrmlp_dataset_batch_f64(ds, NULL, 0, NS, Y, NULL), LRMLP_OK);
+        /* independent: statistics of X / 1e200 in plain double */
+        for (int j = 0; j < 2; j++) {
+            if (mode == LRMLP_STANDARDIZE_GLOBAL && j == 1)
+                continue; /* the pooled std is dominated by feature 0 */
+            double mu = 0, var = 0, sc = mode == LRMLP_STANDARDIZE_GLOBAL || j == 0 ? 1e200 : 1;
+            size_t cnt = 0;
+            for (int i = 0; i < NS; i++)
+                for (int jj = 0; jj < 2; jj++)
+                    if (mode == LRMLP_STANDARDIZE_GLOBAL || jj == j) {
+                        mu += X[2 * i + jj] / sc;
+                        cnt++;
+                    }
+            mu /= (double)cnt;
+            for (int i = 0; i < NS; i++)
+                for (int jj = 0; jj < 2; jj++)
+                    if (mode == LRMLP_STANDARDIZE_GLOBAL || jj == j)
+                        var += (X[2 * i + jj] / sc - mu) * (X[2 * i + jj] / sc - mu);
+            double sd = sqrt(var / (double)cnt);
+            for (int i = 0; i < NS; i++) {
+                double want = (X[2 * i + j] / sc - mu) / sd;
+                ck_assert_msg(fabs(Y[2 * i + j] - want) < 1e-12 * (1 + fabs(want)),
+                              "mode %d feature %d sample %d: %g, want %g", mode, j, i,
+                              Y[2 * i + j], want);
+            }
+        }
+        lrmlp_dataset_free(ds);
+    }
+    /* float32: feature 1 spread over 1e-39 (subnormal floats) */
+    float Xf[NS * 2], B0[NS * 2], B1[NS * 2];
+    for (int i = 0; i < NS; i++) {
+        Xf[2 * i] = (float)i;
+        Xf[2 * i + 1] = (float)(1e-40 * (i % 2));
+    }
+    lrmlp_dataset *ds;
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f32(&ds, Xf, NS, 2, lab, 1), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_dataset_batch_f32(ds, NULL, 0, NS, B0, NULL), LRMLP_OK);
+    for (int mode = 0; mode < 2; mode++) {
+        int rc = lrmlp_dataset_standardize(ds, (lrmlp_standardize_mode)mode, NULL);
+        if (mode == LRMLP_STANDARDIZE_GLOBAL) { /* pooled std ~ 1: fine */
+            ck_assert_int_eq(rc, LRMLP_OK);
+            lrmlp_dataset_free(ds);
+            ck_assert_int_eq(lrmlp_dataset_from_labels_f32(&ds, Xf, NS, 2, lab, 1), LRMLP_OK);
+            continue;
+        }
+        ck_assert_int_eq(rc, LRMLP_ERR_NONFINITE);
+        ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "feature 1"));
+        ck_assert_int_eq(lrmlp_dataset_batch_f32(ds, NULL, 0, NS, B1, NULL), LRMLP_OK);
+        ck_assert_int_eq(memcmp(B0, B1, sizeof B0), 0);
+    }
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+/* The CSV reader checks the text as it arrives: /dev/zero (NUL bytes) and a
+ * line that never ends fail at once instead of being read whole. */
+START_TEST(test_csv_not_text)
+{
+    lrmlp_dataset *ds = (lrmlp_dataset *)&ds;
+    ck_assert_int_eq(lrmlp_dataset_load_csv(&ds, "/dev/zero", NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_null(ds);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "NUL"));
+    size_t n = (size_t)LRMLP_CSV_MAX_LINE + 10;
+    char *long_line = malloc(n);
+    memset(long_line, '1', n);
+    memcpy(long_line, "0,", 2);
+    const char *p = tu_tmp_path("long.csv");
+    ck_assert_int_eq(tu_write_file(p, long_line, n), 0);
+    ck_assert_int_eq(lrmlp_dataset_load_csv(&ds, p, NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "longer"));
+    unlink(p);
+    free(long_line);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dataset");
@@ -1374,6 +1468,7 @@ int main(void)
     tcase_add_test(csv, test_csv_numbers);
     tcase_add_test(csv, test_csv_header);
     tcase_add_test(csv, test_csv_bad);
+    tcase_add_test(csv, test_csv_not_text);
     tcase_add_test(csv, test_csv_regression);
     suite_add_tcase(s, csv);
 
@@ -1385,6 +1480,7 @@ int main(void)
     tcase_add_test(tr, test_standardize_feature);
     tcase_add_test(tr, test_standardize_global_idx);
     tcase_add_test(tr, test_standardize_reference);
+    tcase_add_test(tr, test_standardize_extreme);
     tcase_add_test(tr, test_whiten_pca);
     tcase_add_test(tr, test_whiten_pca_unit_sum);
     tcase_add_test(tr, test_whiten_zca);

@@ -664,6 +664,9 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(lrmlp_net_predict_f32(net, Xb, 10, Yn), LRMLP_OK);
     for (int i = 0; i < 20; i++)
         ck_assert(fabsf(Yb[i] - Yn[i]) <= 1e-6f * (1 + fabsf(Yn[i])));
+    lrmlp_infer_ws_free(ws1);
+    lrmlp_infer_ws_free(ws2);
+    lrmlp_model_free(m2);
     ck_assert_int_eq(lrmlp_infer_ws_create(&ws1, m, 0), LRMLP_ERR_INVALID);
     ck_assert_ptr_null(ws1);
     ck_assert_int_eq(lrmlp_infer_ws_create(NULL, m, 1), LRMLP_ERR_INVALID);
@@ -674,7 +677,6 @@ START_TEST(test_bad_input)
     lrmlp_model_free(NULL);
     lrmlp_infer_ws_free(NULL);
     lrmlp_infer_ws_free(ws);
-    lrmlp_infer_ws_free(ws2);
     lrmlp_model_free(m);
     lrmlp_net_free(net);
 }

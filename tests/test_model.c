@@ -928,15 +928,14 @@ START_TEST(test_atomic_save)
     ck_assert(lrmlp_last_errmsg()[0] != '\0');
     ck_assert_int_eq(count_entries(dir), 1);
 
-    /* a rename that fails (the target is a non-empty directory): IO, the temp
-     * file is removed */
+    /* a target that is a directory: IO, refused before anything is written */
     ck_assert_int_eq(mkdir(sub, 0700), 0);
     char inner[700];
     snprintf(inner, sizeof inner, "%s/keep", sub);
     ck_assert_int_eq(tu_write_file(inner, "x", 1), 0);
     ck_assert_int_eq(lrmlp_model_save(a, NULL, sub), LRMLP_ERR_IO);
     ck_assert_int_eq(count_entries(dir), 2);  /* m.lrmlp and sub only */
-    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "rename"));
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "not a regular file"));
 
     /* the old file is intact */
     ck_assert_int_eq(lrmlp_model_load(path, &r, NULL), LRMLP_OK);
@@ -946,6 +945,73 @@ START_TEST(test_atomic_save)
     unlink(inner);
     rmdir(sub);
     unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0);
+    lrmlp_net_free(a);
+    lrmlp_net_free(b);
+}
+END_TEST
+
+/* The save policy (model.h): symbolic links are followed and their final
+ * target replaced, non-regular targets are refused and left alone, a
+ * basename of NAME_MAX characters works (the temporary name is short), and
+ * no temporary file is left beside the target. */
+START_TEST(test_save_policy)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path("policy-dir"));
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    lrmlp_net *a = make_net(LRMLP_F32, 1, 1), *b = make_net(LRMLP_F64, 0, 2), *r;
+
+    /* symlink -> real file: the real file gets the new model, the link stays */
+    char real[600], link1[600], link2[600];
+    snprintf(real, sizeof real, "%s/real.lrmlp", dir);
+    snprintf(link1, sizeof link1, "%s/link1", dir);
+    snprintf(link2, sizeof link2, "%s/link2", dir);
+    ck_assert_int_eq(lrmlp_model_save(a, NULL, real), LRMLP_OK);
+    ck_assert_int_eq(symlink(real, link1), 0);
+    ck_assert_int_eq(symlink(link1, link2), 0); /* a chain */
+    ck_assert_int_eq(lrmlp_model_save(b, NULL, link2), LRMLP_OK);
+    struct stat st;
+    ck_assert_int_eq(lstat(link2, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(lstat(link1, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(lrmlp_model_load(real, &r, NULL), LRMLP_OK);
+    assert_same_net(b, r);
+    lrmlp_net_free(r);
+    ck_assert_int_eq(count_entries(dir), 3); /* real, link1, link2: no temp file */
+
+    /* a dangling link: refused */
+    char dangling[600];
+    snprintf(dangling, sizeof dangling, "%s/dangling", dir);
+    ck_assert_int_eq(symlink("no-such-file", dangling), 0);
+    ck_assert_int_eq(lrmlp_model_save(a, NULL, dangling), LRMLP_ERR_IO);
+    ck_assert_int_eq(count_entries(dir), 4);
+    unlink(dangling);
+
+    /* a device node is not replaced */
+    ck_assert_int_eq(lrmlp_model_save(a, NULL, "/dev/null"), LRMLP_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "not a regular file"));
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+
+    /* basenames of 246 to 255 characters */
+    for (size_t n = 246; n <= 255; n++) {
+        char longp[1024];
+        int k = snprintf(longp, sizeof longp, "%s/", dir);
+        memset(longp + k, 'm', n);
+        longp[k + (int)n] = '\0';
+        ck_assert_msg(lrmlp_model_save(a, NULL, longp) == LRMLP_OK, "basename of %zu: %s", n,
+                      lrmlp_last_errmsg());
+        ck_assert_int_eq(lrmlp_model_load(longp, &r, NULL), LRMLP_OK);
+        lrmlp_net_free(r);
+        unlink(longp);
+    }
+    ck_assert_int_eq(count_entries(dir), 3);
+
+    unlink(link2);
+    unlink(link1);
+    unlink(real);
     ck_assert_int_eq(rmdir(dir), 0);
     lrmlp_net_free(a);
     lrmlp_net_free(b);
@@ -1322,12 +1388,49 @@ START_TEST(test_subspace_section)
 }
 END_TEST
 
+/* The file loader reads the header first and then only as far as the
+ * section table says: an endless stream of zeros is refused after 16 bytes
+ * (it once read until memory ran out), zero padding after the last section
+ * is accepted up to 64 KiB, and more of it is refused. */
+START_TEST(test_load_reads_by_declared_size)
+{
+    lrmlp_net *net = (lrmlp_net *)&net;
+    ck_assert_int_eq(lrmlp_model_load("/dev/zero", &net, NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_null(net);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "magic"));
+    lrmlp_subspace *sub;
+    ck_assert_int_eq(lrmlp_model_load_subspace("/dev/zero", &sub), LRMLP_ERR_FORMAT);
+    size_t len;
+    uint8_t *b = small_file(&len, 1);
+    const char *p = tu_tmp_path("padded.lrmlp");
+    size_t pads[] = {0, 100, 65536, 65537, 200000};
+    for (size_t k = 0; k < sizeof pads / sizeof pads[0]; k++) {
+        uint8_t *c = calloc(len + pads[k], 1);
+        memcpy(c, b, len);
+        ck_assert_int_eq(tu_write_file(p, c, len + pads[k]), 0);
+        int rc = lrmlp_model_load(p, &net, NULL);
+        ck_assert_msg(rc == (pads[k] <= 65536 ? LRMLP_OK : LRMLP_ERR_FORMAT),
+                      "%zu zero bytes appended: %d (%s)", pads[k], rc, lrmlp_last_errmsg());
+        lrmlp_net_free(net);
+        free(c);
+    }
+    /* cut files still report truncation */
+    ck_assert_int_eq(tu_write_file(p, b, len - 3), 0);
+    ck_assert_int_eq(lrmlp_model_load(p, &net, NULL), LRMLP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(lrmlp_last_errmsg(), "truncated"));
+    unlink(p);
+    lrmlp_free(b);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("roundtrip");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_roundtrip_f32);
+    tcase_add_test(tc, test_load_reads_by_declared_size);
+    tcase_add_test(tc, test_save_policy);
     tcase_add_test(tc, test_roundtrip_f64);
     tcase_add_test(tc, test_roundtrip_all_optimizers);
     tcase_add_test(tc, test_epochs_saved);

@@ -48,7 +48,7 @@ typedef struct fx {
     double V[D * R];
     char path[256];
     lrmlp_net *ad;           /* an adapter on dense (not guarded) */
-    void *buf;               /* an adapter file of ad */
+    void *buf;               /* a weights or adapter file */
     size_t len;
 } fx;
 
@@ -107,6 +107,248 @@ static int call_init_from_dense(fx *f)
 }
 
 static int call_init_random(fx *f) { return lrmlp_lowrank_init_random(f->net, f->dense, 0.5); }
+
+static void setup_data(fx *f) { fx_data(f); }
+
+static void setup_dense(fx *f)
+{
+    fx_data(f);
+    f->net = dense3();
+}
+
+static void setup_train(fx *f)
+{
+    setup_dense(f);
+    lrmlp_optim_options o = LRMLP_OPTIM_OPTIONS_INIT;
+    o.kind = LRMLP_OPTIM_ADAM;
+    ck_assert_int_eq(lrmlp_optim_create(&f->opt, f->net, &o), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&f->ds, f->X, N, D, f->lab, K), LRMLP_OK);
+}
+
+static void setup_saved(fx *f)
+{
+    setup_train(f);
+    snprintf(f->path, sizeof f->path, "%s", tu_tmp_path("nomem.lrmlp"));
+    ck_assert_int_eq(lrmlp_model_save(f->net, f->opt, f->path), LRMLP_OK);
+}
+
+static void setup_csv(fx *f)
+{
+    fx_data(f);
+    snprintf(f->path, sizeof f->path, "%s", tu_tmp_path("nomem.csv"));
+    FILE *fp = fopen(f->path, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (size_t i = 0; i < N; i++) {
+        fprintf(fp, "%d", (int)f->lab[i]); /* label first (the default) */
+        for (size_t j = 0; j < D; j++)
+            fprintf(fp, ",%.17g", f->X[i * D + j]);
+        fprintf(fp, "\n");
+    }
+    fclose(fp);
+}
+
+static void setup_lowrank(fx *f)
+{
+    fx_data(f);
+    f->dense = tu_make_lowrank(LRMLP_F64, 3, D, M, K, R, LRMLP_ACT_TANH, 5);
+}
+
+/* eps = 0: the subspace takes the initialization scale from the network
+ * (dense3's layers are 0.5 times orthogonal matrices). */
+static const lrmlp_subspace_options *sub_opts(void)
+{
+    static lrmlp_subspace_options o = LRMLP_SUBSPACE_OPTIONS_INIT;
+    o.eps = 0;
+    return &o;
+}
+
+static void setup_subspace(fx *f)
+{
+    setup_dense(f);
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&f->sub, f->net, f->X, f->T, N,
+                                                 LRMLP_LOSS_SSE, sub_opts()), LRMLP_OK);
+}
+
+static int call_net_create(fx *f)
+{
+    (void)f;
+    const size_t w[] = {D, M, K};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.n_layers = 2;
+    o.widths = w;
+    o.bias = 1;
+    o.init = LRMLP_INIT_ORTHOGONAL;
+    lrmlp_net *n;
+    int rc = lrmlp_net_create(&n, &o);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+static int call_net_clone(fx *f)
+{
+    lrmlp_net *c;
+    int rc = lrmlp_net_clone(&c, f->net);
+    lrmlp_net_free(c);
+    return rc;
+}
+
+static int call_gradient(fx *f)
+{
+    return lrmlp_net_gradient_f64(f->net, f->X, f->T, N, LRMLP_LOSS_SSE, NULL);
+}
+
+static int call_optim_create(fx *f)
+{
+    lrmlp_optim_options o = LRMLP_OPTIM_OPTIONS_INIT;
+    o.kind = LRMLP_OPTIM_MUON;
+    o.momentum = 0.9;
+    lrmlp_optim *opt;
+    int rc = lrmlp_optim_create(&opt, f->net, &o);
+    lrmlp_optim_free(opt);
+    return rc;
+}
+
+static int call_train_epoch(fx *f)
+{
+    lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+    o.batch_size = 16;
+    return lrmlp_train_epoch(f->net, f->opt, f->ds, &o, NULL);
+}
+
+static int call_evaluate(fx *f)
+{
+    lrmlp_eval_result r;
+    return lrmlp_evaluate(f->net, f->ds, LRMLP_LOSS_SSE, 16, &r);
+}
+
+static int call_model_save(fx *f)
+{
+    return lrmlp_model_save(f->net, f->opt, tu_tmp_path("nomem-save.lrmlp"));
+}
+
+static int call_model_load(fx *f)
+{
+    lrmlp_net *n;
+    lrmlp_optim *o;
+    int rc = lrmlp_model_load(f->path, &n, &o);
+    lrmlp_net_free(n);
+    lrmlp_optim_free(o);
+    return rc;
+}
+
+static int call_dataset_from_labels(fx *f)
+{
+    lrmlp_dataset *ds;
+    int rc = lrmlp_dataset_from_labels_f64(&ds, f->X, N, D, f->lab, K);
+    lrmlp_dataset_free(ds);
+    return rc;
+}
+
+static int call_load_csv(fx *f)
+{
+    lrmlp_dataset *ds;
+    int rc = lrmlp_dataset_load_csv(&ds, f->path, NULL);
+    lrmlp_dataset_free(ds);
+    return rc;
+}
+
+static int call_standardize(fx *f)
+{
+    return lrmlp_dataset_standardize(f->ds, LRMLP_STANDARDIZE_FEATURE, NULL);
+}
+
+static int call_subspace_estimate(fx *f)
+{
+    lrmlp_subspace *s;
+    int rc = lrmlp_subspace_estimate_f64(&s, f->net, f->X, f->T, N, LRMLP_LOSS_SSE, sub_opts());
+    lrmlp_subspace_free(s);
+    return rc;
+}
+
+static int call_tracker(fx *f)
+{
+    lrmlp_tracker *t;
+    int rc = lrmlp_tracker_create(&t, f->net, f->sub, NULL);
+    if (rc == LRMLP_OK)
+        rc = lrmlp_tracker_record(t, f->net, 1);
+    lrmlp_tracker_free(t);
+    return rc;
+}
+
+static int call_lowrank_create(fx *f)
+{
+    (void)f;
+    lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
+    o.n_layers = 3;
+    o.input_dim = D;
+    o.width = M;
+    o.output_dim = K;
+    o.rank = R;
+    lrmlp_net *n;
+    int rc = lrmlp_lowrank_create(&n, &o);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+static int call_lowrank_expand(fx *f)
+{
+    lrmlp_net *n;
+    int rc = lrmlp_lowrank_expand(&n, f->dense);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+static int call_factorize(fx *f)
+{
+    lrmlp_net *n;
+    const size_t ranks[] = {2, 0, 2};
+    int rc = lrmlp_net_factorize(&n, f->net, ranks);
+    lrmlp_net_free(n);
+    return rc;
+}
+
+/* Weight interop (interop.h): a biased f64 net exported, and its file
+ * imported, as safetensors and as deflated .npz. */
+static void setup_weights(fx *f, lrmlp_weights_format fmt)
+{
+    const size_t w[] = {D, M, K};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 2;
+    o.widths = w;
+    o.bias = 1;
+    ck_assert_int_eq(lrmlp_net_create(&f->net, &o), LRMLP_OK);
+    lrmlp_export_options eo = LRMLP_EXPORT_OPTIONS_INIT;
+    eo.format = fmt;
+    eo.compress = 1;
+    ck_assert_int_eq(lrmlp_weights_export_mem(f->net, &f->buf, &f->len, &eo), LRMLP_OK);
+}
+
+static void setup_st(fx *f) { setup_weights(f, LRMLP_WEIGHTS_SAFETENSORS); }
+static void setup_npz(fx *f) { setup_weights(f, LRMLP_WEIGHTS_NPZ); }
+
+static int call_export(fx *f, lrmlp_weights_format fmt)
+{
+    lrmlp_export_options eo = LRMLP_EXPORT_OPTIONS_INIT;
+    eo.format = fmt;
+    eo.compress = 1;
+    void *b = NULL;
+    size_t n;
+    int rc = lrmlp_weights_export_mem(f->net, &b, &n, &eo);
+    lrmlp_free(b);
+    return rc;
+}
+
+static int call_export_st(fx *f) { return call_export(f, LRMLP_WEIGHTS_SAFETENSORS); }
+static int call_export_npz(fx *f) { return call_export(f, LRMLP_WEIGHTS_NPZ); }
+
+static int call_import(fx *f)
+{
+    lrmlp_net *net = NULL;
+    int rc = lrmlp_weights_import_mem(&net, f->buf, f->len, NULL);
+    lrmlp_net_free(net);
+    return rc;
+}
 
 /* Adapters (adapter.h) on dense3(): ranks 2, 0, 2, the last layer trainable. */
 static const size_t ad_ranks[3] = {2, 0, 2};
@@ -183,8 +425,28 @@ static int call_adapter_load(fx *f)
 }
 
 static const scenario scenarios[] = {
+    {"net_create", setup_data, call_net_create},
+    {"net_clone", setup_dense, call_net_clone},
+    {"net_gradient", setup_dense, call_gradient},
+    {"optim_create", setup_dense, call_optim_create},
+    {"train_epoch", setup_train, call_train_epoch},
+    {"evaluate", setup_train, call_evaluate},
+    {"model_save", setup_train, call_model_save},
+    {"model_load", setup_saved, call_model_load},
+    {"dataset_from_labels", setup_data, call_dataset_from_labels},
+    {"dataset_load_csv", setup_csv, call_load_csv},
+    {"dataset_standardize", setup_train, call_standardize},
+    {"subspace_estimate", setup_dense, call_subspace_estimate},
+    {"tracker", setup_subspace, call_tracker},
+    {"lowrank_create", setup_data, call_lowrank_create},
+    {"lowrank_expand", setup_lowrank, call_lowrank_expand},
+    {"net_factorize", setup_dense, call_factorize},
     {"lowrank_init_from_dense", setup_lowrank_pair, call_init_from_dense},
     {"lowrank_init_random", setup_lowrank_pair, call_init_random},
+    {"weights_export_safetensors", setup_st, call_export_st},
+    {"weights_export_npz", setup_npz, call_export_npz},
+    {"weights_import_safetensors", setup_st, call_import},
+    {"weights_import_npz", setup_npz, call_import},
     {"adapter_create lora", setup_adapter_base, call_adapter_lora},
     {"adapter_create pissa", setup_adapter_base, call_adapter_pissa},
     {"adapter_create gradient", setup_adapter_base, call_adapter_gradient},

@@ -218,33 +218,39 @@ typedef struct {
     void *allreduce_user;
 } train_options_v1;
 
+/* The weights (a malloc'd copy, *P of them) of small_net(seed) after two
+ * Adam epochs with options o. */
+static float *trained_weights(const lrmlp_dataset *ds, uint64_t seed,
+                              const lrmlp_train_options *o, size_t *P)
+{
+    lrmlp_net *net = small_net(seed);
+    lrmlp_optim *opt = adam(net, 0.01);
+    for (int e = 0; e < 2; e++)
+        ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, o, NULL), LRMLP_OK);
+    *P = lrmlp_net_param_count(net);
+    float *w = malloc(*P * sizeof *w);
+    memcpy(w, lrmlp_net_params(net), *P * sizeof *w);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    return w;
+}
+
 START_TEST(test_options_v1)
 {
     lrmlp_dataset *ds = clusters(100, 3);
-    float *res[2];
-    size_t P = 0;
-    for (int v = 0; v < 2; v++) {
-        lrmlp_net *net = small_net(5);
-        lrmlp_optim *opt = adam(net, 0.01);
-        /* the v1 struct, followed by bytes a v2 reader must not take */
-        unsigned char buf[sizeof(lrmlp_train_options) + 64];
-        memset(buf, 0xAB, sizeof buf);
-        train_options_v1 o1 = { 1, LRMLP_LOSS_CROSS_ENTROPY, 16, 1, NULL, NULL, NULL, NULL };
-        memcpy(buf, &o1, sizeof o1);
-        lrmlp_train_options o2 = LRMLP_TRAIN_OPTIONS_INIT;
-        o2.batch_size = 16;
-        const lrmlp_train_options *o = v ? &o2 : (const lrmlp_train_options *)(void *)buf;
-        for (int e = 0; e < 2; e++)
-            ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, o, NULL), LRMLP_OK);
-        P = lrmlp_net_param_count(net);
-        res[v] = malloc(P * sizeof(float));
-        memcpy(res[v], lrmlp_net_params(net), P * sizeof(float));
-        lrmlp_optim_free(opt);
-        lrmlp_net_free(net);
-    }
-    ck_assert(memcmp(res[0], res[1], P * sizeof(float)) == 0);
-    free(res[0]);
-    free(res[1]);
+    /* the v1 struct, followed by bytes a v2 reader must not take */
+    unsigned char buf[sizeof(lrmlp_train_options) + 64];
+    memset(buf, 0xAB, sizeof buf);
+    train_options_v1 o1 = { 1, LRMLP_LOSS_CROSS_ENTROPY, 16, 1, NULL, NULL, NULL, NULL };
+    memcpy(buf, &o1, sizeof o1);
+    lrmlp_train_options o2 = LRMLP_TRAIN_OPTIONS_INIT;
+    o2.batch_size = 16;
+    size_t P;
+    float *a = trained_weights(ds, 5, (const lrmlp_train_options *)(void *)buf, &P);
+    float *b = trained_weights(ds, 5, &o2, &P);
+    ck_assert(memcmp(a, b, P * sizeof *a) == 0);
+    free(a);
+    free(b);
     lrmlp_dataset_free(ds);
 }
 END_TEST
@@ -304,27 +310,15 @@ START_TEST(test_order_and_shards)
     /* an identity order is the unshuffled epoch, bit for bit */
     for (size_t i = 0; i < n; i++)
         order[i] = i;
-    float *res[2];
-    size_t P = 0;
-    for (int v = 0; v < 2; v++) {
-        lrmlp_net *net = small_net(12);
-        lrmlp_optim *opt = adam(net, 0.01);
-        lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
-        o.batch_size = 16;
-        if (v)
-            o.order = order; /* with shuffle = 1: the order wins */
-        else
-            o.shuffle = 0;
-        ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_OK);
-        P = lrmlp_net_param_count(net);
-        res[v] = malloc(P * sizeof(float));
-        memcpy(res[v], lrmlp_net_params(net), P * sizeof(float));
-        lrmlp_optim_free(opt);
-        lrmlp_net_free(net);
-    }
-    ck_assert(memcmp(res[0], res[1], P * sizeof(float)) == 0);
-    free(res[0]);
-    free(res[1]);
+    lrmlp_train_options plain = LRMLP_TRAIN_OPTIONS_INIT, ordered = LRMLP_TRAIN_OPTIONS_INIT;
+    plain.batch_size = ordered.batch_size = 16;
+    plain.shuffle = 0;
+    ordered.order = order; /* with shuffle = 1: the order wins */
+    size_t P;
+    float *a = trained_weights(ds, 12, &plain, &P), *b = trained_weights(ds, 12, &ordered, &P);
+    ck_assert(memcmp(a, b, P * sizeof *a) == 0);
+    free(a);
+    free(b);
     /* bad orders and shards */
     lrmlp_net *net = small_net(13);
     lrmlp_optim *opt = adam(net, 0.01);

@@ -53,7 +53,10 @@ LRMLP_API int lrmlp_csv_options_init(lrmlp_csv_options *opts, unsigned int versi
 
 /* Reads a numeric CSV file (one sample per line, the same number of fields
  * on each line; the locale is never consulted). Every column that is not the
- * label or a target is a feature. */
+ * label or a target is a feature. The file is checked as it is read: a NUL
+ * byte or a line longer than LRMLP_CSV_MAX_LINE bytes is LRMLP_ERR_FORMAT
+ * at once (so /dev/zero or a binary file fails fast). */
+#define LRMLP_CSV_MAX_LINE (16 * 1024 * 1024)
 LRMLP_API int lrmlp_dataset_load_csv(lrmlp_dataset **out, const char *path,
                                      const lrmlp_csv_options *opts);
 
@@ -93,7 +96,11 @@ typedef enum lrmlp_standardize_mode {
  * standardize(train, NULL) then standardize(test, train) and the reverse
  * order give the same result. Otherwise the statistics of reference's
  * current features are used. Constant features get std 1. Composes with
- * earlier transforms. */
+ * earlier transforms. The statistics are computed in double, two-pass,
+ * rescaled where sums would overflow (features near DBL_MAX work).
+ * LRMLP_ERR_NONFINITE, naming the feature and leaving ds unchanged, when the
+ * resulting map x -> (x - mean) / std cannot be represented in the
+ * dataset's dtype (a float32 feature whose std is below about 1/FLT_MAX). */
 LRMLP_API int lrmlp_dataset_standardize(lrmlp_dataset *ds, lrmlp_standardize_mode mode,
                                         const lrmlp_dataset *reference);
 

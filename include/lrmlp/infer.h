@@ -12,8 +12,9 @@
  *
  * Kernels: chunks of up to 16 rows use a direct kernel that reads each
  * weight row in place (no packing, no BLAS call), so a batch of 1 costs one
- * pass over the weights whatever BLAS kernel is installed; larger chunks go
- * through BLAS GEMM. lrmlp_net_predict_* runs the same code.
+ * pass over the weights whatever BLAS kernel is installed; larger chunks,
+ * and layers with fewer than 32 inputs, go through BLAS GEMM.
+ * lrmlp_net_predict_* runs the same code.
  *
  * Preprocessing. A network may carry an input transform, applied to each
  * input row x before the first layer, and an output transform, applied to

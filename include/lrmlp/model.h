@@ -7,9 +7,23 @@
  * made of checksummed sections; docs/format.md describes it. Readers accept
  * every earlier format version.
  *
- * Saving to a path writes a temporary file in the same directory, flushes it
- * to disk and renames it over the target, so a crash leaves either the old
- * file or the new one, never half of one.
+ * Saving to a path writes a temporary file in the target's directory,
+ * flushes it to disk and renames it over the target, so a crash leaves
+ * either the old file or the new one, never half of one. The policy:
+ * - a symbolic link is followed (through chains) and its final target is
+ *   replaced; the link stays a link. A dangling link is LRMLP_ERR_IO;
+ * - an existing target that is not a regular file (a directory, a device
+ *   node, a FIFO, a socket) is not replaced: LRMLP_ERR_IO;
+ * - the file is written unnamed (Linux O_TMPFILE) and named only once it
+ *   is complete and synced, as .lrmlp-XXXXXX beside the target for the
+ *   instant before the rename, so a crash or kill leaves no temporary file.
+ *   Where O_TMPFILE is not supported (other systems, some file systems) the
+ *   file is created as .lrmlp-XXXXXX from the start and a crash can leave
+ *   it behind: such files are never removed by the library (it cannot tell
+ *   them from another process's save in progress) and may be deleted when
+ *   no save is running. The short name works for any basename length;
+ * - the new file keeps the permission bits of the file it replaces, or
+ *   gets 0644; failing to set them is LRMLP_ERR_IO (nothing is replaced).
  *
  * Threads: saving reads the handles (no other thread may modify them);
  * loading creates new handles and is safe to call from several threads. */
@@ -38,7 +52,10 @@ LRMLP_API int lrmlp_model_save_mem(const lrmlp_net *net, const lrmlp_optim *opt,
  * nothing is allocated, the out pointers are NULL and lrmlp_last_errmsg()
  * says what is wrong: LRMLP_ERR_IO (cannot read), LRMLP_ERR_FORMAT
  * (truncated or malformed), LRMLP_ERR_CHECKSUM (corrupted),
- * LRMLP_ERR_VERSION (written by a newer, incompatible library). */
+ * LRMLP_ERR_VERSION (written by a newer, incompatible library). The header
+ * and section table are read and checked first, the rest only as far as
+ * the table says (docs/format.md): a stream that is not a model file fails
+ * after its first 16 bytes. */
 LRMLP_API int lrmlp_model_load(const char *path, lrmlp_net **net, lrmlp_optim **opt);
 LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
                                    lrmlp_optim **opt);

@@ -101,7 +101,12 @@ typedef struct lrmlp_epoch_stats {
  * losses) or of the part's loss (LRMLP_LOSS_SSE), so that the sum over
  * processes is the global mean batch loss; stats->accuracy counts this
  * process's samples; stats->samples counts the global batches. With P = 1
- * the epoch is exactly the unsharded one. liblrmlp_mpi drives this. */
+ * the epoch is exactly the unsharded one. liblrmlp_mpi drives this.
+ *
+ * On an error the steps already taken (stats->steps) stay taken; an epoch
+ * that fails before its first step leaves the network's weights and
+ * generator as they were (its gradient vector and workspace may have
+ * changed). */
 LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
                                 const lrmlp_train_options *opts, lrmlp_epoch_stats *stats);
 

@@ -1,0 +1,192 @@
+/* The threading rules of the headers, exercised for ThreadSanitizer (the
+ * .ci/run TSan build runs this program): distinct handles train in distinct
+ * threads at once, and const functions run concurrently on one shared
+ * network, optimizer, dataset and subspace estimate. The results are also
+ * checked: every thread's training equals a single-threaded run with the
+ * same seed, and the shared reads agree across threads. */
+#include "testutil.h"
+
+#include <lrmlp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NT = 4, N = 64, D = 8, H = 6, K = 3 };
+
+static double Xs[N * D], Ts[N * K];
+static int32_t labels[N];
+
+static void make_data(void)
+{
+    uint64_t s = 11;
+    for (size_t i = 0; i < N * D; i++)
+        Xs[i] = tu_rand(&s);
+    for (size_t i = 0; i < N; i++) {
+        labels[i] = (int32_t)(i % K);
+        for (size_t k = 0; k < K; k++)
+            Ts[i * K + k] = k == (size_t)labels[i];
+    }
+}
+
+/* Trains a fresh network of the given seed for three epochs; writes its
+ * parameters to out (which has room for them). Uses only its own handles. */
+static int train_one(uint64_t seed, double *out)
+{
+    const size_t w[] = {D, H, K};
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    no.dtype = LRMLP_F64;
+    no.n_layers = 2;
+    no.widths = w;
+    no.bias = 1;
+    no.seed = seed;
+    lrmlp_net *net = NULL;
+    lrmlp_optim *opt = NULL;
+    lrmlp_dataset *ds = NULL;
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = LRMLP_OPTIM_ADAM;
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.batch_size = 16;
+    int rc = lrmlp_net_create(&net, &no);
+    if (!rc)
+        rc = lrmlp_optim_create(&opt, net, &oo);
+    if (!rc)
+        rc = lrmlp_dataset_from_labels_f64(&ds, Xs, N, D, labels, K);
+    if (!rc)
+        rc = lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_FEATURE, NULL);
+    for (int e = 0; e < 3 && !rc; e++)
+        rc = lrmlp_train_epoch(net, opt, ds, &to, NULL);
+    if (!rc)
+        memcpy(out, lrmlp_net_params(net), lrmlp_net_param_count(net) * sizeof *out);
+    lrmlp_dataset_free(ds);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+    return rc;
+}
+
+enum { P = H * D + H + K * H + K };
+
+typedef struct job {
+    uint64_t seed;
+    double params[P];
+    int rc;
+} job;
+
+static void *train_thread(void *arg)
+{
+    job *j = arg;
+    j->rc = train_one(j->seed, j->params);
+    return NULL;
+}
+
+START_TEST(test_independent_training)
+{
+    make_data();
+    job jobs[NT];
+    pthread_t th[NT];
+    for (int t = 0; t < NT; t++) {
+        jobs[t].seed = 100 + (uint64_t)t;
+        ck_assert_int_eq(pthread_create(&th[t], NULL, train_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < NT; t++)
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+    for (int t = 0; t < NT; t++) {
+        ck_assert_int_eq(jobs[t].rc, LRMLP_OK);
+        double ref[P];
+        ck_assert_int_eq(train_one(jobs[t].seed, ref), LRMLP_OK);
+        ck_assert_int_eq(memcmp(ref, jobs[t].params, sizeof ref), 0);
+    }
+}
+END_TEST
+
+/* ---- shared, const ---- */
+
+typedef struct shared {
+    const lrmlp_net *net;
+    const lrmlp_optim *opt;
+    const lrmlp_dataset *ds;
+    const lrmlp_subspace *sub;
+} shared;
+
+typedef struct reader {
+    const shared *sh;
+    double W[H * D], batch[N * D], basis[D * D], frac[4];
+    void *file;
+    size_t file_len;
+    int rc;
+} reader;
+
+static void *read_thread(void *arg)
+{
+    reader *r = arg;
+    const shared *sh = r->sh;
+    int rc = lrmlp_net_get_weights_f64(sh->net, 0, r->W);
+    if (!rc)
+        rc = lrmlp_dataset_batch_f64(sh->ds, NULL, 0, N, r->batch, NULL);
+    size_t in, out, p;
+    int has_u;
+    if (!rc)
+        rc = lrmlp_subspace_layer_dims(sh->sub, 0, &in, &out, &p, &has_u);
+    if (!rc)
+        rc = lrmlp_subspace_get_basis(sh->sub, 0, LRMLP_SUBSPACE_V1, r->basis);
+    if (!rc)
+        rc = lrmlp_subspace_block_fractions(sh->sub, 0, r->W, r->W, r->frac);
+    if (!rc)
+        rc = lrmlp_model_save_mem(sh->net, sh->opt, &r->file, &r->file_len);
+    r->rc = rc;
+    return NULL;
+}
+
+START_TEST(test_shared_const)
+{
+    make_data();
+    const size_t w[] = {D, H, K};
+    lrmlp_net *net = tu_make_net(LRMLP_F64, 2, w, LRMLP_ACT_TANH, 0.3, 5);
+    lrmlp_optim *opt;
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = LRMLP_OPTIM_ADAM;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, net, &oo), LRMLP_OK);
+    lrmlp_dataset *ds;
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&ds, Xs, N, D, labels, K), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_dataset_standardize(ds, LRMLP_STANDARDIZE_GLOBAL, NULL), LRMLP_OK);
+    lrmlp_subspace *sub;
+    lrmlp_subspace_options so = LRMLP_SUBSPACE_OPTIONS_INIT;
+    so.eps = 0; /* the network's own initialization scale */
+    ck_assert_int_eq(lrmlp_subspace_estimate_f64(&sub, net, Xs, Ts, N, LRMLP_LOSS_SSE, &so),
+                     LRMLP_OK);
+    shared sh = {net, opt, ds, sub};
+    static reader r[NT];
+    pthread_t th[NT];
+    for (int t = 0; t < NT; t++) {
+        r[t].sh = &sh;
+        ck_assert_int_eq(pthread_create(&th[t], NULL, read_thread, &r[t]), 0);
+    }
+    for (int t = 0; t < NT; t++)
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+    for (int t = 0; t < NT; t++) {
+        ck_assert_int_eq(r[t].rc, LRMLP_OK);
+        ck_assert_int_eq(memcmp(r[t].W, r[0].W, sizeof r[0].W), 0);
+        ck_assert_int_eq(memcmp(r[t].batch, r[0].batch, sizeof r[0].batch), 0);
+        ck_assert_int_eq(memcmp(r[t].basis, r[0].basis, sizeof r[0].basis), 0);
+        ck_assert_int_eq(memcmp(r[t].frac, r[0].frac, sizeof r[0].frac), 0);
+        ck_assert_uint_eq(r[t].file_len, r[0].file_len);
+        ck_assert_int_eq(memcmp(r[t].file, r[0].file, r[0].file_len), 0);
+    }
+    for (int t = 0; t < NT; t++)
+        lrmlp_free(r[t].file);
+    lrmlp_subspace_free(sub);
+    lrmlp_dataset_free(ds);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("threads");
+    TCase *tc = tcase_create("threads");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_independent_training);
+    tcase_add_test(tc, test_shared_const);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
