@@ -1,4 +1,5 @@
-/* Fuzz target: the model-file reader (lrmlp_model_load_mem).
+/* Fuzz target: the model-file reader (lrmlp_model_load_mem) and the
+ * adapter-file reader (lrmlp_adapter_load_mem, on fixed bases).
  *
  * Each input is loaded twice: as given, and with every CRC recomputed (when
  * its section table can be read), so mutations get past the checksums and
@@ -140,15 +141,68 @@ static void one(const uint8_t *data, size_t size)
     }
 }
 
+/* The fixed bases of the adapter seeds: 5-4-3, biases, one per dtype. */
+static lrmlp_net *adapter_base(lrmlp_dtype dt)
+{
+    static lrmlp_net *base[3];
+    if (!base[dt]) {
+        static const size_t w[4] = { 5, 4, 4, 3 };
+        lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+        o.dtype = dt;
+        o.n_layers = 3;
+        o.widths = w;
+        o.bias = 1;
+        if (lrmlp_net_create(&base[dt], &o) != LRMLP_OK)
+            abort();
+    }
+    return base[dt];
+}
+
+/* An adapter file either loads on its base and behaves (forward pass,
+ * merge, the same bytes when written again) or fails cleanly. */
+static void one_adapter(const uint8_t *data, size_t size, lrmlp_dtype dt)
+{
+    lrmlp_net *ad = NULL;
+    int rc = lrmlp_adapter_load_mem(data, size, adapter_base(dt), &ad);
+    if (rc != LRMLP_OK) {
+        if (ad || rc >= 0 || lrmlp_last_errmsg()[0] == '\0')
+            abort();
+        return;
+    }
+    void *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    lrmlp_net *back = NULL, *merged = NULL;
+    if (lrmlp_adapter_save_mem(ad, &b1, &l1) != LRMLP_OK ||
+        lrmlp_adapter_load_mem(b1, l1, adapter_base(dt), &back) != LRMLP_OK ||
+        lrmlp_adapter_save_mem(back, &b2, &l2) != LRMLP_OK || l1 != l2 || memcmp(b1, b2, l1) ||
+        lrmlp_adapter_merge(&merged, ad) != LRMLP_OK)
+        abort();
+    double x[5] = { 0 }, y[3];
+    float xf[5] = { 0 }, yf[3];
+    if ((dt == LRMLP_F32 ? lrmlp_net_predict_f32(ad, xf, 1, yf)
+                         : lrmlp_net_predict_f64(ad, x, 1, y)) != LRMLP_OK)
+        abort();
+    lrmlp_free(b1);
+    lrmlp_free(b2);
+    lrmlp_net_free(merged);
+    lrmlp_net_free(back);
+    lrmlp_net_free(ad);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     one(data, size);
+    one_adapter(data, size, LRMLP_F32);
+    one_adapter(data, size, LRMLP_F64);
     if (size >= 20 && size <= ((size_t)1 << 24)) {
         uint8_t *c = malloc(size);
         if (c) {
             memcpy(c, data, size);
-            if (fix_crcs(c, size) && memcmp(c, data, size) != 0)
+            if (fix_crcs(c, size) && memcmp(c, data, size) != 0) {
                 one(c, size);
+                one_adapter(c, size, LRMLP_F32);
+                one_adapter(c, size, LRMLP_F64);
+            }
             free(c);
         }
     }
@@ -255,9 +309,37 @@ static size_t add_optional_sections(uint8_t **seeds, size_t *lens)
     return 1;
 }
 
+/* An adapter file on adapter_base(dt) (ranks 2, 0, 1, last layer trainable). */
+static size_t add_adapter(uint8_t **seeds, size_t *lens, lrmlp_dtype dt, lrmlp_adapter_init init)
+{
+    static const size_t ranks[3] = { 2, 0, 1 };
+    lrmlp_adapter_options o = LRMLP_ADAPTER_OPTIONS_INIT;
+    o.ranks = ranks;
+    o.init = init;
+    o.train_last = 1;
+    lrmlp_net *ad = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    if (lrmlp_adapter_create(&ad, adapter_base(dt), &o) != LRMLP_OK ||
+        lrmlp_adapter_save_mem(ad, &buf, &len) != LRMLP_OK)
+        abort();
+    *seeds = malloc(len);
+    if (!*seeds)
+        abort();
+    memcpy(*seeds, buf, len);
+    *lens = len;
+    lrmlp_free(buf);
+    lrmlp_net_free(ad);
+    return 1;
+}
+
 size_t fuzz_target_seeds(uint8_t **seeds, size_t *lens, size_t max)
 {
     size_t n = 0;
+    if (n < max)
+        n += add_adapter(seeds + n, lens + n, LRMLP_F32, LRMLP_ADAPTER_LORA);
+    if (n < max)
+        n += add_adapter(seeds + n, lens + n, LRMLP_F64, LRMLP_ADAPTER_PISSA);
     if (n < max)
         n += add_optional_sections(seeds + n, lens + n);
     if (n < max)

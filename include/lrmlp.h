@@ -13,6 +13,7 @@
 #include "lrmlp/lowrank.h"
 #include "lrmlp/subspace.h"
 #include "lrmlp/track.h"
+#include "lrmlp/adapter.h"
 #include "lrmlp/interop.h"
 #include "lrmlp/infer.h"
 

@@ -178,6 +178,8 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
     int rc = check_finite(dt, X, count);
     if (rc)
         return rc;
+    if (net->adapter) /* side terms: adapter.h; adapters carry no preprocessing */
+        return lrmlp__net_forward_eval(net, X, n, Y);
     size_t chunk = lrmlp__chunk_rows(net);
     size_t cap = n < chunk ? n : chunk;
     /* The scratch grows to the largest chunk seen, at most lrmlp__chunk_rows
@@ -231,6 +233,10 @@ LRMLP_API int lrmlp_model_from_net(lrmlp_model **out, const lrmlp_net *net)
     *out = NULL;
     if (!net)
         return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_from_net: net is NULL");
+    if (net->adapter)
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_model_from_net: an adapter network's "
+                                             "function is not its chain: lrmlp_adapter_merge "
+                                             "it first");
     size_t es = lrmlp__dtype_size(net->dtype);
     size_t pbytes = (net->n_params * es + 63) & ~(size_t)63;
     lrmlp_model *m = calloc(1, sizeof *m);

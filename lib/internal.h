@@ -149,7 +149,8 @@ struct lrmlp_net {
     void *ws;
     void **h;                /* h[l], l = 1..L: output of layer l-1 (n x widths[l]) */
     void **dact;             /* dact[l]: phi'(z) of layer l, NULL for identity */
-    void *delta[2];          /* back-propagated errors, n x max width */
+    void *delta[3];          /* back-propagated errors, n x max width; delta[2]
+                                only for adapter networks (adapter.c) */
     /* training-loop scratch (train.c): batch copies and the epoch's sample
      * order, kept between epochs so full-batch training does not allocate
      * (and page-fault) hundreds of megabytes per epoch */
@@ -160,6 +161,9 @@ struct lrmlp_net {
      * paper's network it stands for. */
     size_t lr_rank;
     size_t lr_layers;
+    /* Adapter networks (adapter.c): the frozen W0 of adapted layers and the
+     * adapter's metadata; NULL for every other network. */
+    struct lrmlp_adapter_ *adapter;
     /* Deployment (infer.c, preproc.c): the input/output transforms (NULL:
      * none) and the scratch of lrmlp_net_predict_* (one chunk). */
     struct lrmlp_preproc_ *prep;
@@ -199,6 +203,39 @@ LRMLP_INTERNAL int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, co
 /* Output of the last forward pass (n x widths[L]) in the workspace. */
 LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
 
+/* ---- adapter networks (adapter.c; adapter.h) ----
+ * Hooks of the forward/backward passes (net_impl.h), no-ops for chain
+ * layers without a frozen side term. forward: after layer l's GEMM, adds
+ * W0 in_prev to its pre-activation H (in_prev = input of layer l - 1).
+ * backward: at layer l, when layer l - 1 > lowest will propagate its error,
+ * stores delta W0 in delta[2]; add_side: at layer l, adds delta[2] to the
+ * error prev just propagated below layer l when layer l + 1 has a side. */
+LRMLP_INTERNAL void lrmlp__adapter_forward_f32(const lrmlp_net *net, size_t l,
+                                               const float *in_prev, float *H, size_t n);
+LRMLP_INTERNAL void lrmlp__adapter_forward_f64(const lrmlp_net *net, size_t l,
+                                               const double *in_prev, double *H, size_t n);
+LRMLP_INTERNAL void lrmlp__adapter_backward_f32(lrmlp_net *net, size_t l, const float *delta,
+                                                size_t n, size_t lowest);
+LRMLP_INTERNAL void lrmlp__adapter_backward_f64(lrmlp_net *net, size_t l, const double *delta,
+                                                size_t n, size_t lowest);
+LRMLP_INTERNAL void lrmlp__adapter_add_side_f32(const lrmlp_net *net, size_t l, float *prev,
+                                                size_t n);
+LRMLP_INTERNAL void lrmlp__adapter_add_side_f64(const lrmlp_net *net, size_t l, double *prev,
+                                                size_t n);
+LRMLP_INTERNAL void lrmlp__adapter_free(struct lrmlp_adapter_ *a);
+/* Deep copy of src->adapter into dst (same chain); LRMLP_ERR_NOMEM. */
+LRMLP_INTERNAL int lrmlp__adapter_clone(lrmlp_net *dst, const lrmlp_net *src);
+
+/* Adapter files (model.c): a model file of net plus a critical ADPT section
+ * holding payload. With path NULL the file goes to a new buffer *buf. */
+LRMLP_INTERNAL int lrmlp__model_adapter_write(const lrmlp_net *net, const uint8_t *payload,
+                                              uint64_t payload_len, const char *path,
+                                              void **buf, size_t *len);
+/* Reads such a file (from path, or buf/len when path is NULL): a new plain
+ * network of the chain and a copy of the ADPT payload (*payload, free()). */
+LRMLP_INTERNAL int lrmlp__model_adapter_read(const char *path, const void *buf, size_t len,
+                                             lrmlp_net **net, uint8_t **payload,
+                                             uint64_t *payload_len);
 /* ---- deployment (preproc.c, infer.c) ----
  * Input map x' = M x + c (M diagonal: d values, or d x d) and output map
  * y = s * y' + t, kept in double (the truth, for files) and in the
@@ -238,6 +275,11 @@ LRMLP_INTERNAL void lrmlp__infer_chunk_f64(const void *params, const lrmlp_layer
  * lrmlp__chunk_rows rows through the network's inference scratch. */
 LRMLP_INTERNAL int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n,
                                       void *Y, unsigned flags);
+/* Evaluation-mode forward pass of net.c (the training code path, chunked,
+ * through the network's workspace) writing the outputs to Y: what predict
+ * runs for adapter networks, whose side terms the inference kernels do not
+ * know. X is checked by the caller; the network has no preprocessing. */
+LRMLP_INTERNAL int lrmlp__net_forward_eval(lrmlp_net *net, const void *X, size_t n, void *Y);
 
 /* ---- optimizer (optim.c) ---- */
 struct lrmlp_optim {

@@ -590,6 +590,9 @@ static int build_tset(const lrmlp_net *net, const lrmlp_export_options *o, lrmlp
 static int export_buf(const lrmlp_net *net, const lrmlp_export_options *o,
                       lrmlp_weights_format f, uint8_t **buf, size_t *len)
 {
+    if (net->adapter)
+        return lrmlp__err(LRMLP_ERR_INVALID, "weights export: an adapter network's function is "
+                                             "not its chain: lrmlp_adapter_merge it first");
     lrmlp__tset ts;
     memset(&ts, 0, sizeof ts);
     int rc = build_tset(net, o, &ts);

@@ -419,6 +419,9 @@ LRMLP_API int lrmlp_net_factorize(lrmlp_net **out, const lrmlp_net *dense, const
     if (!out || !dense || !ranks)
         return lrmlp__err(LRMLP_ERR_INVALID, "NULL argument");
     *out = NULL;
+    if (dense->adapter)
+        return lrmlp__err(LRMLP_ERR_INVALID, "lrmlp_net_factorize: an adapter network's "
+                                             "function is not its chain: merge it first");
     size_t L = dense->n_layers, nl = L;
     for (size_t l = 0; l < L; l++)
         nl += ranks[l] > 0;

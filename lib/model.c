@@ -47,6 +47,7 @@ static const uint8_t MAGIC[8] = { 0x89, 'L', 'R', 'M', 'L', 'P', 0x0D, 0x0A };
 #define TAG_LRNK "LRNK"          /* optional: low-rank network metadata */
 #define TAG_OLRS "OLRS"          /* optional: per-layer learning-rate multipliers */
 #define TAG_SUBS "SUBS"          /* optional: a subspace estimate */
+#define TAG_ADPT "ADPT"          /* critical: adapter metadata (adapter.c) */
 #define TAG_PREP "PREP"          /* optional, critical: input/output transforms (1.2) */
 
 /* ---- little-endian byte access ---- */
@@ -171,12 +172,17 @@ static int optim_matches(const lrmlp_optim *opt, const lrmlp_net *net)
     return 1;
 }
 
-/* Builds the file in a new buffer. */
-static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
-                      uint8_t **out, size_t *out_len)
+/* Builds the file in a new buffer; adpt (adpt_len bytes) is the payload of
+ * an ADPT section, for adapter files only. */
+static int build_file_x(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+                        const uint8_t *adpt, uint64_t adpt_len, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
+    if (net->adapter && !adpt)
+        return lrmlp__err(LRMLP_ERR_INVALID, "model save: an adapter network's function is "
+                                             "not its chain: use lrmlp_adapter_save, or "
+                                             "lrmlp_adapter_merge first");
     const size_t L = net->n_layers;
     const size_t dsize = lrmlp__dtype_size(net->dtype);
     size_t n_state = 0;
@@ -202,9 +208,9 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
         has_olrs |= opt->lr_scale[l] != 1.0;
 
     /* Sizes; the network exists, so its parameter bytes fit in size_t. */
-    const int has_subs = sub != NULL, has_prep = net->prep != NULL;
+    const int has_subs = sub != NULL, has_prep = net->prep != NULL, has_adpt = adpt != NULL;
     const uint32_t n_sec = (opt ? 3u : 2u) + (uint32_t)has_lrnk + (uint32_t)has_olrs +
-                           (uint32_t)has_subs + (uint32_t)has_prep;
+                           (uint32_t)has_subs + (uint32_t)has_prep + (uint32_t)has_adpt;
     const uint64_t hdr_end = HDR_FIXED + (uint64_t)ENTRY_SIZE * n_sec + 4u;
     const uint64_t netw_len = NETW_FIXED + 8u * ((uint64_t)L + 1u) + 8u * (uint64_t)L;
     const uint64_t vec_len = (uint64_t)net->n_params * dsize;
@@ -223,7 +229,9 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
     const uint64_t subs_end = has_subs ? subs_off + subs_len : opt_end;
     const uint64_t prep_len = has_prep ? (uint64_t)lrmlp__preproc_encoded_size(net->prep) : 0;
     const uint64_t prep_off = align8(subs_end);
-    const uint64_t total = has_prep ? prep_off + prep_len : subs_end;
+    const uint64_t prep_end = has_prep ? prep_off + prep_len : subs_end;
+    const uint64_t adpt_off = align8(prep_end);
+    const uint64_t total = has_adpt ? adpt_off + adpt_len : prep_end;
     if (total > SIZE_MAX)
         return lrmlp__err(LRMLP_ERR_NOMEM, "model save: file too large");
 
@@ -280,9 +288,9 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
     memcpy(b, MAGIC, 8);
     /* 1.0 files stay byte-identical to what 1.0 writers produced; files with
      * the optional sections added in 1.1 say so. */
-    put_u32(b + 8, has_prep                              ? ((FMT_MAJOR << 16) | 2u)
-                   : (has_lrnk || has_olrs || has_subs) ? ((FMT_MAJOR << 16) | 1u)
-                                                        : FMT_VERSION);
+    put_u32(b + 8, has_prep ? ((FMT_MAJOR << 16) | 2u)
+                   : (has_lrnk || has_olrs || has_subs || has_adpt) ? ((FMT_MAJOR << 16) | 1u)
+                                                                    : FMT_VERSION);
     put_u32(b + 12, n_sec);
     const uint32_t fl = SEC_CRITICAL | 1u;
     put_entry(b + HDR_FIXED, TAG_NETW, fl, netw_off, netw_len,
@@ -320,11 +328,24 @@ static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_
         put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_PREP, fl, prep_off, prep_len,
                   crc32_buf(b + prep_off, prep_len));
     }
+    /* Critical: a reader that skipped it would take the chain for the
+     * function (docs/format.md). */
+    if (has_adpt) {
+        memcpy(b + adpt_off, adpt, (size_t)adpt_len);
+        put_entry(b + HDR_FIXED + ENTRY_SIZE * e++, TAG_ADPT, SEC_CRITICAL | 1u, adpt_off,
+                  adpt_len, crc32_buf(b + adpt_off, adpt_len));
+    }
     put_u32(b + hdr_end - 4, crc32_buf(b, hdr_end - 4));
 
     *out = b;
     *out_len = (size_t)total;
     return LRMLP_OK;
+}
+
+static int build_file(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
+                      uint8_t **out, size_t *out_len)
+{
+    return build_file_x(net, opt, sub, NULL, 0, out, out_len);
 }
 
 static int save_mem(const lrmlp_net *net, const lrmlp_optim *opt, const lrmlp_subspace *sub,
@@ -703,7 +724,7 @@ static int parse_optm(const uint8_t *p, uint64_t len, const netw_ *nw, optm_ *om
  * sections (NULL when absent). */
 static int parse_container(const uint8_t *b, size_t len, const section_ **netw,
                            const section_ **parm, const section_ **optm, section_ *sec,
-                           uint32_t *n_sec_out)
+                           uint32_t *n_sec_out, int allow_adpt)
 {
     if (len < 8 || memcmp(b, MAGIC, 8) != 0) {
         if (len < 8 && memcmp(b, MAGIC, len) == 0)
@@ -785,6 +806,15 @@ static int parse_container(const uint8_t *b, size_t len, const section_ **netw,
                                 : !memcmp(s->tag, TAG_PARM, 4) ? parm
                                 : !memcmp(s->tag, TAG_OPTM, 4) ? optm
                                                                : NULL;
+        if (!slot && !memcmp(s->tag, TAG_ADPT, 4)) {
+            if (!allow_adpt)
+                FAIL(LRMLP_ERR_FORMAT, "this is an adapter file: load it with "
+                                       "lrmlp_adapter_load on its base network");
+            if ((s->flags & SEC_VERSION_MASK) != 1)
+                FAIL(LRMLP_ERR_VERSION, "section 'ADPT' has version %u, this library reads 1",
+                     (unsigned)(s->flags & SEC_VERSION_MASK));
+            continue;
+        }
         if (!slot) {
             if ((s->flags & SEC_CRITICAL) && memcmp(s->tag, TAG_PREP, 4))
                 FAIL(LRMLP_ERR_VERSION, "unknown critical section '%s' (written by a newer "
@@ -850,8 +880,8 @@ static int read_optional(const uint8_t *b, const section_ *sec, uint32_t n_sec, 
     return LRMLP_OK;
 }
 
-LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
-                                   lrmlp_optim **opt)
+static int load_mem(const void *buf, size_t len, lrmlp_net **net, lrmlp_optim **opt,
+                    int allow_adpt)
 {
     if (net)
         *net = NULL;
@@ -867,7 +897,7 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     section_ sec[MAX_SECTIONS];
     const section_ *s_netw, *s_parm, *s_optm;
     uint32_t n_sec = 0;
-    int rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
+    int rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec, allow_adpt);
     if (rc != LRMLP_OK)
         return rc;
 
@@ -953,6 +983,12 @@ LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
     else
         lrmlp_optim_free(o);
     return LRMLP_OK;
+}
+
+LRMLP_API int lrmlp_model_load_mem(const void *buf, size_t len, lrmlp_net **net,
+                                   lrmlp_optim **opt)
+{
+    return load_mem(buf, len, net, opt, 0);
 }
 
 LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t **out,
@@ -1130,7 +1166,7 @@ LRMLP_API int lrmlp_model_load_subspace_mem(const void *buf, size_t len, lrmlp_s
     section_ sec[MAX_SECTIONS];
     const section_ *s_netw, *s_parm, *s_optm;
     uint32_t n_sec = 0;
-    rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec);
+    rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec, 0);
     if (rc != LRMLP_OK)
         return rc;
     for (uint32_t i = 0; i < n_sec; i++) {
@@ -1159,4 +1195,72 @@ LRMLP_API int lrmlp_model_load_subspace(const char *path, lrmlp_subspace **sub)
         free(b);
     }
     return rc;
+}
+
+/* ---- adapter files (adapter.c) ---- */
+
+int lrmlp__model_adapter_write(const lrmlp_net *net, const uint8_t *payload,
+                               uint64_t payload_len, const char *path, void **buf, size_t *len)
+{
+    uint8_t *b;
+    size_t n;
+    int rc = build_file_x(net, NULL, NULL, payload, payload_len, &b, &n);
+    if (rc != LRMLP_OK)
+        return rc;
+    if (!path) {
+        *buf = b;
+        *len = n;
+        return LRMLP_OK;
+    }
+    rc = lrmlp__write_atomic("adapter save", path, b, n);
+    free(b);
+    return rc;
+}
+
+int lrmlp__model_adapter_read(const char *path, const void *buf, size_t len, lrmlp_net **net,
+                              uint8_t **payload, uint64_t *payload_len)
+{
+    *net = NULL;
+    *payload = NULL;
+    *payload_len = 0;
+    uint8_t *file = NULL;
+    if (path) {
+        int rc = lrmlp__read_file("adapter file", path, &file, &len);
+        if (rc != LRMLP_OK)
+            return rc;
+        buf = file;
+    }
+    static const uint8_t empty[1] = { 0 };
+    const uint8_t *b = buf ? (const uint8_t *)buf : empty;
+    lrmlp_net *n = NULL;
+    int rc = load_mem(b, len, &n, NULL, 1);
+    section_ sec[MAX_SECTIONS];
+    const section_ *s_netw, *s_parm, *s_optm, *s_adpt = NULL;
+    uint32_t n_sec = 0;
+    if (rc == LRMLP_OK)
+        rc = parse_container(b, len, &s_netw, &s_parm, &s_optm, sec, &n_sec, 1);
+    for (uint32_t i = 0; rc == LRMLP_OK && i < n_sec; i++)
+        if (!memcmp(sec[i].tag, TAG_ADPT, 4)) {
+            if (s_adpt)
+                rc = lrmlp__err(LRMLP_ERR_FORMAT, "model file: duplicate section 'ADPT'");
+            s_adpt = &sec[i];
+        }
+    if (rc == LRMLP_OK && !s_adpt)
+        rc = lrmlp__err(LRMLP_ERR_FORMAT, "not an adapter file: no ADPT section (a model "
+                                          "file is loaded with lrmlp_model_load)");
+    if (rc == LRMLP_OK) {
+        *payload = malloc(s_adpt->len ? (size_t)s_adpt->len : 1);
+        if (!*payload)
+            rc = lrmlp__err(LRMLP_ERR_NOMEM, "model file: out of memory");
+        else
+            memcpy(*payload, b + s_adpt->off, (size_t)s_adpt->len);
+        *payload_len = s_adpt->len;
+    }
+    free(file);
+    if (rc != LRMLP_OK) {
+        lrmlp_net_free(n);
+        return rc;
+    }
+    *net = n;
+    return LRMLP_OK;
 }

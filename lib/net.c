@@ -36,7 +36,7 @@ static void free_workspace(lrmlp_net *net)
     net->ws = NULL;
     net->h = NULL;
     net->dact = NULL;
-    net->delta[0] = net->delta[1] = NULL;
+    net->delta[0] = net->delta[1] = net->delta[2] = NULL;
     net->ws_n = 0;
 }
 
@@ -47,6 +47,7 @@ LRMLP_API void lrmlp_net_free(lrmlp_net *net)
     free_workspace(net);
     lrmlp__preproc_free(net->prep);
     free(net->iws);
+    lrmlp__adapter_free(net->adapter);
     free(net->tbuf);
     free(net->widths);
     free(net->layers);
@@ -314,7 +315,8 @@ LRMLP_API int lrmlp_net_clone(lrmlp_net **out, const lrmlp_net *src)
     net->epochs = src->epochs;
     net->lr_rank = src->lr_rank;
     net->lr_layers = src->lr_layers;
-    if ((rc = lrmlp__preproc_clone(&net->prep, src->prep)) != LRMLP_OK) {
+    if ((rc = lrmlp__preproc_clone(&net->prep, src->prep)) != LRMLP_OK ||
+        (src->adapter && (rc = lrmlp__adapter_clone(net, src)) != LRMLP_OK)) {
         lrmlp_net_free(net);
         return rc;
     }
@@ -423,7 +425,8 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
         ok = lrmlp__mul_ok(n, net->widths[l + 1], &cnt) && lrmlp__mul_ok(cnt, copies, &cnt) &&
              lrmlp__add_ok(total, cnt, &total);
     }
-    ok = ok && lrmlp__mul_ok(n, maxw, &cnt) && lrmlp__mul_ok(cnt, 2, &cnt) &&
+    const size_t n_delta = net->adapter ? 3 : 2; /* adapters: delta W0 (adapter.c) */
+    ok = ok && lrmlp__mul_ok(n, maxw, &cnt) && lrmlp__mul_ok(cnt, n_delta, &cnt) &&
          lrmlp__add_ok(total, cnt, &total) && lrmlp__mul_ok(total, es, &cnt);
     if (!ok)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
@@ -446,6 +449,7 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     }
     net->delta[0] = p;
     net->delta[1] = p + n * maxw * es;
+    net->delta[2] = net->adapter ? p + 2 * n * maxw * es : NULL;
     net->ws_n = n;
     return LRMLP_OK;
 }
@@ -503,6 +507,25 @@ int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T, si
     const unsigned flags = PASS_TRUSTED | (accumulate ? PASS_ACCUMULATE : 0);
     return net->dtype == LRMLP_F32 ? gradient_f32(net, X, T, n, loss, flags, norm_n, loss_out)
                                    : gradient_f64(net, X, T, n, loss, flags, norm_n, loss_out);
+}
+
+int lrmlp__net_forward_eval(lrmlp_net *net, const void *X, size_t n, void *Y)
+{
+    const size_t d = net->widths[0], k = net->widths[net->n_layers];
+    const size_t es = lrmlp__dtype_size(net->dtype), cs = lrmlp__chunk_rows(net);
+    for (size_t c0 = 0; c0 < n; c0 += cs) {
+        size_t cc = n - c0 < cs ? n - c0 : cs;
+        int rc = ensure_workspace(net, cc);
+        if (rc)
+            return rc;
+        const char *x = (const char *)X + c0 * d * es;
+        if (net->dtype == LRMLP_F32)
+            forward_f32(net, (const float *)x, cc, 0);
+        else
+            forward_f64(net, (const double *)x, cc, 0);
+        memcpy((char *)Y + c0 * k * es, net->h[net->n_layers], cc * k * es);
+    }
+    return LRMLP_OK;
 }
 
 /* ---- copy-in / copy-out ---- */

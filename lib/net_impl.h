@@ -8,7 +8,7 @@
 static void SFX(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
 {
     const REAL *P = (const REAL *)net->params;
-    const REAL *in = X;
+    const REAL *in = X, *prev_in = NULL;
     for (size_t l = 0; l < net->n_layers; l++) {
         const lrmlp_layer_ *ly = &net->layers[l];
         REAL *H = (REAL *)net->h[l + 1];
@@ -24,9 +24,12 @@ static void SFX(forward)(lrmlp_net *net, const REAL *X, size_t n, int training)
                             bi = (lrmlp_blasint)ly->in;
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, bn, bo, bi, 1, in, bi, P + ly->w_off, bi,
              beta, H, bo);
+        if (net->adapter)
+            SFX(lrmlp__adapter_forward)(net, l, prev_in, H, n);
         if (ly->act != LRMLP_ACT_IDENTITY)
             SFX(lrmlp__act_forward)(ly->act, H, training ? (REAL *)net->dact[l] : NULL,
                                    n * ly->out, training, &net->rng);
+        prev_in = in;
         in = H;
     }
 }
@@ -132,9 +135,13 @@ static void SFX(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulat
         }
         if (l == 0 || l <= lowest)
             continue;
+        if (net->adapter)
+            SFX(lrmlp__adapter_backward)(net, l, delta, n, lowest);
         REAL *prev = (REAL *)net->delta[cur ^ 1];
         GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, bn, bi, bo, 1, delta, bo, P + ly->w_off,
              bi, 0, prev, bi);
+        if (net->adapter)
+            SFX(lrmlp__adapter_add_side)(net, l, prev, n);
         const lrmlp_layer_ *below = &net->layers[l - 1];
         if (below->act != LRMLP_ACT_IDENTITY) {
             const REAL *d = (const REAL *)net->dact[l - 1];

@@ -47,7 +47,8 @@ typedef struct fx {
     int32_t lab[N];
     double V[D * R];
     char path[256];
-    void *buf;               /* a weights file (interop scenarios) */
+    lrmlp_net *ad;           /* an adapter on dense (not guarded) */
+    void *buf;               /* a weights or adapter file */
     size_t len;
 } fx;
 
@@ -76,6 +77,7 @@ static void fx_free(fx *f)
     lrmlp_optim_free(f->opt);
     lrmlp_dataset_free(f->ds);
     lrmlp_subspace_free(f->sub);
+    lrmlp_net_free(f->ad);
     lrmlp_free(f->buf);
     if (f->path[0])
         unlink(f->path);
@@ -348,6 +350,80 @@ static int call_import(fx *f)
     return rc;
 }
 
+/* Adapters (adapter.h) on dense3(): ranks 2, 0, 2, the last layer trainable. */
+static const size_t ad_ranks[3] = {2, 0, 2};
+
+static void setup_adapter_base(fx *f)
+{
+    fx_data(f);
+    f->dense = dense3();
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f64(&f->ds, f->X, N, D, f->lab, K), LRMLP_OK);
+}
+
+static int adapter_create(fx *f, lrmlp_adapter_init init, lrmlp_net **out)
+{
+    lrmlp_adapter_options o = LRMLP_ADAPTER_OPTIONS_INIT;
+    o.ranks = ad_ranks;
+    o.init = init;
+    o.train_last = 1;
+    o.data = f->ds;
+    return lrmlp_adapter_create(out, f->dense, &o);
+}
+
+static void setup_adapter(fx *f)
+{
+    setup_adapter_base(f);
+    ck_assert_int_eq(adapter_create(f, LRMLP_ADAPTER_PISSA, &f->ad), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_adapter_save_mem(f->ad, &f->buf, &f->len), LRMLP_OK);
+}
+
+static int call_adapter_create(fx *f, lrmlp_adapter_init init)
+{
+    lrmlp_net *ad = NULL;
+    int rc = adapter_create(f, init, &ad);
+    if (rc == LRMLP_OK && !ad)
+        rc = LRMLP_ERR_INVALID;
+    lrmlp_net_free(ad);
+    return rc;
+}
+
+static int call_adapter_lora(fx *f) { return call_adapter_create(f, LRMLP_ADAPTER_LORA); }
+static int call_adapter_pissa(fx *f) { return call_adapter_create(f, LRMLP_ADAPTER_PISSA); }
+static int call_adapter_gradient(fx *f) { return call_adapter_create(f, LRMLP_ADAPTER_GRADIENT); }
+
+static int call_adapter_merge(fx *f)
+{
+    lrmlp_net *m = NULL;
+    int rc = lrmlp_adapter_merge(&m, f->ad);
+    lrmlp_net_free(m);
+    return rc;
+}
+
+static int call_adapter_clone(fx *f)
+{
+    lrmlp_net *c = NULL;
+    int rc = lrmlp_net_clone(&c, f->ad);
+    lrmlp_net_free(c);
+    return rc;
+}
+
+static int call_adapter_save(fx *f)
+{
+    void *b = NULL;
+    size_t n = 0;
+    int rc = lrmlp_adapter_save_mem(f->ad, &b, &n);
+    lrmlp_free(b);
+    return rc;
+}
+
+static int call_adapter_load(fx *f)
+{
+    lrmlp_net *ad = NULL;
+    int rc = lrmlp_adapter_load_mem(f->buf, f->len, f->dense, &ad);
+    lrmlp_net_free(ad);
+    return rc;
+}
+
 static const scenario scenarios[] = {
     {"net_create", setup_data, call_net_create},
     {"net_clone", setup_dense, call_net_clone},
@@ -371,6 +447,13 @@ static const scenario scenarios[] = {
     {"weights_export_npz", setup_npz, call_export_npz},
     {"weights_import_safetensors", setup_st, call_import},
     {"weights_import_npz", setup_npz, call_import},
+    {"adapter_create lora", setup_adapter_base, call_adapter_lora},
+    {"adapter_create pissa", setup_adapter_base, call_adapter_pissa},
+    {"adapter_create gradient", setup_adapter_base, call_adapter_gradient},
+    {"adapter_merge", setup_adapter, call_adapter_merge},
+    {"net_clone of an adapter", setup_adapter, call_adapter_clone},
+    {"adapter_save_mem", setup_adapter, call_adapter_save},
+    {"adapter_load_mem", setup_adapter, call_adapter_load},
 };
 enum { N_SCENARIOS = sizeof scenarios / sizeof scenarios[0] };
 
