@@ -37,6 +37,10 @@ typedef struct step_args {
     int ns_steps;
 } step_args;
 
+/* Elements per tile of the fused dry run and norm (optim_impl.h dry_norm):
+ * 64 KiB of float gradient, which stays in L2 between the two reads. */
+#define OPT_TILE ((size_t)16384)
+
 #include "real_f32.h"
 #include "optim_impl.h"
 #include "real_undef.h"
@@ -313,14 +317,6 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
     if (rc != LRMLP_OK)
         return rc;
 
-    double norm = 0.0;
-    size_t bad = 0;
-    int finite = opt->dtype == LRMLP_F32 ? grad_norm_f32(net, &norm, &bad)
-                                         : grad_norm_f64(net, &norm, &bad);
-    if (!finite)
-        return lrmlp__err(LRMLP_ERR_DIVERGED,
-                          "gradient of layer %zu holds NaN or Inf; nothing was changed", bad);
-
     const lrmlp_optim_options *o = &opt->o;
     step_args a;
     a.lr = schedule_lr(o, opt->t);
@@ -333,12 +329,32 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
     a.bc1 = 1.0 - pow(o->beta1, (double)opt->t + 1.0);
     a.bc2 = 1.0 - pow(o->beta2, (double)opt->t + 1.0);
     a.ns_steps = o->ns_steps;
-    a.gs = (o->clip_norm > 0.0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0;
+    a.gs = 1.0;
+    int f32 = opt->dtype == LRMLP_F32;
 
     /* All or nothing: a dry run first, so that an update leaving any weight
-     * or state value non-finite changes nothing at all. */
-    int f32 = opt->dtype == LRMLP_F32;
-    if (!(f32 ? apply_f32(opt, net, &a, 1) : apply_f64(opt, net, &a, 1)))
+     * or state value non-finite changes nothing at all. Without clipping
+     * the update does not depend on the gradient's norm, so the dry run and
+     * the norm share one tiled pass over the gradient (dry_norm); a
+     * non-finite or overflowing sum of squares takes the general path, which
+     * names the bad layer and rescales. */
+    double norm = 0.0, sq = NAN;
+    int ok = 0;
+    if (o->clip_norm == 0.0 && o->kind != LRMLP_OPTIM_MUON) {
+        ok = f32 ? dry_norm_f32(opt, net, &a, &sq) : dry_norm_f64(opt, net, &a, &sq);
+        norm = sqrt(sq);
+    }
+    if (!isfinite(sq)) {
+        size_t bad = 0;
+        int finite = f32 ? grad_norm_f32(net, &norm, &bad) : grad_norm_f64(net, &norm, &bad);
+        if (!finite)
+            return lrmlp__err(LRMLP_ERR_DIVERGED,
+                              "gradient of layer %zu holds NaN or Inf; nothing was changed",
+                              bad);
+        a.gs = (o->clip_norm > 0.0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0;
+        ok = f32 ? apply_f32(opt, net, &a, 1) : apply_f64(opt, net, &a, 1);
+    }
+    if (!ok)
         return lrmlp__err(LRMLP_ERR_DIVERGED,
                           "the update (learning rate %g) would make weights or optimizer "
                           "state not finite; nothing was changed", a.lr);

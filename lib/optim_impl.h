@@ -305,3 +305,43 @@ static int SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all, 
     }
     return ok;
 }
+
+/* The dry run of SFX(apply) for GD, SGD, Adam and AdamW without clipping
+ * (the gradient scale is 1 whatever the norm), fused with the gradient's
+ * sum of squares: both walk each layer in tiles of OPT_TILE elements, so a
+ * tile of the gradient read by the sum of squares is still in cache when
+ * the dry update reads it. Returns whether the update would leave
+ * everything finite; *sq receives the sum of squares over unfrozen layers
+ * (NaN or Inf when the gradient is not finite). */
+static int SFX(dry_norm)(const lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all,
+                         double *sq)
+{
+    int ok = 1;
+    double s = 0.0;
+    step_args layer_args = *a_all;
+    const step_args *a = &layer_args;
+    REAL *w = (REAL *)net->params;
+    const REAL *g = (const REAL *)net->grads;
+    REAL *m = (REAL *)opt->m, *v = (REAL *)opt->v;
+    const int adam = opt->o.kind == LRMLP_OPTIM_ADAM || opt->o.kind == LRMLP_OPTIM_ADAMW;
+    const int dec = opt->o.kind == LRMLP_OPTIM_ADAMW;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const lrmlp_layer_ *L = &net->layers[l];
+        if (L->frozen)
+            continue;
+        layer_args.lr = a_all->lr * opt->lr_scale[l];
+        for (int part = 0; part < 2; part++) {
+            size_t off = part ? L->b_off : L->w_off, n = part ? L->out : L->out * L->in;
+            if (off == SIZE_MAX)
+                continue;
+            for (size_t t = 0; t < n; t += OPT_TILE) {
+                size_t c = n - t < OPT_TILE ? n - t : OPT_TILE, o = off + t;
+                s += SFX(sumsq)(g + o, c);
+                ok &= adam ? SFX(adam)(w + o, g + o, m + o, v + o, c, a, dec, 1)
+                           : SFX(sgd)(w + o, g + o, m ? m + o : NULL, c, a, 1);
+            }
+        }
+    }
+    *sq = s;
+    return ok;
+}
