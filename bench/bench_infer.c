@@ -6,6 +6,7 @@
  * figure is calls per second of both together.
  *
  *   bench_infer [--net dense|lowrank] [--f64] [--threads N] [--export PREFIX]
+ *   (--help lists them)
  *
  * dense: 784-512-512-10 tanh, no biases; lowrank: the paper's low-rank net
  * (L = 4, d = m = 784, K = 10, r = 20, GELU). --export writes PREFIX.bin
@@ -15,6 +16,8 @@
  * time (calls timed one by one for 0.2 s; the low percentile keeps what an
  * unloaded core does on a shared machine). With N threads: 1e6 / (calls
  * per second of all threads together), each at its 10th percentile. */
+#include "common.h"
+
 #include <lrmlp.h>
 
 #include <cblas.h>
@@ -140,27 +143,35 @@ static double measure(job *proto, int threads)
     return us[3];
 }
 
+static void usage(FILE *f)
+{
+    fputs("usage: bench_infer [options]\n"
+          "  --net NAME       dense (784-512-512-10 tanh) or lowrank (the paper's L = 4,\n"
+          "                   d = m = 784, K = 10, r = 20, GELU) (default dense)\n"
+          "  --f64            float64 (default float32)\n"
+          "  --threads N      threads sharing the one model, 1 to 8 (default 1)\n"
+          "  --export PREFIX  write PREFIX.bin and PREFIX.io.bin for bench/torch_infer.py\n",
+          f);
+}
+
 int main(int argc, char **argv)
 {
-    int lowrank = 0, f64 = 0, threads = 1;
-    const char *export = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--net") && i + 1 < argc)
-            lowrank = !strcmp(argv[++i], "lowrank");
-        else if (!strcmp(argv[i], "--f64"))
-            f64 = 1;
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--export") && i + 1 < argc)
-            export = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench_infer [--net dense|lowrank] [--f64] [--threads N] "
-                            "[--export PREFIX]\n");
-            return 2;
-        }
-    }
+    int f64 = 0, threads = 1;
+    const char *export = NULL, *net_name = "dense";
+    const ex_opt opts[] = {
+        EX_OPT_STR("--net", &net_name), EX_OPT_FLAG("--f64", &f64),
+        EX_OPT_INT("--threads", &threads), EX_OPT_STR("--export", &export), EX_OPT_END,
+    };
+    int parsed = ex_parse_options(argc, argv, "bench_infer", opts, usage);
+    if (parsed)
+        return parsed == EX_ARGS_HELP ? 0 : EX_EXIT_USAGE;
+    if (strcmp(net_name, "dense") && strcmp(net_name, "lowrank"))
+        return ex_bad_usage("bench_infer", "unknown --net '%s' (dense or lowrank)", net_name);
     if (threads < 1 || threads > 8)
-        threads = 1;
+        return ex_bad_usage("bench_infer", "need --threads from 1 to 8");
+    if (export && !*export)
+        return ex_bad_usage("bench_infer", "empty --export prefix");
+    int lowrank = !strcmp(net_name, "lowrank");
     lrmlp_net *net = NULL;
     int rc;
     if (lowrank) {

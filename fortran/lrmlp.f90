@@ -15,9 +15,10 @@
 ! (one column per sample). The array wrappers below pass Fortran arrays to C
 ! without copying them, provided they are contiguous, and check their
 ! extents against the network first: an extent that does not match returns
-! LRMLP_ERR_SHAPE without calling C (lrmlp_last_errmsg() is then not
-! updated). Weight matrices likewise: the C layer's row-major out x in W_l is
-! a Fortran W(in, out).
+! LRMLP_ERR_SHAPE without calling C, and records that status and a message
+! through lrmlp_error_set, so lrmlp_last_errmsg() and lrmlp_last_status()
+! describe it like any other failure. Weight matrices likewise: the C
+! layer's row-major out x in W_l is a Fortran W(in, out).
 !
 ! Layer indices are 0-based, as in C.
 !
@@ -87,6 +88,12 @@ module lrmlp
     integer(c_int), parameter, public :: LRMLP_SCHEDULE_CONSTANT = 0
     integer(c_int), parameter, public :: LRMLP_SCHEDULE_COSINE = 1
     integer(c_int), parameter, public :: LRMLP_SCHEDULE_STEP = 2
+
+    ! ---- deployment (infer.h) ----
+    integer(c_int), parameter, public :: LRMLP_PREDICT_RAW = 1
+    integer(c_int), parameter, public :: LRMLP_PREP_INPUT_DIAGONAL = 1
+    integer(c_int), parameter, public :: LRMLP_PREP_INPUT_AFFINE = 2
+    integer(c_int), parameter, public :: LRMLP_PREP_OUTPUT = 4
 
     ! ---- options struct versions this module's types have ----
     integer(c_int), parameter, public :: LRMLP_NET_OPTIONS_VERSION = 1
@@ -164,7 +171,7 @@ module lrmlp
     end type
 
     ! ---- direct bindings: the C functions under their C names ----
-    public :: lrmlp_version_number, lrmlp_last_status, lrmlp_error_clear
+    public :: lrmlp_version_number, lrmlp_last_status, lrmlp_error_clear, lrmlp_error_set
     public :: lrmlp_net_options_init, lrmlp_net_create, lrmlp_net_clone, lrmlp_net_free
     public :: lrmlp_net_dtype, lrmlp_net_n_layers, lrmlp_net_width, lrmlp_net_param_count
     public :: lrmlp_net_get_weights_f32, lrmlp_net_get_weights_f64
@@ -174,12 +181,20 @@ module lrmlp
     public :: lrmlp_optim_options_init, lrmlp_optim_create, lrmlp_optim_free, lrmlp_optim_steps
     public :: lrmlp_dataset_free, lrmlp_dataset_size, lrmlp_dataset_dim
     public :: lrmlp_train_options_init, lrmlp_train_epoch, lrmlp_evaluate, lrmlp_net_epochs
+    public :: lrmlp_net_preprocessing, lrmlp_net_clear_preprocessing
+    public :: lrmlp_net_set_preprocessing_from_dataset
+    public :: lrmlp_model_from_net, lrmlp_model_free, lrmlp_model_dtype
+    public :: lrmlp_model_input_dim, lrmlp_model_output_dim, lrmlp_model_memory
+    public :: lrmlp_infer_ws_create, lrmlp_infer_ws_free, lrmlp_infer_ws_size
 
     ! ---- Fortran wrappers (strings, arrays, optional arguments) ----
     public :: lrmlp_version, lrmlp_strerror, lrmlp_last_errmsg
     public :: lrmlp_net_create_shape
     public :: lrmlp_predict, lrmlp_dataset_create, lrmlp_dataset_create_labels
     public :: lrmlp_model_save, lrmlp_model_load
+    public :: lrmlp_model_read, lrmlp_model_predict
+    public :: lrmlp_net_set_input_standardize, lrmlp_net_set_input_affine
+    public :: lrmlp_net_set_output_affine
 
     interface
         integer(c_int) function lrmlp_version_number() bind(c, name='lrmlp_version_number')
@@ -207,6 +222,14 @@ module lrmlp
         ! Forgets this thread's last error.
         subroutine lrmlp_error_clear() bind(c, name='lrmlp_error_clear')
         end subroutine
+
+        ! Records status and msg (a C string: end it with c_null_char) as this
+        ! thread's last error; returns status.
+        integer(c_int) function lrmlp_error_set(status, msg) bind(c, name='lrmlp_error_set')
+            import :: c_int, c_char
+            integer(c_int), value :: status
+            character(kind=c_char), intent(in) :: msg(*)
+        end function
 
         integer(c_size_t) function c_strlen(s) bind(c, name='strlen')
             import :: c_size_t, c_ptr
@@ -467,6 +490,131 @@ module lrmlp
             type(c_ptr), intent(out) :: net
             type(c_ptr), value :: opt
         end function
+
+        ! ---- deployment (infer.h) ----
+        ! Vectors (mean, std, M, c, scale, shift) are real64; checked by the
+        ! wrappers below, which call these.
+        integer(c_int) function c_set_input_standardize(net, mean, std) &
+                bind(c, name='lrmlp_net_set_input_standardize')
+            import :: c_int, c_ptr, c_double
+            type(c_ptr), value :: net
+            real(c_double), intent(in) :: mean(*), std(*)
+        end function
+
+        integer(c_int) function c_set_input_affine(net, M, c) &
+                bind(c, name='lrmlp_net_set_input_affine')
+            import :: c_int, c_ptr, c_double
+            type(c_ptr), value :: net
+            real(c_double), intent(in) :: M(*)
+            type(c_ptr), value :: c
+        end function
+
+        integer(c_int) function c_set_output_affine(net, scale, shift) &
+                bind(c, name='lrmlp_net_set_output_affine')
+            import :: c_int, c_ptr, c_double
+            type(c_ptr), value :: net
+            real(c_double), intent(in) :: scale(*)
+            type(c_ptr), value :: shift
+        end function
+
+        subroutine lrmlp_net_clear_preprocessing(net) &
+                bind(c, name='lrmlp_net_clear_preprocessing')
+            import :: c_ptr
+            type(c_ptr), value :: net
+        end subroutine
+
+        integer(c_int) function lrmlp_net_set_preprocessing_from_dataset(net, ds) &
+                bind(c, name='lrmlp_net_set_preprocessing_from_dataset')
+            import :: c_int, c_ptr
+            type(c_ptr), value :: net, ds
+        end function
+
+        ! A bit set of LRMLP_PREP_* (test with iand).
+        integer(c_int) function lrmlp_net_preprocessing(net) &
+                bind(c, name='lrmlp_net_preprocessing')
+            import :: c_int, c_ptr
+            type(c_ptr), value :: net
+        end function
+
+        integer(c_int) function lrmlp_model_from_net(model, net) &
+                bind(c, name='lrmlp_model_from_net')
+            import :: c_int, c_ptr
+            type(c_ptr), intent(out) :: model
+            type(c_ptr), value :: net
+        end function
+
+        integer(c_int) function c_model_read(model, path) bind(c, name='lrmlp_model_read')
+            import :: c_int, c_ptr, c_char
+            type(c_ptr), intent(out) :: model
+            character(kind=c_char), intent(in) :: path(*)
+        end function
+
+        subroutine lrmlp_model_free(model) bind(c, name='lrmlp_model_free')
+            import :: c_ptr
+            type(c_ptr), value :: model
+        end subroutine
+
+        integer(c_int) function lrmlp_model_dtype(model) bind(c, name='lrmlp_model_dtype')
+            import :: c_int, c_ptr
+            type(c_ptr), value :: model
+        end function
+
+        integer(c_size_t) function lrmlp_model_input_dim(model) &
+                bind(c, name='lrmlp_model_input_dim')
+            import :: c_size_t, c_ptr
+            type(c_ptr), value :: model
+        end function
+
+        integer(c_size_t) function lrmlp_model_output_dim(model) &
+                bind(c, name='lrmlp_model_output_dim')
+            import :: c_size_t, c_ptr
+            type(c_ptr), value :: model
+        end function
+
+        integer(c_size_t) function lrmlp_model_memory(model) bind(c, name='lrmlp_model_memory')
+            import :: c_size_t, c_ptr
+            type(c_ptr), value :: model
+        end function
+
+        integer(c_int) function lrmlp_infer_ws_create(ws, model, max_batch) &
+                bind(c, name='lrmlp_infer_ws_create')
+            import :: c_int, c_ptr, c_size_t
+            type(c_ptr), intent(out) :: ws
+            type(c_ptr), value :: model
+            integer(c_size_t), value :: max_batch
+        end function
+
+        subroutine lrmlp_infer_ws_free(ws) bind(c, name='lrmlp_infer_ws_free')
+            import :: c_ptr
+            type(c_ptr), value :: ws
+        end subroutine
+
+        integer(c_size_t) function lrmlp_infer_ws_size(model, max_batch) &
+                bind(c, name='lrmlp_infer_ws_size')
+            import :: c_size_t, c_ptr
+            type(c_ptr), value :: model
+            integer(c_size_t), value :: max_batch
+        end function
+
+        integer(c_int) function c_model_predict_f32(model, ws, X, n, Y, flags) &
+                bind(c, name='lrmlp_model_predict_f32')
+            import :: c_int, c_ptr, c_size_t, c_float
+            type(c_ptr), value :: model, ws
+            real(c_float), intent(in) :: X(*)
+            integer(c_size_t), value :: n
+            real(c_float), intent(out) :: Y(*)
+            integer(c_int), value :: flags
+        end function
+
+        integer(c_int) function c_model_predict_f64(model, ws, X, n, Y, flags) &
+                bind(c, name='lrmlp_model_predict_f64')
+            import :: c_int, c_ptr, c_size_t, c_double
+            type(c_ptr), value :: model, ws
+            real(c_double), intent(in) :: X(*)
+            integer(c_size_t), value :: n
+            real(c_double), intent(out) :: Y(*)
+            integer(c_int), value :: flags
+        end function
     end interface
 
     ! lrmlp_predict(net, X, Y): Y = f(X) in evaluation mode. X(d, n) and
@@ -490,6 +638,16 @@ module lrmlp
     ! dataset; labels(n) are class indices in [0, n_classes).
     interface lrmlp_dataset_create_labels
         module procedure dataset_labels_f32, dataset_labels_f64
+    end interface
+
+    ! lrmlp_model_predict(model, ws, X, Y [, flags]): as lrmlp_predict, on a
+    ! shared read-only model (lrmlp_model_from_net, lrmlp_model_read) with a
+    ! workspace (lrmlp_infer_ws_create) that one thread at a time uses; the
+    ! model may be used by many threads at once, each with its own
+    ! workspace. flags: 0 (default) or LRMLP_PREDICT_RAW.
+    interface lrmlp_model_predict
+        module procedure model_predict_f32_2d, model_predict_f64_2d, &
+            model_predict_f32_1d, model_predict_f64_1d
     end interface
 
 contains
@@ -563,20 +721,70 @@ contains
         rc = lrmlp_net_create(net, opts)
     end function
 
-    ! Checks X(d, n) / Y(k, n) against the network; sets n.
+    ! Records LRMLP_ERR_SHAPE with msg as this thread's last error (as the C
+    ! library does for its own failures) and returns it.
+    integer(c_int) function shape_error(msg) result(rc)
+        character(*), intent(in) :: msg
+        rc = lrmlp_error_set(LRMLP_ERR_SHAPE, msg // c_null_char)
+    end function
+
+    ! Decimal text of an integer, for messages.
+    function itoa(i) result(s)
+        integer(c_int64_t), intent(in) :: i
+        character(:), allocatable :: s
+        character(24) :: buf
+        write (buf, '(i0)') i
+        s = trim(buf)
+    end function
+
+    ! Checks X(d, n) / Y(k, n) against the widths din / dout (from a network
+    ! or a model); sets n. On a mismatch records the error (shape_error).
+    logical function extents_ok(what, din, dout, d, k, nx, ny, n)
+        character(*), intent(in) :: what
+        integer(c_size_t), intent(in) :: din, dout
+        integer, intent(in) :: d, k, nx, ny
+        integer(c_size_t), intent(out) :: n
+        integer(c_int) :: rc
+        n = int(nx, c_size_t)
+        extents_ok = .false.
+        if (nx /= ny .or. nx < 1) then
+            rc = shape_error(what // ': X has ' // itoa(int(nx, c_int64_t)) // &
+                ' columns (samples), Y ' // itoa(int(ny, c_int64_t)) // &
+                '; they must be equal and at least 1')
+        else if (int(d, c_size_t) /= din) then
+            rc = shape_error(what // ': size(X, 1) is ' // itoa(int(d, c_int64_t)) // &
+                ', the input width is ' // itoa(int(din, c_int64_t)))
+        else if (int(k, c_size_t) /= dout) then
+            rc = shape_error(what // ': size(Y, 1) is ' // itoa(int(k, c_int64_t)) // &
+                ', the output width is ' // itoa(int(dout, c_int64_t)))
+        else
+            extents_ok = .true.
+        end if
+    end function
+
+    ! extents_ok against a network. A NULL network goes on to C, which
+    ! reports it.
     logical function shapes_ok(net, d, k, nx, ny, n)
         type(c_ptr), intent(in) :: net
         integer, intent(in) :: d, k, nx, ny
         integer(c_size_t), intent(out) :: n
         n = int(nx, c_size_t)
-        ! A NULL network goes on to C, which reports it.
         shapes_ok = .true.
         if (.not. c_associated(net)) return
-        shapes_ok = .false.
-        if (nx /= ny .or. nx < 1) return
-        if (int(d, c_size_t) /= lrmlp_net_width(net, 0_c_size_t)) return
-        if (int(k, c_size_t) /= lrmlp_net_width(net, lrmlp_net_n_layers(net))) return
-        shapes_ok = .true.
+        shapes_ok = extents_ok('lrmlp_predict', lrmlp_net_width(net, 0_c_size_t), &
+            lrmlp_net_width(net, lrmlp_net_n_layers(net)), d, k, nx, ny, n)
+    end function
+
+    ! extents_ok against a model. A NULL model goes on to C.
+    logical function model_shapes_ok(model, d, k, nx, ny, n)
+        type(c_ptr), intent(in) :: model
+        integer, intent(in) :: d, k, nx, ny
+        integer(c_size_t), intent(out) :: n
+        n = int(nx, c_size_t)
+        model_shapes_ok = .true.
+        if (.not. c_associated(model)) return
+        model_shapes_ok = extents_ok('lrmlp_model_predict', lrmlp_model_input_dim(model), &
+            lrmlp_model_output_dim(model), d, k, nx, ny, n)
     end function
 
     integer(c_int) function predict_f32_2d(net, X, Y) result(rc)
@@ -622,7 +830,11 @@ contains
         real(real32), intent(in), contiguous :: X(:, :), T(:, :)
         ds = c_null_ptr
         rc = LRMLP_ERR_SHAPE
-        if (size(X, 2) /= size(T, 2)) return
+        if (size(X, 2) /= size(T, 2)) then
+            rc = shape_error('lrmlp_dataset_create: X has ' // itoa(int(size(X, 2), c_int64_t)) &
+                // ' columns (samples), T ' // itoa(int(size(T, 2), c_int64_t)))
+            return
+        end if
         rc = c_dataset_from_targets_f32(ds, X, int(size(X, 2), c_size_t), &
             int(size(X, 1), c_size_t), T, int(size(T, 1), c_size_t))
     end function
@@ -632,7 +844,11 @@ contains
         real(real64), intent(in), contiguous :: X(:, :), T(:, :)
         ds = c_null_ptr
         rc = LRMLP_ERR_SHAPE
-        if (size(X, 2) /= size(T, 2)) return
+        if (size(X, 2) /= size(T, 2)) then
+            rc = shape_error('lrmlp_dataset_create: X has ' // itoa(int(size(X, 2), c_int64_t)) &
+                // ' columns (samples), T ' // itoa(int(size(T, 2), c_int64_t)))
+            return
+        end if
         rc = c_dataset_from_targets_f64(ds, X, int(size(X, 2), c_size_t), &
             int(size(X, 1), c_size_t), T, int(size(T, 1), c_size_t))
     end function
@@ -644,7 +860,12 @@ contains
         integer, intent(in) :: n_classes
         ds = c_null_ptr
         rc = LRMLP_ERR_SHAPE
-        if (size(X, 2) /= size(labels)) return
+        if (size(X, 2) /= size(labels)) then
+            rc = shape_error('lrmlp_dataset_create_labels: X has ' // &
+                itoa(int(size(X, 2), c_int64_t)) // ' columns (samples), labels ' // &
+                itoa(int(size(labels), c_int64_t)) // ' entries')
+            return
+        end if
         rc = c_dataset_from_labels_f32(ds, X, int(size(X, 2), c_size_t), &
             int(size(X, 1), c_size_t), labels, int(n_classes, c_size_t))
     end function
@@ -656,7 +877,12 @@ contains
         integer, intent(in) :: n_classes
         ds = c_null_ptr
         rc = LRMLP_ERR_SHAPE
-        if (size(X, 2) /= size(labels)) return
+        if (size(X, 2) /= size(labels)) then
+            rc = shape_error('lrmlp_dataset_create_labels: X has ' // &
+                itoa(int(size(X, 2), c_int64_t)) // ' columns (samples), labels ' // &
+                itoa(int(size(labels), c_int64_t)) // ' entries')
+            return
+        end if
         rc = c_dataset_from_labels_f64(ds, X, int(size(X, 2), c_size_t), &
             int(size(X, 1), c_size_t), labels, int(n_classes, c_size_t))
     end function
@@ -685,6 +911,157 @@ contains
         else
             rc = c_model_load(trim(path) // c_null_char, net, c_null_ptr)
         end if
+    end function
+
+    ! Reads a model file into a shared read-only model (lrmlp_model_read).
+    ! On error model is c_null_ptr and lrmlp_last_errmsg() says why. Free
+    ! with lrmlp_model_free.
+    integer(c_int) function lrmlp_model_read(path, model) result(rc)
+        character(*), intent(in) :: path
+        type(c_ptr), intent(out) :: model
+        rc = c_model_read(model, trim(path) // c_null_char)
+    end function
+
+    integer(c_int) function model_predict_f32_2d(model, ws, X, Y, flags) result(rc)
+        type(c_ptr), intent(in) :: model, ws
+        real(real32), intent(in), contiguous :: X(:, :)
+        real(real32), intent(out), contiguous :: Y(:, :)
+        integer(c_int), intent(in), optional :: flags
+        integer(c_size_t) :: n
+        rc = LRMLP_ERR_SHAPE
+        if (model_shapes_ok(model, size(X, 1), size(Y, 1), size(X, 2), size(Y, 2), n)) &
+            rc = c_model_predict_f32(model, ws, X, n, Y, flags_or_0(flags))
+    end function
+
+    integer(c_int) function model_predict_f64_2d(model, ws, X, Y, flags) result(rc)
+        type(c_ptr), intent(in) :: model, ws
+        real(real64), intent(in), contiguous :: X(:, :)
+        real(real64), intent(out), contiguous :: Y(:, :)
+        integer(c_int), intent(in), optional :: flags
+        integer(c_size_t) :: n
+        rc = LRMLP_ERR_SHAPE
+        if (model_shapes_ok(model, size(X, 1), size(Y, 1), size(X, 2), size(Y, 2), n)) &
+            rc = c_model_predict_f64(model, ws, X, n, Y, flags_or_0(flags))
+    end function
+
+    integer(c_int) function model_predict_f32_1d(model, ws, x, y, flags) result(rc)
+        type(c_ptr), intent(in) :: model, ws
+        real(real32), intent(in), contiguous :: x(:)
+        real(real32), intent(out), contiguous :: y(:)
+        integer(c_int), intent(in), optional :: flags
+        integer(c_size_t) :: n
+        rc = LRMLP_ERR_SHAPE
+        if (model_shapes_ok(model, size(x), size(y), 1, 1, n)) &
+            rc = c_model_predict_f32(model, ws, x, n, y, flags_or_0(flags))
+    end function
+
+    integer(c_int) function model_predict_f64_1d(model, ws, x, y, flags) result(rc)
+        type(c_ptr), intent(in) :: model, ws
+        real(real64), intent(in), contiguous :: x(:)
+        real(real64), intent(out), contiguous :: y(:)
+        integer(c_int), intent(in), optional :: flags
+        integer(c_size_t) :: n
+        rc = LRMLP_ERR_SHAPE
+        if (model_shapes_ok(model, size(x), size(y), 1, 1, n)) &
+            rc = c_model_predict_f64(model, ws, x, n, y, flags_or_0(flags))
+    end function
+
+    integer(c_int) function flags_or_0(flags)
+        integer(c_int), intent(in), optional :: flags
+        flags_or_0 = 0
+        if (present(flags)) flags_or_0 = flags
+    end function
+
+    ! Width of a network's input (i = 0) or output (i = n_layers); 0 for a
+    ! NULL network, which C then reports.
+    integer function net_width(net, output)
+        type(c_ptr), intent(in) :: net
+        logical, intent(in) :: output
+        net_width = 0
+        if (.not. c_associated(net)) return
+        if (output) then
+            net_width = int(lrmlp_net_width(net, lrmlp_net_n_layers(net)))
+        else
+            net_width = int(lrmlp_net_width(net, 0_c_size_t))
+        end if
+    end function
+
+    ! x'_j = (x_j - mean(j)) / std(j) before the first layer
+    ! (lrmlp_net_set_input_standardize); mean and std have the input width.
+    integer(c_int) function lrmlp_net_set_input_standardize(net, mean, std) result(rc)
+        type(c_ptr), intent(in) :: net
+        real(real64), intent(in), contiguous :: mean(:), std(:)
+        integer :: d
+        d = net_width(net, .false.)
+        if (c_associated(net) .and. (size(mean) /= d .or. size(std) /= d)) then
+            rc = shape_error('lrmlp_net_set_input_standardize: mean and std need ' // &
+                itoa(int(d, c_int64_t)) // ' values, got ' // &
+                itoa(int(size(mean), c_int64_t)) // ' and ' // itoa(int(size(std), c_int64_t)))
+            return
+        end if
+        rc = c_set_input_standardize(net, mean, std)
+    end function
+
+    ! x' = M x + c before the first layer (lrmlp_net_set_input_affine). As for
+    ! weights, the C row-major d x d matrix M is the Fortran array Mt(d, d)
+    ! with Mt(j, i) = M_ij, i.e. pass transpose(M) of a Fortran M(i, j).
+    ! c: d values (absent: zero).
+    integer(c_int) function lrmlp_net_set_input_affine(net, Mt, c) result(rc)
+        type(c_ptr), intent(in) :: net
+        real(real64), intent(in), contiguous :: Mt(:, :)
+        real(real64), intent(in), contiguous, target, optional :: c(:)
+        integer :: d
+        type(c_ptr) :: pc
+        d = net_width(net, .false.)
+        pc = c_null_ptr
+        if (present(c)) pc = c_loc(c)
+        if (c_associated(net)) then
+            if (size(Mt, 1) /= d .or. size(Mt, 2) /= d) then
+                rc = shape_error('lrmlp_net_set_input_affine: M must be ' // &
+                    itoa(int(d, c_int64_t)) // ' x ' // itoa(int(d, c_int64_t)))
+                return
+            end if
+            if (present(c)) then
+                if (size(c) /= d) then
+                    rc = shape_error('lrmlp_net_set_input_affine: c needs ' // &
+                        itoa(int(d, c_int64_t)) // ' values, got ' // &
+                        itoa(int(size(c), c_int64_t)))
+                    return
+                end if
+            end if
+        end if
+        rc = c_set_input_affine(net, Mt, pc)
+    end function
+
+    ! y_j = scale(j) * y'_j + shift(j) after the last layer
+    ! (lrmlp_net_set_output_affine); shift absent: zero. For targets
+    ! standardized as (t - mean) / std pass scale = std, shift = mean.
+    integer(c_int) function lrmlp_net_set_output_affine(net, scale, shift) result(rc)
+        type(c_ptr), intent(in) :: net
+        real(real64), intent(in), contiguous :: scale(:)
+        real(real64), intent(in), contiguous, target, optional :: shift(:)
+        integer :: k
+        type(c_ptr) :: ps
+        k = net_width(net, .true.)
+        ps = c_null_ptr
+        if (present(shift)) ps = c_loc(shift)
+        if (c_associated(net)) then
+            if (size(scale) /= k) then
+                rc = shape_error('lrmlp_net_set_output_affine: scale needs ' // &
+                    itoa(int(k, c_int64_t)) // ' values, got ' // &
+                    itoa(int(size(scale), c_int64_t)))
+                return
+            end if
+            if (present(shift)) then
+                if (size(shift) /= k) then
+                    rc = shape_error('lrmlp_net_set_output_affine: shift needs ' // &
+                        itoa(int(k, c_int64_t)) // ' values, got ' // &
+                        itoa(int(size(shift), c_int64_t)))
+                    return
+                end if
+            end if
+        end if
+        rc = c_set_output_affine(net, scale, ps)
     end function
 
 end module lrmlp

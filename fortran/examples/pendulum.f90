@@ -2,8 +2,13 @@
 !
 ! The pendulum theta'' = -sin(theta) is integrated with the symplectic Euler
 ! method twice: once with the exact force, once with a network's prediction
-! of it, loaded from a model file. When the file does not exist yet, a small
+! of it, read from a model file. When the file does not exist yet, a small
 ! surrogate of -sin on [-pi, pi] is trained first and saved there.
+!
+! The deployment pattern (docs/deploy.md): read the model once as a shared
+! read-only lrmlp_model, give each thread that predicts a workspace of its
+! own (here one, for batches of one sample), and call lrmlp_model_predict
+! every step; after setup the loop allocates nothing.
 !
 !   pendulum [MODEL]       (default MODEL: pendulum.lrmlp)
 !
@@ -19,7 +24,7 @@ program pendulum
     real(real64), parameter :: pi = acos(-1.0_real64), dt = 0.01_real64
     integer, parameter :: steps = 2000
     character(256) :: path
-    type(c_ptr) :: net
+    type(c_ptr) :: model, ws
     real(real64) :: th, om, th_ref, om_ref, force(1), err
     logical :: exists
     integer :: k
@@ -29,8 +34,12 @@ program pendulum
     inquire (file=trim(path), exist=exists)
     if (.not. exists) call train_and_save(trim(path))
 
-    if (lrmlp_model_load(trim(path), net) /= LRMLP_OK) then
-        write (error_unit, '(a)') 'cannot load the model: ' // lrmlp_last_errmsg()
+    if (lrmlp_model_read(trim(path), model) /= LRMLP_OK) then
+        write (error_unit, '(a)') 'cannot read the model: ' // lrmlp_last_errmsg()
+        stop 1
+    end if
+    if (lrmlp_infer_ws_create(ws, model, 1_c_size_t) /= LRMLP_OK) then
+        write (error_unit, '(a)') 'cannot create a workspace: ' // lrmlp_last_errmsg()
         stop 1
     end if
 
@@ -40,7 +49,7 @@ program pendulum
     om_ref = om
     err = 0
     do k = 1, steps
-        if (lrmlp_predict(net, [th], force) /= LRMLP_OK) then
+        if (lrmlp_model_predict(model, ws, [th], force) /= LRMLP_OK) then
             write (error_unit, '(a)') 'predict failed: ' // lrmlp_last_errmsg()
             stop 1
         end if
@@ -50,7 +59,8 @@ program pendulum
         th_ref = th_ref + dt * om_ref
         err = max(err, abs(th - th_ref))
     end do
-    call lrmlp_net_free(net)
+    call lrmlp_infer_ws_free(ws)
+    call lrmlp_model_free(model)
     print '(a, i0, a, f6.2, a, es9.2, a)', 'pendulum: ', steps, ' steps to t = ', steps * dt, &
         ', largest |theta_net - theta_exact| = ', err, ' rad'
     if (err >= 0.05_real64) stop 1

@@ -123,3 +123,15 @@ int ref_train(const double *X, const double *T, size_t n, int epochs, double *Y)
     lrmlp_net_free(net);
     return rc;
 }
+
+/* lrmlp_net_predict_f64/_f32 (raw != 0: the _raw_ variants) on a network
+ * the Fortran side made, for the shared-model checks. */
+int ref_net_predict_f64(lrmlp_net *net, const double *X, size_t n, double *Y, int raw)
+{
+    return raw ? lrmlp_net_predict_raw_f64(net, X, n, Y) : lrmlp_net_predict_f64(net, X, n, Y);
+}
+
+int ref_net_predict_f32(lrmlp_net *net, const float *X, size_t n, float *Y, int raw)
+{
+    return raw ? lrmlp_net_predict_raw_f32(net, X, n, Y) : lrmlp_net_predict_f32(net, X, n, Y);
+}

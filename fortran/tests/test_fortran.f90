@@ -45,6 +45,22 @@ program test_fortran
             integer(c_int), value :: epochs
             real(c_double), intent(out) :: Y(*)
         end function
+        integer(c_int) function ref_net_predict_f64(net, X, n, Y, raw) bind(c)
+            import :: c_int, c_size_t, c_double, c_ptr
+            type(c_ptr), value :: net
+            real(c_double), intent(in) :: X(*)
+            integer(c_size_t), value :: n
+            real(c_double), intent(out) :: Y(*)
+            integer(c_int), value :: raw
+        end function
+        integer(c_int) function ref_net_predict_f32(net, X, n, Y, raw) bind(c)
+            import :: c_int, c_size_t, c_float, c_ptr
+            type(c_ptr), value :: net
+            real(c_float), intent(in) :: X(*)
+            integer(c_size_t), value :: n
+            real(c_float), intent(out) :: Y(*)
+            integer(c_int), value :: raw
+        end function
     end interface
 
     integer :: failures = 0
@@ -57,6 +73,10 @@ program test_fortran
     call test_closed_form()
     call test_train_vs_c()
     call test_classification()
+    call test_shared_model_f64()
+    call test_shared_model_f32()
+    call test_shape_errors()
+    call test_input_affine()
     if (failures > 0) then
         write (error_unit, '(i0, a)') failures, ' check(s) failed'
         stop 1
@@ -410,6 +430,187 @@ contains
         call check(ev%accuracy == 1.0_c_double, 'separable classes are all classified right')
         call lrmlp_dataset_free(ds)
         call lrmlp_optim_free(opt)
+        call lrmlp_net_free(net)
+    end subroutine
+
+    ! The shared model (lrmlp_model_from_net, lrmlp_model_read) with a
+    ! workspace, from Fortran arrays, gives bit for bit what
+    ! lrmlp_net_predict_f64 (and _raw_) gives through the C API on the same
+    ! network, with input and output transforms set from Fortran; batch and
+    ! one sample at a time.
+    subroutine test_shared_model_f64()
+        integer, parameter :: n = 40
+        real(real64) :: X(3, n), Y(2, n), Yc(2, n), Yr(2, n), Yrc(2, n), y1(2), y1c(2)
+        type(c_ptr) :: net, model, model2, ws
+        integer :: s, u
+        logical :: same1
+        do s = 1, n
+            X(:, s) = [2 + sin(0.3_real64 * s), -1 + 3 * cos(0.7_real64 * s), 0.1_real64 * s]
+        end do
+        call check(lrmlp_net_create_shape(net, [3, 16, 2], dtype=LRMLP_F64, bias=.true., &
+            seed=5_c_int64_t) == LRMLP_OK, 'create 3-16-2')
+        call ok(lrmlp_net_set_input_standardize(net, [2d0, -1d0, 2d0], [0.7d0, 2d0, 1.2d0]), &
+            'input standardize')
+        call ok(lrmlp_net_set_output_affine(net, [3d0, 0.5d0], [1d0, -2d0]), 'output affine')
+        call check(lrmlp_net_preprocessing(net) == ior(LRMLP_PREP_INPUT_DIAGONAL, &
+            LRMLP_PREP_OUTPUT), 'lrmlp_net_preprocessing')
+        call ok(ref_net_predict_f64(net, X, int(n, c_size_t), Yc, 0), 'C net predict')
+        call ok(ref_net_predict_f64(net, X, int(n, c_size_t), Yrc, 1), 'C net predict raw')
+        call check(any(Yc /= Yrc), 'the transforms change the outputs')
+
+        call ok(lrmlp_model_from_net(model, net), 'model from net')
+        call check(lrmlp_model_dtype(model) == LRMLP_F64, 'model dtype')
+        call check(lrmlp_model_input_dim(model) == 3, 'model input width')
+        call check(lrmlp_model_output_dim(model) == 2, 'model output width')
+        call check(lrmlp_model_memory(model) > 0, 'model memory')
+        call check(lrmlp_infer_ws_size(model, 64_c_size_t) > 0, 'workspace size')
+        call ok(lrmlp_infer_ws_create(ws, model, 64_c_size_t), 'workspace')
+        call ok(lrmlp_model_predict(model, ws, X, Y), 'model predict')
+        call check(all(Y == Yc), 'shared model equals lrmlp_net_predict_f64 bit for bit')
+        call ok(lrmlp_model_predict(model, ws, X, Yr, LRMLP_PREDICT_RAW), 'model predict raw')
+        call check(all(Yr == Yrc), 'raw shared model equals lrmlp_net_predict_raw_f64')
+        same1 = .true.
+        do s = 1, n
+            call ok(lrmlp_model_predict(model, ws, X(:, s), y1), 'one sample')
+            call ok(ref_net_predict_f64(net, X(:, s), 1_c_size_t, y1c, 0), 'C one sample')
+            same1 = same1 .and. all(y1 == y1c)
+        end do
+        call check(same1, 'one sample at a time: bit for bit')
+
+        ! The same from a model file.
+        call ok(lrmlp_model_save(net, 'test_fortran_shared.lrmlp'), 'save')
+        call ok(lrmlp_model_read('test_fortran_shared.lrmlp  ', model2), 'model read')
+        Y = 0
+        call check(lrmlp_model_predict(model2, ws, X, Y) == LRMLP_ERR_INVALID, &
+            'a workspace of another model is refused')
+        call lrmlp_error_clear()
+        call lrmlp_infer_ws_free(ws)
+        call ok(lrmlp_infer_ws_create(ws, model2, 64_c_size_t), 'workspace 2')
+        call ok(lrmlp_model_predict(model2, ws, X, Y), 'predict with the read model')
+        call check(all(Y == Yc), 'model read from a file equals lrmlp_net_predict_f64')
+        open (newunit=u, file='test_fortran_shared.lrmlp', status='old')
+        close (u, status='delete')
+        call check(lrmlp_model_read('no/such/dir/m.lrmlp', model2) == LRMLP_ERR_IO, &
+            'missing model file')
+        call check(.not. c_associated(model2), 'failed read leaves model NULL')
+
+        call lrmlp_net_clear_preprocessing(net)
+        call check(lrmlp_net_preprocessing(net) == 0, 'clear preprocessing')
+        call lrmlp_infer_ws_free(ws)
+        call lrmlp_model_free(model)
+        call lrmlp_model_free(model2)
+        call lrmlp_model_free(c_null_ptr)
+        call lrmlp_infer_ws_free(c_null_ptr)
+        call lrmlp_net_free(net)
+    end subroutine
+
+    subroutine test_shared_model_f32()
+        integer, parameter :: n = 24
+        real(real32) :: X(4, n), Y(3, n), Yc(3, n)
+        type(c_ptr) :: net, model, ws
+        integer :: s
+        do s = 1, n
+            X(:, s) = [sin(real(s, real32)), cos(real(2 * s, real32)), 0.05_real32 * s, 1.0_real32]
+        end do
+        call check(lrmlp_net_create_shape(net, [4, 8, 8, 3], bias=.true., &
+            seed=9_c_int64_t) == LRMLP_OK, 'create 4-8-8-3 f32')
+        call ok(lrmlp_net_set_output_affine(net, [2d0, 1d0, 0.5d0]), 'output affine f32')
+        call ok(ref_net_predict_f32(net, X, int(n, c_size_t), Yc, 0), 'C net predict f32')
+        call ok(lrmlp_model_from_net(model, net), 'model from net f32')
+        call ok(lrmlp_infer_ws_create(ws, model, int(n, c_size_t)), 'workspace f32')
+        call ok(lrmlp_model_predict(model, ws, X, Y), 'model predict f32')
+        call check(all(Y == Yc), 'f32 shared model equals lrmlp_net_predict_f32 bit for bit')
+        call lrmlp_infer_ws_free(ws)
+        call lrmlp_model_free(model)
+        call lrmlp_net_free(net)
+    end subroutine
+
+    ! A shape error found by a wrapper before any C call is recorded like
+    ! any other failure: status and a message.
+    subroutine test_shape_errors()
+        type(c_ptr) :: net, model, ws, ds
+        real(real64) :: x(3), y(2), X2(2, 4), Y2(2, 3), T(1, 3)
+        integer(c_int) :: rc
+        call check(lrmlp_net_create_shape(net, [2, 4, 2], dtype=LRMLP_F64) == LRMLP_OK, 'create')
+        call ok(lrmlp_model_from_net(model, net), 'model')
+        call ok(lrmlp_infer_ws_create(ws, model, 4_c_size_t), 'workspace')
+        x = 0
+        X2 = 0
+
+        call lrmlp_error_clear()
+        rc = lrmlp_model_predict(model, ws, x, y)
+        call check(rc == LRMLP_ERR_SHAPE, 'model predict: wrong input extent')
+        call check(lrmlp_last_status() == LRMLP_ERR_SHAPE, 'model predict shape error sets the status')
+        call check(index(lrmlp_last_errmsg(), 'size(X, 1) is 3') > 0, &
+            'model predict shape error message: ' // lrmlp_last_errmsg())
+
+        call lrmlp_error_clear()
+        call check(lrmlp_model_predict(model, ws, X2, Y2) == LRMLP_ERR_SHAPE, &
+            'model predict: sample counts differ')
+        call check(lrmlp_last_status() == LRMLP_ERR_SHAPE, 'sample count status')
+        call check(index(lrmlp_last_errmsg(), 'columns') > 0, &
+            'sample count message: ' // lrmlp_last_errmsg())
+
+        call lrmlp_error_clear()
+        call check(lrmlp_predict(net, x, y) == LRMLP_ERR_SHAPE, 'net predict: wrong input extent')
+        call check(lrmlp_last_status() == LRMLP_ERR_SHAPE, 'net predict shape error status')
+        call check(index(lrmlp_last_errmsg(), 'lrmlp_predict') > 0, &
+            'net predict message: ' // lrmlp_last_errmsg())
+
+        call lrmlp_error_clear()
+        T = 0
+        rc = lrmlp_dataset_create(ds, X2, T)
+        call check(rc == LRMLP_ERR_SHAPE .and. .not. c_associated(ds), &
+            'dataset: sample counts differ')
+        call check(lrmlp_last_status() == LRMLP_ERR_SHAPE, 'dataset shape error sets the status')
+        call check(index(lrmlp_last_errmsg(), 'lrmlp_dataset_create') > 0, &
+            'dataset shape error message: ' // lrmlp_last_errmsg())
+
+        call lrmlp_error_clear()
+        call check(lrmlp_net_set_input_standardize(net, [0d0], [1d0]) == LRMLP_ERR_SHAPE, &
+            'standardize: wrong length')
+        call check(lrmlp_last_status() == LRMLP_ERR_SHAPE, 'standardize shape error sets the status')
+        call check(lrmlp_net_preprocessing(net) == 0, 'a refused transform changes nothing')
+
+        ! C's own check still reports (unknown flags).
+        call lrmlp_error_clear()
+        rc = lrmlp_model_predict(model, ws, x(1:2), y, 8_c_int)
+        call check(rc == LRMLP_ERR_INVALID, 'unknown flags')
+        call check(lrmlp_last_status() == LRMLP_ERR_INVALID, 'unknown flags: status')
+        call lrmlp_error_clear()
+        call lrmlp_infer_ws_free(ws)
+        call lrmlp_model_free(model)
+        call lrmlp_net_free(net)
+    end subroutine
+
+    ! lrmlp_net_set_input_affine takes the C row-major M as Mt(j, i) = M_ij:
+    ! predict with the transform equals the raw network on M x + c computed
+    ! here.
+    subroutine test_input_affine()
+        real(real64) :: M(3, 3), c(3), X(3, 5), Xt(3, 5), Y(2, 5), Yt(2, 5)
+        type(c_ptr) :: net
+        integer :: i, j
+        do j = 1, 3
+            do i = 1, 3
+                M(i, j) = 0.2_real64 * i - 0.3_real64 * j + merge(1d0, 0d0, i == j)
+            end do
+            X(j, :) = [(0.1_real64 * i * j - 0.4_real64, i = 1, 5)]
+        end do
+        c = [0.5_real64, -0.25_real64, 1.0_real64]
+        do i = 1, 5
+            Xt(:, i) = matmul(M, X(:, i)) + c
+        end do
+        call check(lrmlp_net_create_shape(net, [3, 5, 2], dtype=LRMLP_F64, bias=.true.) &
+            == LRMLP_OK, 'create 3-5-2')
+        call ok(lrmlp_predict(net, Xt, Yt), 'predict on M x + c')
+        call ok(lrmlp_net_set_input_affine(net, transpose(M), c), 'input affine')
+        call check(lrmlp_net_preprocessing(net) == LRMLP_PREP_INPUT_AFFINE, 'affine flag')
+        call ok(lrmlp_predict(net, X, Y), 'predict with the transform')
+        call check(maxval(abs(Y - Yt)) < 1e-13_real64, 'input affine applies M x + c')
+        call check(lrmlp_net_set_input_affine(net, M(1:2, :), c) == LRMLP_ERR_SHAPE, &
+            'affine: wrong M extent')
+        call check(lrmlp_last_status() == LRMLP_ERR_SHAPE, 'affine: shape error status')
+        call lrmlp_error_clear()
         call lrmlp_net_free(net)
     end subroutine
 
