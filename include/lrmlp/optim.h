@@ -119,8 +119,9 @@ LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_option
  * weights stay byte-identical to those after the last good step and the
  * optimizer state is untouched. The update is checked in a first pass that
  * computes it without storing it (Muon: its momentum, and its weight update
- * for the whole range NS(M)'s entries can take); this pass costs about as
- * much as the update itself. The step counter advances only on success. */
+ * for the whole range NS(M)'s entries can take); this pass reads the
+ * weights, gradient and state once more (docs/benchmarks.md has its cost).
+ * The step counter advances only on success. */
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net);
 
 /* Number of successful steps so far. */
