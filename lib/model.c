@@ -999,6 +999,14 @@ LRMLP_INTERNAL int lrmlp__read_file(const char *what, const char *path, uint8_t 
     if (!f)
         return lrmlp__err(LRMLP_ERR_IO, "%s: cannot open '%s': %s", what, path,
                                lrmlp__errno_str(errno, es, sizeof es));
+    /* Only regular files: a device or pipe (/dev/zero) could be read until
+     * memory runs out before its contents are ever looked at. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return lrmlp__err(LRMLP_ERR_IO, "%s: '%s' is not a regular file (read a stream "
+                          "into memory and use the _mem function)", what, path);
+    }
     size_t cap = 1 << 16, len = 0;
     uint8_t *b = malloc(cap);
     int rc = LRMLP_OK;

@@ -352,6 +352,19 @@ END_TEST
 
 /* .npz files from the independent writer: C order, Fortran order and
  * big-endian float64 give the same network; metadata entry honoured. */
+/* A device is refused before anything is read (it used to be read until
+ * memory ran out). */
+START_TEST(test_not_regular_file)
+{
+    if (!lrmlp_interop_available())
+        return;
+    lrmlp_net *net = (lrmlp_net *)&net;
+    ck_assert_int_eq(lrmlp_weights_import(&net, "/dev/zero", NULL), LRMLP_ERR_IO);
+    ck_assert_ptr_null(net);
+    ck_assert(strstr(lrmlp_last_errmsg(), "regular file") != NULL);
+}
+END_TEST
+
 START_TEST(test_npz_independent)
 {
     if (!lrmlp_interop_available())
@@ -792,6 +805,7 @@ int main(void)
     tcase_add_test(tc, test_dtype_conversion);
     tcase_add_test(tc, test_safetensors_layout);
     tcase_add_test(tc, test_npz_independent);
+    tcase_add_test(tc, test_not_regular_file);
     tcase_add_test(tc, test_truncations);
     tcase_add_test(tc, test_hostile_safetensors);
     tcase_add_test(tc, test_index_patterns);

@@ -140,7 +140,8 @@ LRMLP_API int lrmlp_weights_format_from_path(const char *path, lrmlp_weights_for
  * owns a new network (free with lrmlp_net_free) with biases when the file
  * has them, parameters equal to the file's (rounded when converted to
  * float32), not frozen, epoch count 0. On error *out is NULL and the status
- * says why: LRMLP_ERR_IO (cannot read the file), LRMLP_ERR_FORMAT (not a
+ * says why: LRMLP_ERR_IO (cannot read the file, or path is not a regular
+ * file: read a stream into memory and use _mem), LRMLP_ERR_FORMAT (not a
  * zip/npy/safetensors file, truncated, malformed header, bad names or
  * index pattern, missing or extra tensors, bad data offsets),
  * LRMLP_ERR_SHAPE (tensor shapes that do not chain), LRMLP_ERR_DTYPE (mixed
