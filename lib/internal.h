@@ -193,9 +193,17 @@ LRMLP_INTERNAL size_t lrmlp__chunk_rows(const lrmlp_net *net);
  * batch of norm_n: means are taken over norm_n, *loss_out is this chunk's
  * share of the batch loss, and with accumulate the gradient is added to
  * the gradient vector instead of replacing it. */
+typedef struct lrmlp__grad_ready_ {
+    void (*fn)(void *ctx, lrmlp_net *net, size_t layer); /* layer's slice is final */
+    void *ctx;
+} lrmlp__grad_ready_;
+/* ready (may be NULL): called in the backward pass for each layer, last to
+ * first, right after its slice of the gradient vector got its final value
+ * (give it only with the last chunk of a batch). */
 LRMLP_INTERNAL int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T,
                                                size_t n, lrmlp_loss loss, size_t norm_n,
-                                               int accumulate, double *loss_out);
+                                               int accumulate, const lrmlp__grad_ready_ *ready,
+                                               double *loss_out);
 /* Output of the last forward pass (n x widths[L]) in the workspace. */
 LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
 
