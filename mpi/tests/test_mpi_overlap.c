@@ -4,7 +4,8 @@
  * (overlap off) and, with 2 ranks, to one whole-vector MPI_Allreduce (the
  * hook without grad_ready): dense and low-rank, float32 and float64, small
  * batches and a batch above the chunk size (accumulated chunks), a frozen
- * layer. Also the core loop driven with lrmlp_mpi_grad_ready directly. */
+ * layer. Also the core loop driven with lrmlp_mpi_grad_ready directly, and
+ * a local failure on one rank. */
 #include "mpi_test.h"
 
 #define N 4601 /* full batch: about 2300 rows per rank, above the chunk size (2048) */
@@ -63,6 +64,29 @@ static uint64_t train(lrmlp_mpi *h, int variant, int lowrank, lrmlp_dtype dt, si
     return hash;
 }
 
+/* A local failure on one rank only (a NaN weight: its loss is not finite,
+ * no backward pass runs) still announces every slice, NaN, so both ranks
+ * post the same reductions, receive a NaN gradient and refuse the step:
+ * no hang, no step, rank 0's weights untouched. */
+static void local_failure(lrmlp_mpi *h, int overlap, size_t batch, const lrmlp_dataset *ds)
+{
+    lrmlp_net *net = t_net(0, D, LRMLP_F32, 17);
+    lrmlp_optim *opt = t_optim(net, LRMLP_OPTIM_SGD);
+    if (t_rank == 1)
+        ((float *)lrmlp_net_params(net))[0] = NAN;
+    uint64_t before = t_model_hash(net, opt);
+    lrmlp_mpi_set_overlap(h, overlap);
+    lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+    o.batch_size = batch;
+    int rc = lrmlp_mpi_train_epoch(h, net, opt, ds, &o, 3, 0, NULL);
+    CHECK(rc == LRMLP_ERR_DIVERGED, "overlap %d batch %zu: rank %d returned %d (%s)", overlap,
+          batch, t_rank, rc, lrmlp_last_errmsg());
+    CHECK(lrmlp_optim_steps(opt) == 0, "a step was taken");
+    CHECK(t_model_hash(net, opt) == before, "weights changed");
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+}
+
 int main(int argc, char **argv)
 {
     t_init(&argc, &argv);
@@ -93,6 +117,11 @@ int main(int argc, char **argv)
         }
         lrmlp_dataset_free(ds);
     }
+    lrmlp_dataset *ds = t_dataset(N, D, LRMLP_F32, 5);
+    for (int overlap = 0; overlap < 2; overlap++)
+        for (int bi = 0; bi < 2; bi++)
+            local_failure(h, overlap, bi ? 0 : 32, ds);
+    lrmlp_dataset_free(ds);
     lrmlp_mpi_free(h);
     return t_finish();
 }
