@@ -282,12 +282,11 @@ static int reduce_sum(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
 }
 
 /* Starts the all-reduce of one slice: MPI_Iallreduce in chunks below
- * INT_MAX, then, with poll, a progress poll of everything in flight (Open
- * MPI advances non-blocking collectives only inside MPI calls). Should the
- * request array not grow, the slice is reduced with a blocking
- * MPI_Allreduce instead, so that every rank still takes part in the same
- * collectives. */
-static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt, int poll)
+ * INT_MAX, then a progress poll of everything in flight (Open MPI advances
+ * non-blocking collectives only inside MPI calls). Should the request array
+ * not grow, the slice is reduced with a blocking MPI_Allreduce instead, so
+ * that every rank still takes part in the same collectives. */
+static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
 {
     size_t es = elem_size(dt), need = h->nreq + (count + CHUNK - 1) / CHUNK;
     if (need > h->req_cap) {
@@ -310,8 +309,6 @@ static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt, int
         if (mrc != MPI_SUCCESS)
             return mpi_fail(h, mrc, "MPI_Iallreduce (gradient slice)");
     }
-    if (!poll)
-        return LRMLP_OK;
     int done = 0;
     int mrc = MPI_Testall((int)h->nreq, h->req, &done, MPI_STATUSES_IGNORE);
     if (mrc != MPI_SUCCESS)
@@ -339,10 +336,8 @@ static int slice_ready(lrmlp_mpi *h, lrmlp_net *net, size_t offset, size_t count
         if (h->profile && h->covered == 0)
             rc = profile_barrier(h);
         double t0 = now_seconds();
-        /* no poll after the last slice: the hook's wait follows at once */
         if (rc == LRMLP_OK)
-            rc = post_slice(h, buf, count, dt,
-                            h->covered + count < lrmlp_net_param_count(net));
+            rc = post_slice(h, buf, count, dt);
         h->post_seconds += now_seconds() - t0;
     } else {
         if (h->nslices == h->slices_cap) {
@@ -360,7 +355,7 @@ static int slice_ready(lrmlp_mpi *h, lrmlp_net *net, size_t offset, size_t count
                 rc = profile_barrier(h);
             double t0 = now_seconds();
             if (rc == LRMLP_OK)
-                rc = post_slice(h, buf, count, dt, 0);
+                rc = post_slice(h, buf, count, dt);
             if (rc == LRMLP_OK)
                 rc = wait_slices(h);
             h->seconds += now_seconds() - t0;
@@ -391,7 +386,7 @@ static int reduce_grad(lrmlp_mpi *h, void *grad, size_t count, lrmlp_dtype dt)
         rc = profile_barrier(h);
     double t0 = now_seconds();
     for (size_t i = 0; i < h->nslices && rc == LRMLP_OK; i++)
-        rc = post_slice(h, h->slices[i].buf, h->slices[i].count, h->slices[i].dt, 0);
+        rc = post_slice(h, h->slices[i].buf, h->slices[i].count, h->slices[i].dt);
     int wrc = wait_slices(h); /* even after a failure: nothing stays in flight */
     h->seconds += now_seconds() - t0;
     rc = rc ? rc : wrc;
