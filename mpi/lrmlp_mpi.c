@@ -283,9 +283,10 @@ static int reduce_sum(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
 
 /* Starts the all-reduce of one slice: MPI_Iallreduce in chunks below
  * INT_MAX, then a progress poll of everything in flight (Open MPI advances
- * non-blocking collectives only inside MPI calls). Should the request array
- * not grow, the slice is reduced with a blocking MPI_Allreduce instead, so
- * that every rank still takes part in the same collectives. */
+ * non-blocking collectives only inside MPI calls). Should the
+ * request array not grow, the slice's request is completed at once, so that
+ * every rank still takes part in the same collectives (a blocking
+ * MPI_Allreduce would not match another rank's MPI_Iallreduce). */
 static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
 {
     size_t es = elem_size(dt), need = h->nreq + (count + CHUNK - 1) / CHUNK;
@@ -300,12 +301,10 @@ static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
     for (size_t off = 0; off < count; off += CHUNK) {
         size_t c = count - off < CHUNK ? count - off : CHUNK;
         void *p = (char *)buf + off * es;
-        int mrc;
-        if (h->nreq < h->req_cap)
-            mrc = MPI_Iallreduce(MPI_IN_PLACE, p, (int)c, mpi_type(dt), MPI_SUM, h->comm,
-                                 &h->req[h->nreq++]);
-        else
-            mrc = MPI_Allreduce(MPI_IN_PLACE, p, (int)c, mpi_type(dt), MPI_SUM, h->comm);
+        MPI_Request one, *r = h->nreq < h->req_cap ? &h->req[h->nreq++] : &one;
+        int mrc = MPI_Iallreduce(MPI_IN_PLACE, p, (int)c, mpi_type(dt), MPI_SUM, h->comm, r);
+        if (mrc == MPI_SUCCESS && r == &one)
+            mrc = MPI_Wait(&one, MPI_STATUS_IGNORE);
         if (mrc != MPI_SUCCESS)
             return mpi_fail(h, mrc, "MPI_Iallreduce (gradient slice)");
     }
@@ -336,6 +335,8 @@ static int slice_ready(lrmlp_mpi *h, lrmlp_net *net, size_t offset, size_t count
         if (h->profile && h->covered == 0)
             rc = profile_barrier(h);
         double t0 = now_seconds();
+        /* polls after the last slice too: measured better than leaving that
+         * slice to the hook's wait (docs/mpi.md) */
         if (rc == LRMLP_OK)
             rc = post_slice(h, buf, count, dt);
         h->post_seconds += now_seconds() - t0;
@@ -372,6 +373,10 @@ LRMLP_MPI_API int lrmlp_mpi_grad_ready(void *user, lrmlp_net *net, size_t offset
     lrmlp_mpi *h = user;
     if (!h || !net)
         return LRMLP_ERR_INVALID;
+    size_t np = lrmlp_net_param_count(net);
+    if (offset > np || count > np - offset)
+        return fail(h, LRMLP_ERR_INVALID, "slice [%zu, +%zu) outside the %zu-element gradient",
+                    offset, count, np);
     return slice_ready(h, net, offset, count);
 }
 

@@ -99,8 +99,9 @@ LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrml
  * the reduction algorithm). The mode must be the same on every rank; it is
  * local (not collective). grad_ready is collective in the sense of the hook:
  * every rank must announce the same slices in the same order, which the
- * core's epoch guarantees (train.h). It returns LRMLP_OK or LRMLP_ERR_IO
- * when MPI fails. post_seconds (cumulative, reset with the counters) is the
+ * core's epoch guarantees (train.h). It returns LRMLP_OK, LRMLP_ERR_INVALID
+ * for a slice outside the network's gradient, or LRMLP_ERR_IO when MPI
+ * fails. post_seconds (cumulative, reset with the counters) is the
  * time spent in MPI while announcing slices in overlap mode (posting and
  * progress polls during the backward pass); lrmlp_mpi_allreduce_seconds is
  * the time the hook blocks. */
