@@ -2,8 +2,10 @@
  *
  * lrmlp_train_epoch runs one pass over a dataset: for each mini-batch it
  * copies the batch out of the dataset, computes the gradient
- * (lrmlp_net_gradient_*), calls the optional all-reduce hook on the gradient
- * vector, takes an optimizer step and calls the optional step callback.
+ * (lrmlp_net_gradient_*; the optional grad_ready callback hears of each
+ * layer's part as it is finished), calls the optional all-reduce hook on the
+ * gradient vector, takes an optimizer step and calls the optional step
+ * callback.
  * Shuffling draws from the network's generator, so a network restored from a
  * model file continues with the same batches as an uninterrupted run.
  *
