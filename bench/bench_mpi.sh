@@ -9,6 +9,10 @@
 # MPI_Allreduce measured by the handle; this includes waiting for the slower
 # rank; the "2x1-profile" rows put a barrier before each all-reduce and
 # time the waiting apart). Prints one JSON line per run and a table.
+# The "2x1-alternate" rows switch the all-reduce's overlap with the backward
+# pass on and off after every step (--overlap alternate; the trajectory is
+# the same) and give, per mode, the time the hook blocks and the time spent
+# in MPI during the backward pass: a paired comparison within one run.
 #
 #   bench/bench_mpi.sh [BUILD_DIR] [EPOCHS] [GLOBAL_BATCH]
 #
@@ -43,6 +47,7 @@ echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in dense lowrank; do
     run "2x1" 2 1 $model
     run "2x1-profile" 2 1 $model --profile
+    run "2x1-alternate" 2 1 $model --overlap alternate
     run "1x2" 1 2 $model
     run "1x1" 1 1 $model
 done
@@ -59,4 +64,14 @@ for r in rows:
         100 * r["allreduce_share"],
         "%.3f" % r["wait_seconds_per_epoch"] if r["profile"] else "-",
         r["bytes_per_step"], r["test_accuracy"]))
+alt = [r for r in rows if r["overlap"] == "alternate"]
+if alt:
+    print("\n| model | step s/epoch on / off | hook blocking s/epoch on / off | MPI in backward s/epoch (on) | blocking hidden | total MPI hidden |")
+    print("|---|---|---|---|---|---|")
+for r in alt:
+    on, off, post = (r["allreduce_seconds_per_epoch_overlap"],
+                     r["allreduce_seconds_per_epoch_no_overlap"], r["post_seconds_per_epoch_overlap"])
+    print("| %s | %.2f / %.2f | %.3f / %.3f | %.3f | %.0f%% | %.0f%% |" % (
+        r["model"], r["step_seconds_per_epoch_overlap"], r["step_seconds_per_epoch_no_overlap"],
+        on, off, post, 100 * (1 - on / off), 100 * (1 - (on + post) / off)))
 PY

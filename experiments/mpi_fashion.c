@@ -3,7 +3,7 @@
  *   mpirun -np P mpi_fashion [--data DIR] [--model dense|lowrank|both]
  *       [--epochs N] [--batch B] [--rank R] [--optim sgd|adam] [--lr X]
  *       [--seed N] [--limit N] [--checkpoint FILE] [--every N] [--resume]
- *       [--profile]
+ *       [--profile] [--overlap on|off|alternate]
  *
  * Every rank loads the whole training set; each global batch of P * B
  * samples is split across the ranks and the gradients are all-reduced.
@@ -19,7 +19,14 @@
  * to every rank and continues at epoch = optimizer steps / steps per epoch,
  * so the run ends with the same weights as an uninterrupted one (same P and
  * B). --profile puts a barrier before each all-reduce so that waiting for the
- * slower rank ("wait") is timed apart from the transfer. BLAS threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS per rank). */
+ * slower rank ("wait") is timed apart from the transfer. --overlap (default on)
+ * sets lrmlp_mpi_set_overlap; alternate switches it after every step (on
+ * first), a paired comparison within one run (the trajectory is the same
+ * either way; a step callback does the switching, which adds one tiny
+ * all-reduce per step to both modes). "allreduce" is the time the hook
+ * blocks (MPI_Waitall with overlap) and "post" the time spent in MPI during
+ * the backward pass; the JSON line gives both per mode, summed over the
+ * epochs and averaged over the ranks. BLAS threads: OpenBLAS's own setting (OPENBLAS_NUM_THREADS per rank). */
 #include "common.h"
 
 #include <lrmlp_mpi.h>
@@ -31,7 +38,7 @@
 #include <unistd.h>
 
 typedef struct cfg {
-    const char *data, *model, *checkpoint, *optim;
+    const char *data, *model, *checkpoint, *optim, *overlap;
     int epochs, every, resume, profile;
     size_t batch, rank, limit;
     double lr;
@@ -63,6 +70,42 @@ static lrmlp_net *make_net(int lowrank, const cfg *c)
     if (rc)
         fprintf(stderr, "mpi_fashion: creating the network: %s\n", lrmlp_last_errmsg());
     return net;
+}
+
+/* --overlap alternate: per step, attributes the step's time and the
+ * handle's counters to the mode it ran in, then switches the mode. */
+typedef struct {
+    lrmlp_mpi *h;
+    int on;
+    double t, ar, post;   /* at the last switch */
+    double sum[2][4];     /* per mode (0 off, 1 on): steps, step s, hook s, post s */
+} alternate_;
+
+static double wall(void)
+{
+    return MPI_Wtime();
+}
+
+static void alternate_mark(alternate_ *a)
+{
+    a->t = wall();
+    a->ar = lrmlp_mpi_allreduce_seconds(a->h);
+    a->post = lrmlp_mpi_post_seconds(a->h);
+}
+
+static int alternate_step(void *user, lrmlp_net *net, const lrmlp_step_info *info)
+{
+    (void)net, (void)info;
+    alternate_ *a = user;
+    double *s = a->sum[a->on];
+    s[0] += 1;
+    s[1] += wall() - a->t;
+    s[2] += lrmlp_mpi_allreduce_seconds(a->h) - a->ar;
+    s[3] += lrmlp_mpi_post_seconds(a->h) - a->post;
+    a->on = !a->on;
+    lrmlp_mpi_set_overlap(a->h, a->on);
+    alternate_mark(a);
+    return 0;
 }
 
 static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *train_ds,
@@ -131,11 +174,24 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
     lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
     to.batch_size = c->batch;
     double total_s = 0, total_ar = 0, total_wait = 0;
+    const int alternate = !strcmp(c->overlap, "alternate");
+    alternate_ alt = {h, 1, 0, 0, 0, {{0, 0, 0, 0}, {0, 0, 0, 0}}};
+    if (alternate) {
+        to.on_step = alternate_step;
+        to.on_step_user = &alt;
+    }
     lrmlp_eval_result ev = {NAN, NAN, 0};
     int done = 0;
     for (uint64_t e = first; e < (uint64_t)c->epochs; e++) {
         lrmlp_epoch_stats st;
+        int ov = alternate ? alt.on : strcmp(c->overlap, "off") != 0;
+        lrmlp_mpi_set_overlap(h, ov);
+        if (alternate)
+            alternate_mark(&alt);
+        else
+            alt.on = ov;
         double ar0 = lrmlp_mpi_allreduce_seconds(h), w0 = lrmlp_mpi_wait_seconds(h);
+        double p0 = lrmlp_mpi_post_seconds(h);
         uint64_t b0 = lrmlp_mpi_allreduce_bytes(h), c0 = lrmlp_mpi_allreduce_calls(h);
         rc = lrmlp_mpi_train_epoch(h, net, opt, train_ds, &to, c->seed, e, &st);
         if (rc) {
@@ -147,8 +203,15 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
         uint64_t calls = lrmlp_mpi_allreduce_calls(h) - c0;
         uint64_t bytes = lrmlp_mpi_allreduce_bytes(h) - b0;
         /* Slowest rank's times. */
-        double tm[3] = {st.seconds, ar, lrmlp_mpi_wait_seconds(h) - w0};
-        MPI_Allreduce(MPI_IN_PLACE, tm, 3, MPI_DOUBLE, MPI_MAX, lrmlp_mpi_comm(h));
+        double tm[4] = {st.seconds, ar, lrmlp_mpi_wait_seconds(h) - w0,
+                        lrmlp_mpi_post_seconds(h) - p0};
+        MPI_Allreduce(MPI_IN_PLACE, tm, 4, MPI_DOUBLE, MPI_MAX, lrmlp_mpi_comm(h));
+        if (!alternate) { /* the whole epoch ran in mode ov */
+            alt.sum[ov][0] += (double)calls;
+            for (int i = 0; i < 2; i++)
+                alt.sum[ov][1 + i] += tm[i];
+            alt.sum[ov][3] += tm[3];
+        }
         total_s += tm[0];
         total_ar += tm[1];
         total_wait += tm[2];
@@ -157,10 +220,11 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
             goto out;
         if (rank == 0)
             printf("%s epoch %llu: loss %.4f test acc %.4f  %.3f s  allreduce %.3f s (%.1f%%)  "
-                   "wait %.3f s  %llu bytes/step x %llu steps\n",
+                   "wait %.3f s  overlap %s post %.3f s  %llu bytes/step x %llu steps\n",
                    name, (unsigned long long)e + 1, st.loss, ev.accuracy, tm[0], tm[1],
-                   100.0 * tm[1] / tm[0], tm[2], (unsigned long long)(calls ? bytes / calls : 0),
-                   (unsigned long long)calls);
+                   100.0 * tm[1] / tm[0], tm[2], alternate ? "alternating" : ov ? "on" : "off",
+                   tm[3],
+                   (unsigned long long)(calls ? bytes / calls : 0), (unsigned long long)calls);
         fflush(stdout);
         done++;
         if (ckpt[0] && ((e + 1) % (uint64_t)c->every == 0 || e + 1 == (uint64_t)c->epochs)) {
@@ -172,16 +236,31 @@ static int train(lrmlp_mpi *h, int lowrank, const cfg *c, const lrmlp_dataset *t
             }
         }
     }
+    /* per mode: mean over the ranks, then per step (x steps_per_epoch: per epoch) */
+    MPI_Allreduce(MPI_IN_PLACE, alt.sum, 8, MPI_DOUBLE, MPI_SUM, lrmlp_mpi_comm(h));
+    double per[2][3];
+    for (int m = 0; m < 2; m++)
+        for (int i = 0; i < 3; i++)
+            per[m][i] = alt.sum[m][0] > 0 ? alt.sum[m][1 + i] / alt.sum[m][0] *
+                                                (double)steps_per_epoch
+                                          : NAN;
     if (rank == 0)
         printf("{\"model\": \"%s\", \"ranks\": %d, \"batch_per_rank\": %zu, \"params\": %zu, "
                "\"bytes_per_step\": %zu, \"epochs_run\": %d, \"seconds_per_epoch\": %.4f, "
                "\"allreduce_seconds_per_epoch\": %.4f, \"allreduce_share\": %.4f, "
-               "\"wait_seconds_per_epoch\": %.4f, \"profile\": %d, "
+               "\"wait_seconds_per_epoch\": %.4f, \"profile\": %d, \"overlap\": \"%s\", "
+               "\"steps_overlap\": %.0f, \"step_seconds_per_epoch_overlap\": %.4f, "
+               "\"allreduce_seconds_per_epoch_overlap\": %.4f, "
+               "\"post_seconds_per_epoch_overlap\": %.4f, \"steps_no_overlap\": %.0f, "
+               "\"step_seconds_per_epoch_no_overlap\": %.4f, "
+               "\"allreduce_seconds_per_epoch_no_overlap\": %.4f, "
                "\"test_accuracy\": %.4f, \"test_loss\": %.4f, \"blas_core\": \"%s\"}\n",
                name, P, c->batch, params, params * sizeof(float), done,
                done ? total_s / done : NAN, done ? total_ar / done : NAN,
                total_s > 0 ? total_ar / total_s : NAN, done ? total_wait / done : NAN,
-               c->profile, ev.accuracy, ev.loss, lrmlp_blas_core());
+               c->profile, c->overlap, alt.sum[1][0] / P, per[1][0], per[1][1], per[1][2],
+               alt.sum[0][0] / P, per[0][0], per[0][1], ev.accuracy, ev.loss,
+               lrmlp_blas_core());
 out:
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
@@ -203,15 +282,17 @@ static void usage(FILE *f)
           "  --checkpoint FILE  save model and optimizer every --every epochs\n"
           "  --every N          checkpoint interval in epochs, >= 1 (default 1)\n"
           "  --resume           continue from --checkpoint\n"
-          "  --profile          barrier before each all-reduce to time waiting apart\n",
+          "  --profile          barrier before each all-reduce to time waiting apart\n"
+          "  --overlap MODE     on, off or alternate (every epoch): all-reduce overlapped\n"
+          "                     with the backward pass (default on)\n",
           f);
 }
 
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    cfg c = {"/usr/share/datasets/fashion-mnist", "both", NULL, "sgd", 3, 1, 0, 0, 128, 32, 0,
-             0.0, 1};
+    cfg c = {"/usr/share/datasets/fashion-mnist", "both", NULL, "sgd", "on", 3, 1, 0, 0, 128, 32,
+             0, 0.0, 1};
     int world_rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     void (*say)(FILE *) = world_rank == 0 ? usage : NULL;
@@ -220,6 +301,7 @@ int main(int argc, char **argv)
         EX_OPT_STR("--model", &c.model),
         EX_OPT_STR("--checkpoint", &c.checkpoint),
         EX_OPT_STR("--optim", &c.optim),
+        EX_OPT_STR("--overlap", &c.overlap),
         EX_OPT_INT("--epochs", &c.epochs),
         EX_OPT_INT("--every", &c.every),
         EX_OPT_SIZE("--batch", &c.batch),
@@ -235,11 +317,14 @@ int main(int argc, char **argv)
     int model_ok = !strcmp(c.model, "dense") || !strcmp(c.model, "lowrank") ||
                    !strcmp(c.model, "both");
     int optim_ok = !strcmp(c.optim, "sgd") || !strcmp(c.optim, "adam");
-    if (!parsed && (!model_ok || !optim_ok || c.epochs < 1 || c.every < 1 || c.batch < 1 ||
+    int overlap_ok = !strcmp(c.overlap, "on") || !strcmp(c.overlap, "off") ||
+                     !strcmp(c.overlap, "alternate");
+    if (!parsed && (!model_ok || !optim_ok || !overlap_ok || c.epochs < 1 || c.every < 1 || c.batch < 1 ||
                     c.rank < 1)) {
         if (say) {
-            fprintf(stderr, "mpi_fashion: need --model dense|lowrank|both, --optim sgd|adam and "
-                            "--epochs, --every, --batch, --rank >= 1\n");
+            fprintf(stderr, "mpi_fashion: need --model dense|lowrank|both, --optim sgd|adam, "
+                            "--overlap on|off|alternate and --epochs, --every, --batch, "
+                            "--rank >= 1\n");
             fprintf(stderr, "Try 'mpi_fashion --help' for the options.\n");
         }
         parsed = EX_ARGS_BAD;

@@ -98,7 +98,7 @@ module lrmlp
     ! ---- options struct versions this module's types have ----
     integer(c_int), parameter, public :: LRMLP_NET_OPTIONS_VERSION = 1
     integer(c_int), parameter, public :: LRMLP_OPTIM_OPTIONS_VERSION = 1
-    integer(c_int), parameter, public :: LRMLP_TRAIN_OPTIONS_VERSION = 2
+    integer(c_int), parameter, public :: LRMLP_TRAIN_OPTIONS_VERSION = 3
 
     ! lrmlp_net_options (net.h). widths points to n_layers + 1 integer(c_size_t)
     ! values, activations (optional) to n_layers integer(c_int) values; both
@@ -153,6 +153,9 @@ module lrmlp
         type(c_ptr) :: order
         integer(c_size_t) :: shard_count
         integer(c_size_t) :: shard_index
+        ! version 3
+        type(c_funptr) :: grad_ready
+        type(c_ptr) :: grad_ready_user
     end type
 
     ! lrmlp_epoch_stats and lrmlp_eval_result (train.h).

@@ -191,15 +191,25 @@ LRMLP_INTERNAL int lrmlp__net_same_shape(const lrmlp_net *a, const lrmlp_net *b)
  * slower for the dense one. */
 LRMLP_INTERNAL size_t lrmlp__chunk_rows(const lrmlp_net *net);
 
+/* A backward pass's per-layer notice (train.c's grad_ready support). */
+typedef struct lrmlp__grad_ready_ {
+    void (*fn)(void *ctx, lrmlp_net *net, size_t layer); /* layer's slice is final */
+    void *ctx;
+} lrmlp__grad_ready_;
+
 /* lrmlp_net_gradient_* without the NaN/Inf scan of X and T, for batches
  * copied out of a dataset (whose contents were checked when it was made).
  * X and T are in the network's dtype. The n samples may be one chunk of a
  * batch of norm_n: means are taken over norm_n, *loss_out is this chunk's
  * share of the batch loss, and with accumulate the gradient is added to
- * the gradient vector instead of replacing it. */
+ * the gradient vector instead of replacing it. ready (may be NULL) is
+ * called in the backward pass for each layer, last to first, right after
+ * its slice of the gradient vector got its value (give it only with the
+ * last chunk of a batch, when that value is final). */
 LRMLP_INTERNAL int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T,
                                                size_t n, lrmlp_loss loss, size_t norm_n,
-                                               int accumulate, double *loss_out);
+                                               int accumulate, const lrmlp__grad_ready_ *ready,
+                                               double *loss_out);
 /* Output of the last forward pass (n x widths[L]) in the workspace. */
 LRMLP_INTERNAL const void *lrmlp__net_output(const lrmlp_net *net);
 

@@ -502,11 +502,12 @@ static int set_part(lrmlp_net *net, size_t layer, int part, lrmlp_dtype dt, cons
 
 int lrmlp__net_gradient_trusted(lrmlp_net *net, const void *X, const void *T, size_t n,
                                 lrmlp_loss loss, size_t norm_n, int accumulate,
-                                double *loss_out)
+                                const lrmlp__grad_ready_ *ready, double *loss_out)
 {
     const unsigned flags = PASS_TRUSTED | (accumulate ? PASS_ACCUMULATE : 0);
-    return net->dtype == LRMLP_F32 ? gradient_f32(net, X, T, n, loss, flags, norm_n, loss_out)
-                                   : gradient_f64(net, X, T, n, loss, flags, norm_n, loss_out);
+    return net->dtype == LRMLP_F32
+               ? gradient_f32(net, X, T, n, loss, flags, norm_n, ready, loss_out)
+               : gradient_f64(net, X, T, n, loss, flags, norm_n, ready, loss_out);
 }
 
 int lrmlp__net_forward_eval(lrmlp_net *net, const void *X, size_t n, void *Y)

@@ -84,8 +84,10 @@ static double SFX(loss)(lrmlp_loss kind, const REAL *Y, const REAL *T, size_t n,
 
 /* Backward pass from dY (in net->delta[0], n x widths[L]) after a training
  * forward pass over X. Fills the gradient vector, or with accumulate adds to
- * it (one chunk of a larger batch). */
-static void SFX(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate)
+ * it (one chunk of a larger batch). ready (may be NULL) hears of each
+ * layer's slice as soon as it is written (internal.h). */
+static void SFX(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulate,
+                          const lrmlp__grad_ready_ *ready)
 {
     const REAL acc_beta = accumulate ? 1 : 0;
     const REAL *P = (const REAL *)net->params;
@@ -133,6 +135,8 @@ static void SFX(backward)(lrmlp_net *net, const REAL *X, size_t n, int accumulat
                 }
             }
         }
+        if (ready)
+            ready->fn(ready->ctx, net, l);
         if (l == 0 || l <= lowest)
             continue;
         if (net->adapter)
@@ -211,13 +215,14 @@ LRMLP_API int SFX(lrmlp_net_loss)(lrmlp_net *net, const REAL *X, const REAL *T, 
 /* Loss and gradient of one batch or chunk; flags: PASS_TRUSTED as above,
  * PASS_ACCUMULATE adds to the gradient vector instead of replacing it. */
 static int SFX(gradient)(lrmlp_net *net, const REAL *X, const REAL *T, size_t n,
-                         lrmlp_loss loss, unsigned flags, size_t norm_n, double *loss_out)
+                         lrmlp_loss loss, unsigned flags, size_t norm_n,
+                         const lrmlp__grad_ready_ *ready, double *loss_out)
 {
     int rc = SFX(loss_common)(net, X, T, n, loss, PASS_TRAINING | (flags & PASS_TRUSTED),
                               norm_n, loss_out);
     if (rc)
         return rc;
-    SFX(backward)(net, X, n, (flags & PASS_ACCUMULATE) != 0);
+    SFX(backward)(net, X, n, (flags & PASS_ACCUMULATE) != 0, ready);
     return LRMLP_OK;
 }
 
@@ -225,11 +230,11 @@ LRMLP_API int SFX(lrmlp_net_gradient)(lrmlp_net *net, const REAL *X, const REAL 
                                       lrmlp_loss loss, double *loss_out)
 {
     if (!net || !X || !T || n <= lrmlp__chunk_rows(net))
-        return SFX(gradient)(net, X, T, n, loss, 0, n, loss_out);
+        return SFX(gradient)(net, X, T, n, loss, 0, n, NULL, loss_out);
     /* Large batches in accumulated chunks (lrmlp__chunk_rows); inputs are
      * checked once, whole. */
     if (net->dtype != REAL_DTYPE)
-        return SFX(gradient)(net, X, T, n, loss, 0, n, loss_out);
+        return SFX(gradient)(net, X, T, n, loss, 0, n, NULL, loss_out);
     size_t d = net->widths[0], k = net->widths[net->n_layers];
     int frc = rows_fit(net, n);
     if (!frc)
@@ -242,7 +247,8 @@ LRMLP_API int SFX(lrmlp_net_gradient)(lrmlp_net *net, const REAL *X, const REAL 
         size_t cc = n - c0 < cs ? n - c0 : cs;
         double part = 0;
         int rc = SFX(gradient)(net, X + c0 * d, T + c0 * k, cc, loss,
-                               PASS_TRUSTED | (c0 > 0 ? PASS_ACCUMULATE : 0), n, &part);
+                               PASS_TRUSTED | (c0 > 0 ? PASS_ACCUMULATE : 0), n, NULL,
+                               &part);
         total += part;
         if (rc) {
             if (loss_out)

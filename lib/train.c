@@ -9,7 +9,8 @@
 
 LRMLP__OPTS_TYPE(train_opts_type, lrmlp_train_options, LRMLP_TRAIN_OPTIONS_VERSION,
                  LRMLP_TRAIN_OPTIONS_INIT, LRMLP__OPTS_END(lrmlp_train_options, allreduce_user),
-                 LRMLP__OPTS_END(lrmlp_train_options, shard_index));
+                 LRMLP__OPTS_END(lrmlp_train_options, shard_index),
+                 LRMLP__OPTS_END(lrmlp_train_options, grad_ready_user));
 
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version)
 {
@@ -73,10 +74,10 @@ static int check_dataset(lrmlp_net *net, const lrmlp_dataset *ds, int need_targe
     return LRMLP_OK;
 }
 
-/* Sets every gradient element to v. */
-static void fill_grads(lrmlp_net *net, double v)
+/* Sets gradient elements [0, end) to v. */
+static void fill_grads(lrmlp_net *net, size_t end, double v)
 {
-    for (size_t i = 0; i < net->n_params; i++) {
+    for (size_t i = 0; i < end; i++) {
         if (net->dtype == LRMLP_F32)
             ((float *)net->grads)[i] = (float)v;
         else
@@ -84,18 +85,61 @@ static void fill_grads(lrmlp_net *net, double v)
     }
 }
 
-/* Multiplies the gradient by s (rounded to the network's precision). */
-static void scale_grads(lrmlp_net *net, double s)
+/* Multiplies gradient elements [off, off + count) by s (rounded to the
+ * network's precision). */
+static void scale_grads(lrmlp_net *net, size_t off, size_t count, double s)
 {
     if (net->dtype == LRMLP_F32) {
-        float *g = net->grads, f = (float)s;
-        for (size_t i = 0; i < net->n_params; i++)
+        float *g = (float *)net->grads + off, f = (float)s;
+        for (size_t i = 0; i < count; i++)
             g[i] *= f;
     } else {
-        double *g = net->grads;
-        for (size_t i = 0; i < net->n_params; i++)
+        double *g = (double *)net->grads + off;
+        for (size_t i = 0; i < count; i++)
             g[i] *= s;
     }
+}
+
+/* The per-layer notices of one batch (opts->grad_ready, train.h): each
+ * layer's slice gets the shard weight, then the caller hears of it. */
+typedef struct {
+    const lrmlp_train_options *opts;
+    double weight; /* 1, or m / cnt for a shard of a batch with a mean loss */
+    size_t done;   /* layers announced in this batch, counted from the last */
+    int rc;        /* the callback's first failure in this batch */
+} ready_;
+
+static void announce(void *ctx, lrmlp_net *net, size_t l)
+{
+    ready_ *c = ctx;
+    const lrmlp_layer_ *ly = &net->layers[l];
+    /* W then b, contiguous (net.c) */
+    size_t off = ly->w_off, cnt = ly->in * ly->out + (ly->b_off != SIZE_MAX ? ly->out : 0);
+    if (c->weight != 1.0)
+        scale_grads(net, off, cnt, c->weight);
+    c->done++;
+    if (c->rc == LRMLP_OK) {
+        int rc = c->opts->grad_ready(c->opts->grad_ready_user, net, off, cnt);
+        if (rc)
+            c->rc = lrmlp__err(rc > 0 ? LRMLP_ERR_INVALID : rc,
+                               "gradient-ready callback failed: %s",
+                               lrmlp_strerror(rc > 0 ? LRMLP_ERR_INVALID : rc));
+    }
+}
+
+/* Announces the layers the backward pass did not (all of them when it did
+ * not run), after the gradient was filled for a failed or empty part. */
+static void announce_rest(ready_ *c, lrmlp_net *net)
+{
+    c->weight = 1.0;
+    while (c->done < net->n_layers)
+        announce(c, net, net->n_layers - 1 - c->done);
+}
+
+/* End of the gradient elements not yet announced: [0, end) is free to write. */
+static size_t unannounced_end(const ready_ *c, const lrmlp_net *net)
+{
+    return c->done ? net->layers[net->n_layers - c->done].w_off : net->n_params;
 }
 
 static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *idx, size_t start,
@@ -158,7 +202,11 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
     if (!scratch_split(net, xb, tb, shuffle ? n : 0, &X, &T, &idx)) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
         if (P > 1 && opts->allreduce) { /* take part in the first batch's reduction */
-            fill_grads(net, NAN);
+            fill_grads(net, net->n_params, NAN);
+            if (opts->grad_ready) {
+                ready_ c = {opts, 1.0, 0, LRMLP_OK};
+                announce_rest(&c, net);
+            }
             opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
             lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
         }
@@ -176,13 +224,20 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         size_t cnt = n - start < bs ? n - start : bs;
         size_t lo = start + cnt * r / P, m = start + cnt * (r + 1) / P - lo;
         double loss = 0;
+        /* The shard weight (train.h) goes on each slice as it is announced. */
+        ready_ rdy = {opts, P > 1 && mean && m != cnt ? (double)m / (double)cnt : 1.0, 0,
+                      LRMLP_OK};
+        const lrmlp__grad_ready_ ready = {announce, &rdy};
         for (size_t c0 = 0; c0 < m && rc == LRMLP_OK; c0 += cs) {
             size_t cc = m - c0 < cs ? m - c0 : cs;
             rc = fetch_batch(net, ds, perm ? perm + lo + c0 : NULL, perm ? 0 : lo + c0, cc, X, T);
             if (rc)
                 break;
             double part = 0;
-            rc = lrmlp__net_gradient_trusted(net, X, T, cc, opts->loss, m, c0 > 0, &part);
+            /* only the last chunk's backward pass makes slices final */
+            const int last = c0 + cc == m;
+            rc = lrmlp__net_gradient_trusted(net, X, T, cc, opts->loss, m, c0 > 0,
+                                             opts->grad_ready && last ? &ready : NULL, &part);
             loss += part;
             if (rc == LRMLP_OK && classify) {
                 const char *Y = lrmlp__net_output(net);
@@ -195,14 +250,16 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
             /* The hook's sum over shards is the batch gradient; after a
              * local failure, NaN makes every shard's step fail together. */
             if (rc)
-                fill_grads(net, NAN);
+                fill_grads(net, unannounced_end(&rdy, net), NAN);
             else if (m == 0)
-                fill_grads(net, 0.0);
-            else if (mean && m != cnt)
-                scale_grads(net, (double)m / (double)cnt);
+                fill_grads(net, net->n_params, 0.0);
+            else if (mean && m != cnt && !opts->grad_ready)
+                scale_grads(net, 0, net->n_params, (double)m / (double)cnt);
         }
         if (rc && P == 1)
             break;
+        if (opts->grad_ready)
+            announce_rest(&rdy, net);
         if (opts->allreduce) {
             int hrc = opts->allreduce(opts->allreduce_user, net->grads, net->n_params, net->dtype);
             if (hrc) {
@@ -211,6 +268,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
                 break;
             }
         }
+        if (rdy.rc && rc == LRMLP_OK)
+            rc = rdy.rc; /* its message is set */
         if (rc)
             break;
         double lr = lrmlp_optim_current_lr(opt);

@@ -15,7 +15,17 @@ struct lrmlp_mpi {
     int average, profile;
     uint64_t calls, bytes;
     size_t last_bytes;
-    double seconds, wait_seconds;
+    double seconds, wait_seconds, post_seconds;
+    /* The current batch's layer slices (lrmlp_mpi_grad_ready): in overlap
+     * mode their MPI_Iallreduce requests, otherwise the slices themselves,
+     * posted by the hook after the backward pass. */
+    int overlap;
+    MPI_Request *req;
+    size_t nreq, req_cap;
+    struct slice_ { void *buf; size_t count; lrmlp_dtype dt; } *slices;
+    size_t nslices, slices_cap;
+    size_t covered; /* elements announced this batch */
+    int slice_rc;   /* first failure while announcing */
 };
 
 #define CHUNK ((size_t)1 << 30) /* elements (or bytes) per MPI call: below INT_MAX */
@@ -80,6 +90,7 @@ LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm)
         return LRMLP_ERR_IO;
     }
     MPI_Comm_set_errhandler(h->comm, MPI_ERRORS_RETURN);
+    h->overlap = 1;
     MPI_Comm_rank(h->comm, &h->rank);
     MPI_Comm_size(h->comm, &h->size);
     *out = h;
@@ -92,8 +103,13 @@ LRMLP_MPI_API void lrmlp_mpi_free(lrmlp_mpi *h)
         return;
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized)
+    if (!finalized) {
+        if (h->nreq) /* a batch abandoned between its slices and the hook */
+            MPI_Waitall((int)h->nreq, h->req, MPI_STATUSES_IGNORE);
         MPI_Comm_free(&h->comm);
+    }
+    free(h->req);
+    free(h->slices);
     free(h);
 }
 
@@ -115,13 +131,23 @@ LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_bytes(const lrmlp_mpi *h) { return h 
 LRMLP_MPI_API size_t lrmlp_mpi_last_step_bytes(const lrmlp_mpi *h) { return h ? h->last_bytes : 0; }
 LRMLP_MPI_API double lrmlp_mpi_allreduce_seconds(const lrmlp_mpi *h) { return h ? h->seconds : 0; }
 LRMLP_MPI_API double lrmlp_mpi_wait_seconds(const lrmlp_mpi *h) { return h ? h->wait_seconds : 0; }
+LRMLP_MPI_API double lrmlp_mpi_post_seconds(const lrmlp_mpi *h) { return h ? h->post_seconds : 0; }
+
+LRMLP_MPI_API int lrmlp_mpi_set_overlap(lrmlp_mpi *h, int overlap)
+{
+    if (!h)
+        return LRMLP_ERR_INVALID;
+    h->overlap = overlap != 0;
+    return LRMLP_OK;
+}
+LRMLP_MPI_API int lrmlp_mpi_get_overlap(const lrmlp_mpi *h) { return h ? h->overlap : 0; }
 LRMLP_MPI_API void lrmlp_mpi_reset_counters(lrmlp_mpi *h)
 {
     if (!h)
         return;
     h->calls = h->bytes = 0;
     h->last_bytes = 0;
-    h->seconds = h->wait_seconds = 0;
+    h->seconds = h->wait_seconds = h->post_seconds = 0;
 }
 
 LRMLP_MPI_API int lrmlp_mpi_set_profile(lrmlp_mpi *h, int profile)
@@ -214,30 +240,170 @@ static int agree(lrmlp_mpi *h, int rc, const uint64_t *keys, size_t nkeys, int *
 
 /* ---- the gradient all-reduce ---- */
 
+static MPI_Datatype mpi_type(lrmlp_dtype dt) { return dt == LRMLP_F32 ? MPI_FLOAT : MPI_DOUBLE; }
+static size_t elem_size(lrmlp_dtype dt) { return dt == LRMLP_F32 ? sizeof(float) : sizeof(double); }
+
+/* Profile mode: the barrier that separates waiting for the slowest rank
+ * from the transfer. */
+static int profile_barrier(lrmlp_mpi *h)
+{
+    double tw = now_seconds();
+    int mrc = MPI_Barrier(h->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(h, mrc, "MPI_Barrier (profile)");
+    h->wait_seconds += now_seconds() - tw;
+    return LRMLP_OK;
+}
+
+static void count_step(lrmlp_mpi *h, size_t count, lrmlp_dtype dt)
+{
+    h->calls++;
+    h->last_bytes = count * elem_size(dt);
+    h->bytes += (uint64_t)(count * elem_size(dt));
+}
+
+/* The whole vector in one blocking all-reduce (the hook without slices). */
 static int reduce_sum(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
 {
-    MPI_Datatype type = dt == LRMLP_F32 ? MPI_FLOAT : MPI_DOUBLE;
-    size_t es = dt == LRMLP_F32 ? sizeof(float) : sizeof(double);
-    if (h->profile) {
-        double tw = now_seconds();
-        int mrc = MPI_Barrier(h->comm);
-        if (mrc != MPI_SUCCESS)
-            return mpi_fail(h, mrc, "MPI_Barrier (profile)");
-        h->wait_seconds += now_seconds() - tw;
-    }
+    size_t es = elem_size(dt);
+    if (h->profile && profile_barrier(h))
+        return LRMLP_ERR_IO;
     double t0 = now_seconds();
     for (size_t off = 0; off < count; off += CHUNK) {
         size_t c = count - off < CHUNK ? count - off : CHUNK;
-        int mrc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * es, (int)c, type, MPI_SUM,
-                                h->comm);
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * es, (int)c, mpi_type(dt),
+                                MPI_SUM, h->comm);
         if (mrc != MPI_SUCCESS)
             return mpi_fail(h, mrc, "MPI_Allreduce (gradient)");
     }
     h->seconds += now_seconds() - t0;
-    h->calls++;
-    h->last_bytes = count * es;
-    h->bytes += (uint64_t)(count * es);
+    count_step(h, count, dt);
     return LRMLP_OK;
+}
+
+/* Starts the all-reduce of one slice: MPI_Iallreduce in chunks below
+ * INT_MAX, then a progress poll of everything in flight (Open MPI advances
+ * non-blocking collectives only inside MPI calls). Should the
+ * request array not grow, the slice's request is completed at once, so that
+ * every rank still takes part in the same collectives (a blocking
+ * MPI_Allreduce would not match another rank's MPI_Iallreduce). */
+static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
+{
+    size_t es = elem_size(dt), need = h->nreq + (count + CHUNK - 1) / CHUNK;
+    if (need > h->req_cap) {
+        size_t cap = need < 16 ? 16 : 2 * need;
+        MPI_Request *r = realloc(h->req, cap * sizeof *r);
+        if (r) {
+            h->req = r;
+            h->req_cap = cap;
+        }
+    }
+    for (size_t off = 0; off < count; off += CHUNK) {
+        size_t c = count - off < CHUNK ? count - off : CHUNK;
+        void *p = (char *)buf + off * es;
+        MPI_Request one, *r = h->nreq < h->req_cap ? &h->req[h->nreq++] : &one;
+        int mrc = MPI_Iallreduce(MPI_IN_PLACE, p, (int)c, mpi_type(dt), MPI_SUM, h->comm, r);
+        if (mrc == MPI_SUCCESS && r == &one)
+            mrc = MPI_Wait(&one, MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS)
+            return mpi_fail(h, mrc, "MPI_Iallreduce (gradient slice)");
+    }
+    int done = 0;
+    int mrc = MPI_Testall((int)h->nreq, h->req, &done, MPI_STATUSES_IGNORE);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(h, mrc, "MPI_Testall (gradient slices)");
+    return LRMLP_OK;
+}
+
+static int wait_slices(lrmlp_mpi *h)
+{
+    int mrc = MPI_Waitall((int)h->nreq, h->req, MPI_STATUSES_IGNORE);
+    h->nreq = 0;
+    return mrc == MPI_SUCCESS ? LRMLP_OK : mpi_fail(h, mrc, "MPI_Waitall (gradient slices)");
+}
+
+/* Announces one slice of the current batch's gradient: posts it in overlap
+ * mode, records it otherwise. */
+static int slice_ready(lrmlp_mpi *h, lrmlp_net *net, size_t offset, size_t count)
+{
+    if (h->slice_rc)
+        return h->slice_rc;
+    lrmlp_dtype dt = lrmlp_net_dtype(net);
+    void *buf = (char *)lrmlp_net_grads(net) + offset * elem_size(dt);
+    int rc = LRMLP_OK;
+    if (h->overlap) {
+        if (h->profile && h->covered == 0)
+            rc = profile_barrier(h);
+        double t0 = now_seconds();
+        /* polls after the last slice too: measured better than leaving that
+         * slice to the hook's wait (docs/mpi.md) */
+        if (rc == LRMLP_OK)
+            rc = post_slice(h, buf, count, dt);
+        h->post_seconds += now_seconds() - t0;
+    } else {
+        if (h->nslices == h->slices_cap) {
+            size_t cap = h->slices_cap ? 2 * h->slices_cap : 16;
+            struct slice_ *s = realloc(h->slices, cap * sizeof *s);
+            if (s) {
+                h->slices = s;
+                h->slices_cap = cap;
+            }
+        }
+        if (h->nslices < h->slices_cap) {
+            h->slices[h->nslices++] = (struct slice_){buf, count, dt};
+        } else { /* no memory: reduce it now (the same collective, only earlier) */
+            if (h->profile && h->covered == 0)
+                rc = profile_barrier(h);
+            double t0 = now_seconds();
+            if (rc == LRMLP_OK)
+                rc = post_slice(h, buf, count, dt);
+            if (rc == LRMLP_OK)
+                rc = wait_slices(h);
+            h->seconds += now_seconds() - t0;
+        }
+    }
+    h->covered += count;
+    if (rc)
+        h->slice_rc = rc;
+    return rc;
+}
+
+LRMLP_MPI_API int lrmlp_mpi_grad_ready(void *user, lrmlp_net *net, size_t offset, size_t count)
+{
+    lrmlp_mpi *h = user;
+    if (!h || !net)
+        return LRMLP_ERR_INVALID;
+    size_t np = lrmlp_net_param_count(net);
+    if (offset > np || count > np - offset)
+        return fail(h, LRMLP_ERR_INVALID, "slice [%zu, +%zu) outside the %zu-element gradient",
+                    offset, count, np);
+    return slice_ready(h, net, offset, count);
+}
+
+/* The hook's reduction: the announced slices (completed, or posted and
+ * completed without overlap) when there are any, else the whole vector. */
+static int reduce_grad(lrmlp_mpi *h, void *grad, size_t count, lrmlp_dtype dt)
+{
+    if (h->covered == 0 && h->slice_rc == LRMLP_OK)
+        return reduce_sum(h, grad, count, dt);
+    int rc = h->slice_rc;
+    if (h->nslices && rc == LRMLP_OK && h->profile)
+        rc = profile_barrier(h);
+    double t0 = now_seconds();
+    for (size_t i = 0; i < h->nslices && rc == LRMLP_OK; i++)
+        rc = post_slice(h, h->slices[i].buf, h->slices[i].count, h->slices[i].dt);
+    int wrc = wait_slices(h); /* even after a failure: nothing stays in flight */
+    h->seconds += now_seconds() - t0;
+    rc = rc ? rc : wrc;
+    if (rc == LRMLP_OK && h->covered != count)
+        rc = fail(h, LRMLP_ERR_STATE,
+                  "the announced gradient slices cover %zu of %zu elements", h->covered, count);
+    h->nslices = 0;
+    h->covered = 0;
+    h->slice_rc = LRMLP_OK;
+    if (rc == LRMLP_OK)
+        count_step(h, count, dt);
+    return rc;
 }
 
 static void scale(void *buf, size_t count, lrmlp_dtype dt, double s)
@@ -262,7 +428,7 @@ LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrml
         return fail(h, LRMLP_ERR_DTYPE, "unknown dtype %d", (int)dtype);
     if (count && !grad)
         return fail(h, LRMLP_ERR_INVALID, "gradient is NULL");
-    int rc = reduce_sum(h, grad, count, dtype);
+    int rc = reduce_grad(h, grad, count, dtype);
     if (rc)
         return rc;
     if (h->average && h->size > 1)
@@ -618,11 +784,20 @@ typedef struct {
     int stopped;
 } mpi_epoch_;
 
+static int epoch_ready(void *user, lrmlp_net *net, size_t offset, size_t count)
+{
+    mpi_epoch_ *e = user;
+    int rc = slice_ready(e->h, net, offset, count);
+    if (rc && !e->hook_rc)
+        e->hook_rc = rc;
+    return rc;
+}
+
 static int epoch_reduce(void *user, void *grad, size_t count, lrmlp_dtype dt)
 {
     mpi_epoch_ *e = user;
-    int rc = reduce_sum(e->h, grad, count, dt);
-    if (rc)
+    int rc = reduce_grad(e->h, grad, count, dt);
+    if (rc && !e->hook_rc)
         e->hook_rc = rc;
     return rc;
 }
@@ -706,9 +881,16 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
     co.on_step_user = &e;
     co.allreduce = epoch_reduce;
     co.allreduce_user = &e;
+    co.grad_ready = epoch_ready; /* per-layer reductions (docs/mpi.md) */
+    co.grad_ready_user = &e;
     lrmlp_epoch_stats cs = {NAN, NAN, 0, 0, 0.0};
     rc = lrmlp_train_epoch(net, opt, ds, &co, &cs);
     free(idx);
+    if (h->nreq || h->covered) { /* not reached by the core's contract (train.h) */
+        wait_slices(h);
+        h->nslices = h->covered = 0;
+        h->slice_rc = LRMLP_OK;
+    }
     if (e.hook_rc) {
         rc = e.hook_rc; /* an MPI failure; its message is set */
     } else if (e.stopped) {

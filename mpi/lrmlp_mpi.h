@@ -76,9 +76,39 @@ LRMLP_MPI_API int lrmlp_mpi_get_average(const lrmlp_mpi *h);
 /* The all-reduce hook (lrmlp_allreduce_fn) for lrmlp_train_options.allreduce
  * with allreduce_user = the handle: MPI_Allreduce(MPI_SUM) in place on the
  * gradient (MPI_FLOAT or MPI_DOUBLE), then a scale by 1/P in mean mode.
+ * When lrmlp_mpi_grad_ready announced slices for this batch (see below), it
+ * completes their reductions instead (LRMLP_ERR_STATE, after completing
+ * them, if they do not cover count elements).
  * Collective; count and dtype must agree on all ranks. Counts the call, its
  * payload bytes (count * element size) and its wall time. */
 LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrmlp_dtype dtype);
+
+/* Overlap of the gradient reduction with the backward pass (docs/mpi.md).
+ * lrmlp_mpi_grad_ready is the lrmlp_grad_ready_fn (train.h) for
+ * lrmlp_train_options.grad_ready with grad_ready_user = the handle, used
+ * together with lrmlp_mpi_allreduce as the all-reduce hook (and by
+ * lrmlp_mpi_train_epoch). Each layer's gradient slice is then reduced by
+ * its own MPI_Iallreduce(MPI_SUM), in the order the backward pass announces
+ * them; in overlap mode (set_overlap on, the default) it is started as soon
+ * as the slice is final and the hook only waits for them (MPI_Waitall)
+ * before the optimizer step; with overlap off the same calls are started by
+ * the hook after the backward pass. Both modes make the same MPI calls on the
+ * same slices, so they give bit-identical results for any number of ranks;
+ * with 2 ranks also bit-identical to the whole-vector MPI_Allreduce the hook
+ * does when no slice was announced (a sum of two values does not depend on
+ * the reduction algorithm). The mode must be the same on every rank; it is
+ * local (not collective). grad_ready is collective in the sense of the hook:
+ * every rank must announce the same slices in the same order, which the
+ * core's epoch guarantees (train.h). It returns LRMLP_OK, LRMLP_ERR_INVALID
+ * for a slice outside the network's gradient, or LRMLP_ERR_IO when MPI
+ * fails. post_seconds (cumulative, reset with the counters) is the
+ * time spent in MPI while announcing slices in overlap mode (posting and
+ * progress polls during the backward pass); lrmlp_mpi_allreduce_seconds is
+ * the time the hook blocks. */
+LRMLP_MPI_API int lrmlp_mpi_grad_ready(void *user, lrmlp_net *net, size_t offset, size_t count);
+LRMLP_MPI_API int lrmlp_mpi_set_overlap(lrmlp_mpi *h, int overlap);
+LRMLP_MPI_API int lrmlp_mpi_get_overlap(const lrmlp_mpi *h);
+LRMLP_MPI_API double lrmlp_mpi_post_seconds(const lrmlp_mpi *h);
 
 /* ---- communication counters (local, not collective) ----
  * Every gradient all-reduce (the hook and lrmlp_mpi_train_epoch's steps)
@@ -90,7 +120,8 @@ LRMLP_MPI_API uint64_t lrmlp_mpi_allreduce_bytes(const lrmlp_mpi *h);   /* cumul
 LRMLP_MPI_API size_t lrmlp_mpi_last_step_bytes(const lrmlp_mpi *h);     /* last call */
 LRMLP_MPI_API double lrmlp_mpi_allreduce_seconds(const lrmlp_mpi *h);   /* cumulative */
 /* Profile mode (off by default; same setting on every rank): each gradient
- * all-reduce is preceded by an MPI_Barrier whose time goes to
+ * all-reduce (in overlap mode: the first slice of each batch) is preceded by
+ * an MPI_Barrier whose time goes to
  * lrmlp_mpi_wait_seconds, so lrmlp_mpi_allreduce_seconds measures the
  * transfer alone instead of transfer plus waiting for the slowest rank.
  * Costs one barrier per step. */
@@ -146,7 +177,9 @@ LRMLP_MPI_API int lrmlp_mpi_broadcast_model(lrmlp_mpi *h, lrmlp_net **net, lrmlp
  * lrmlp_net_epochs, as lrmlp_train_epoch does (before version 2 of
  * lrmlp_train_options it did not).
  *
- * o->allreduce is ignored. o->on_step, when set, is called on every rank
+ * o->allreduce and o->grad_ready are ignored: the add-on reduces each
+ * layer's slice as lrmlp_mpi_grad_ready does, overlapped with the backward
+ * pass in overlap mode (the default; lrmlp_mpi_set_overlap). o->on_step, when set, is called on every rank
  * after each step with the rank's own slice loss and the global batch size;
  * the ranks then agree on stopping (one extra tiny all-reduce per step, only
  * when a callback is set): if any rank's callback asks to stop, every rank

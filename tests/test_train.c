@@ -204,9 +204,9 @@ START_TEST(test_determinism)
 }
 END_TEST
 
-/* A program built against version 1 of lrmlp_train_options passes the
- * shorter struct; the fields added in version 2 take their defaults, so it
- * trains exactly like a version-2 caller with the defaults. */
+/* A program built against version 1 or 2 of lrmlp_train_options passes the
+ * shorter struct; the fields added later take their defaults, so it trains
+ * exactly like a current caller with the defaults. */
 typedef struct {
     unsigned int version;
     lrmlp_loss loss;
@@ -235,22 +235,202 @@ static float *trained_weights(const lrmlp_dataset *ds, uint64_t seed,
     return w;
 }
 
+typedef struct {
+    train_options_v1 v1;
+    const size_t *order;
+    size_t shard_count;
+    size_t shard_index;
+} train_options_v2;
+
 START_TEST(test_options_v1)
 {
+    /* versions 1 and 2 (shorter structs, followed by bytes a newer reader
+     * must not take) train exactly like version 3 with the defaults */
     lrmlp_dataset *ds = clusters(100, 3);
-    /* the v1 struct, followed by bytes a v2 reader must not take */
-    unsigned char buf[sizeof(lrmlp_train_options) + 64];
+    unsigned char buf[2][sizeof(lrmlp_train_options) + 64];
     memset(buf, 0xAB, sizeof buf);
     train_options_v1 o1 = { 1, LRMLP_LOSS_CROSS_ENTROPY, 16, 1, NULL, NULL, NULL, NULL };
-    memcpy(buf, &o1, sizeof o1);
-    lrmlp_train_options o2 = LRMLP_TRAIN_OPTIONS_INIT;
-    o2.batch_size = 16;
+    train_options_v2 o2 = { { 2, LRMLP_LOSS_CROSS_ENTROPY, 16, 1, NULL, NULL, NULL, NULL },
+                            NULL, 0, 0 };
+    memcpy(buf[0], &o1, sizeof o1);
+    memcpy(buf[1], &o2, sizeof o2);
+    lrmlp_train_options o3 = LRMLP_TRAIN_OPTIONS_INIT;
+    o3.batch_size = 16;
     size_t P;
-    float *a = trained_weights(ds, 5, (const lrmlp_train_options *)(void *)buf, &P);
-    float *b = trained_weights(ds, 5, &o2, &P);
-    ck_assert(memcmp(a, b, P * sizeof *a) == 0);
-    free(a);
-    free(b);
+    float *w1 = trained_weights(ds, 5, (const lrmlp_train_options *)(void *)buf[0], &P);
+    float *w2 = trained_weights(ds, 5, (const lrmlp_train_options *)(void *)buf[1], &P);
+    float *w3 = trained_weights(ds, 5, &o3, &P);
+    ck_assert(memcmp(w1, w3, P * sizeof *w1) == 0);
+    ck_assert(memcmp(w2, w3, P * sizeof *w2) == 0);
+    free(w1);
+    free(w2);
+    free(w3);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+/* grad_ready (version 3): the per-layer notices of the backward pass. */
+enum { GR_L = 3, GR_KEEP = 4 };
+typedef struct {
+    size_t off[GR_L], cnt[GR_L]; /* layer l's slice of the gradient vector */
+    size_t P;                    /* parameters */
+    int frozen;                  /* layer 1 frozen */
+    float *snap;                 /* the slices as announced, this batch */
+    size_t pending;              /* notices since the last hook call */
+    size_t hooks, notices;
+    float *kept;                 /* the hook's vector of its first GR_KEEP calls */
+    int fail_at;                 /* notice (1-based) that fails, 0: none */
+    int check;                   /* the hook checks the notices */
+} gr_;
+
+static int gr_ready(void *user, lrmlp_net *net, size_t offset, size_t count)
+{
+    gr_ *g = user;
+    size_t l = GR_L - 1 - g->pending; /* last layer first */
+    ck_assert(g->pending < GR_L);
+    ck_assert_uint_eq(offset, g->off[l]);
+    ck_assert_uint_eq(count, g->cnt[l]);
+    const float *gv = lrmlp_net_grads(net);
+    memcpy(g->snap + offset, gv + offset, count * sizeof(float));
+    for (size_t i = 0; g->frozen && l == 1 && i < count; i++)
+        ck_assert(gv[offset + i] == 0.0f);
+    g->pending++;
+    g->notices++;
+    return (int)g->notices == g->fail_at ? LRMLP_ERR_IO : 0;
+}
+
+static int gr_hook(void *user, void *grad, size_t count, lrmlp_dtype dt)
+{
+    gr_ *g = user;
+    ck_assert(dt == LRMLP_F32 && count == g->P);
+    if (g->check) {
+        /* every layer was announced, and its slice was final then */
+        ck_assert_uint_eq(g->pending, GR_L);
+        ck_assert(memcmp(g->snap, grad, count * sizeof(float)) == 0);
+        g->pending = 0;
+    }
+    if (g->hooks < GR_KEEP)
+        memcpy(g->kept + g->hooks * count, grad, count * sizeof(float));
+    g->hooks++;
+    return 0;
+}
+
+/* With and without grad_ready the epoch is bit-identical (the shard weight
+ * of a mean loss is applied per slice); each layer is announced once per
+ * batch, last first, when its slice is final, also over accumulated chunks
+ * (batches above the chunk size) and for a frozen layer. */
+START_TEST(test_grad_ready)
+{
+    const size_t n = 6500, w[] = {4, 16, 8, 3};
+    lrmlp_dataset *ds = clusters(n, 9);
+    struct {
+        size_t batch, shards, index;
+    } cfg[] = {{0, 1, 0}, {0, 3, 1}, {16, 1, 0}, {16, 3, 2}};
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+        for (int frozen = 0; frozen < 2; frozen++) {
+            gr_ g[2];
+            float *params[2];
+            for (int with = 0; with < 2; with++) {
+                lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+                no.n_layers = GR_L;
+                no.widths = w;
+                no.bias = 1;
+                no.seed = 5;
+                lrmlp_net *net;
+                ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+                if (frozen)
+                    ck_assert_int_eq(lrmlp_net_set_frozen(net, 1, 1), LRMLP_OK);
+                lrmlp_optim *opt = adam(net, 0.01);
+                gr_ *gg = &g[with];
+                memset(gg, 0, sizeof *gg);
+                gg->P = lrmlp_net_param_count(net);
+                gg->frozen = frozen;
+                for (size_t l = 0, off = 0; l < GR_L; l++) {
+                    gg->off[l] = off;
+                    gg->cnt[l] = w[l] * w[l + 1] + w[l + 1];
+                    off += gg->cnt[l];
+                }
+                ck_assert_uint_eq(gg->off[GR_L - 1] + gg->cnt[GR_L - 1], gg->P);
+                gg->kept = calloc(GR_KEEP * gg->P, sizeof(float));
+                gg->snap = calloc(gg->P, sizeof(float));
+                gg->check = with;
+                lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+                o.batch_size = cfg[c].batch;
+                o.shard_count = cfg[c].shards;
+                o.shard_index = cfg[c].index;
+                o.allreduce = gr_hook;
+                o.allreduce_user = gg;
+                if (with) {
+                    o.grad_ready = gr_ready;
+                    o.grad_ready_user = gg;
+                }
+                for (int e = 0; e < 2; e++)
+                    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_OK);
+                ck_assert_uint_eq(gg->notices, with ? GR_L * gg->hooks : 0);
+                params[with] = malloc(gg->P * sizeof(float));
+                memcpy(params[with], lrmlp_net_params(net), gg->P * sizeof(float));
+                free(gg->snap);
+                lrmlp_optim_free(opt);
+                lrmlp_net_free(net);
+            }
+            ck_assert_uint_eq(g[0].hooks, g[1].hooks);
+            size_t kept = g[0].hooks < GR_KEEP ? g[0].hooks : GR_KEEP;
+            ck_assert(memcmp(g[0].kept, g[1].kept, kept * g[0].P * sizeof(float)) == 0);
+            ck_assert(memcmp(params[0], params[1], g[0].P * sizeof(float)) == 0);
+            for (int i = 0; i < 2; i++) {
+                free(g[i].kept);
+                free(params[i]);
+            }
+        }
+    }
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
+/* A failing grad_ready stops further notices of the batch; the hook is
+ * still called once (to complete what was started), then the epoch returns
+ * the callback's status without a step. */
+START_TEST(test_grad_ready_fails)
+{
+    const size_t w[] = {4, 16, 8, 3};
+    lrmlp_dataset *ds = clusters(60, 2);
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    no.n_layers = GR_L;
+    no.widths = w;
+    no.bias = 1;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    lrmlp_optim *opt = adam(net, 0.01);
+    gr_ g;
+    memset(&g, 0, sizeof g);
+    g.P = lrmlp_net_param_count(net);
+    for (size_t l = 0, off = 0; l < GR_L; l++) {
+        g.off[l] = off;
+        g.cnt[l] = w[l] * w[l + 1] + w[l + 1];
+        off += g.cnt[l];
+    }
+    g.kept = calloc(GR_KEEP * g.P, sizeof(float));
+    g.snap = calloc(g.P, sizeof(float));
+    g.fail_at = 2;
+    float *before = malloc(g.P * sizeof(float));
+    memcpy(before, lrmlp_net_params(net), g.P * sizeof(float));
+    lrmlp_train_options o = LRMLP_TRAIN_OPTIONS_INIT;
+    o.batch_size = 20;
+    o.allreduce = gr_hook;
+    o.allreduce_user = &g;
+    o.grad_ready = gr_ready;
+    o.grad_ready_user = &g;
+    ck_assert_int_eq(lrmlp_train_epoch(net, opt, ds, &o, NULL), LRMLP_ERR_IO);
+    ck_assert(strstr(lrmlp_last_errmsg(), "gradient-ready") != NULL);
+    ck_assert_uint_eq(g.notices, 2);
+    ck_assert_uint_eq(g.hooks, 1);
+    ck_assert_uint_eq(lrmlp_optim_steps(opt), 0);
+    ck_assert(memcmp(before, lrmlp_net_params(net), g.P * sizeof(float)) == 0);
+    free(before);
+    free(g.snap);
+    free(g.kept);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
     lrmlp_dataset_free(ds);
 }
 END_TEST
@@ -489,6 +669,8 @@ int main(void)
     tcase_add_test(tc, test_order_and_shards);
     tcase_add_test(tc, test_full_batch_gd_step);
     tcase_add_test(tc, test_chunked_full_batch);
+    tcase_add_test(tc, test_grad_ready);
+    tcase_add_test(tc, test_grad_ready_fails);
     tcase_add_test(tc, test_shape_mismatch);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

@@ -69,7 +69,8 @@ void ref_read_train_options(const lrmlp_train_options *o, double *v)
 {
     double f[] = {o->version, o->loss, (double)o->batch_size, o->shuffle, o->on_step != NULL,
                   o->on_step_user != NULL, o->allreduce != NULL, o->allreduce_user != NULL,
-                  o->order != NULL, (double)o->shard_count, (double)o->shard_index};
+                  o->order != NULL, (double)o->shard_count, (double)o->shard_index,
+                  o->grad_ready != NULL, o->grad_ready_user != NULL};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         v[i] = f[i];
 }

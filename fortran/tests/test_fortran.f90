@@ -171,11 +171,12 @@ contains
 
         call check(lrmlp_train_options_init(to, LRMLP_TRAIN_OPTIONS_VERSION) == LRMLP_OK, &
             'train options init')
-        call check(to%version == 2 .and. to%loss == LRMLP_LOSS_CROSS_ENTROPY .and. &
+        call check(to%version == 3 .and. to%loss == LRMLP_LOSS_CROSS_ENTROPY .and. &
             to%batch_size == 128 .and. to%shuffle == 1 .and. &
             .not. c_associated(to%on_step) .and. .not. c_associated(to%on_step_user) .and. &
             .not. c_associated(to%allreduce) .and. .not. c_associated(to%allreduce_user) .and. &
-            .not. c_associated(to%order) .and. to%shard_count == 0 .and. to%shard_index == 0, &
+            .not. c_associated(to%order) .and. to%shard_count == 0 .and. to%shard_index == 0 .and. &
+            .not. c_associated(to%grad_ready) .and. .not. c_associated(to%grad_ready_user), &
             'train options defaults')
 
         call check(lrmlp_net_options_init(no, 99) == LRMLP_ERR_VERSION, 'unknown version')
@@ -240,8 +241,11 @@ contains
         to%order = c_loc(widths)
         to%shard_count = 45
         to%shard_index = 46
+        to%grad_ready = c_null_funptr
+        to%grad_ready_user = c_loc(widths)
         call ref_read_train_options(to, v)
-        call check(all(v(1:11) == [41d0, 42d0, 43d0, 44d0, 1d0, 0d0, 0d0, 1d0, 1d0, 45d0, 46d0]), &
+        call check(all(v(1:13) == [41d0, 42d0, 43d0, 44d0, 1d0, 0d0, 0d0, 1d0, 1d0, 45d0, 46d0, &
+            0d0, 1d0]), &
             'lrmlp_train_options fields as C reads them')
 
         call ref_fill_results(st, ev)

@@ -2,8 +2,10 @@
  *
  * lrmlp_train_epoch runs one pass over a dataset: for each mini-batch it
  * copies the batch out of the dataset, computes the gradient
- * (lrmlp_net_gradient_*), calls the optional all-reduce hook on the gradient
- * vector, takes an optimizer step and calls the optional step callback.
+ * (lrmlp_net_gradient_*; the optional grad_ready callback hears of each
+ * layer's part as it is finished), calls the optional all-reduce hook on the
+ * gradient vector, takes an optimizer step and calls the optional step
+ * callback.
  * Shuffling draws from the network's generator, so a network restored from a
  * model file continues with the same batches as an uninterrupted run.
  *
@@ -45,10 +47,29 @@ typedef int (*lrmlp_step_fn)(void *user, lrmlp_net *net, const lrmlp_step_info *
  * and return LRMLP_OK, or a negative status to abort the epoch. */
 typedef int (*lrmlp_allreduce_fn)(void *user, void *grad, size_t count, lrmlp_dtype dtype);
 
-/* Version 2 added order, shard_count and shard_index; a program built
- * against version 1 passes its shorter struct with version 1 and gets the
- * defaults for them. */
-#define LRMLP_TRAIN_OPTIONS_VERSION 2
+/* Called during the backward pass when one layer's slice of the flat
+ * gradient vector, elements [offset, offset + count) (the layer's W then its
+ * b, see lrmlp_net_params), holds its final value for the batch: for data
+ * parallelism, the place to start a non-blocking reduction of that slice
+ * while the earlier layers' backward pass runs; the all-reduce hook then
+ * waits for them. Contract: for every batch, before the all-reduce hook,
+ * it is called exactly once per layer, from the last layer to the first, so
+ * that the calls cover the whole vector. With shards (P > 1) the slice is
+ * already weighted as the hook expects, and the calls are made on every
+ * process even when the batch failed locally (slices all NaN) or this
+ * process's part is empty (zeros); frozen layers are announced too (their
+ * zero slice). The slice may be read and, once the call returned, written by
+ * the callee or its MPI library until the all-reduce hook returns; the loop
+ * does not touch it meanwhile. Return 0, or a negative lrmlp_status: no
+ * further calls are made for that batch, the all-reduce hook is still called
+ * (so that what was started can be completed) and the epoch then returns
+ * the status. The network must not be modified. */
+typedef int (*lrmlp_grad_ready_fn)(void *user, lrmlp_net *net, size_t offset, size_t count);
+
+/* Version 2 added order, shard_count and shard_index, version 3 grad_ready
+ * and grad_ready_user; a program built against an older version passes its
+ * shorter struct with its version and gets the defaults for the rest. */
+#define LRMLP_TRAIN_OPTIONS_VERSION 3
 typedef struct lrmlp_train_options {
     unsigned int version;          /* LRMLP_TRAIN_OPTIONS_VERSION */
     lrmlp_loss loss;               /* default LRMLP_LOSS_CROSS_ENTROPY */
@@ -66,10 +87,13 @@ typedef struct lrmlp_train_options {
     size_t shard_count;            /* data parallelism over P = shard_count processes
                                       (default 0 or 1: off); see below */
     size_t shard_index;            /* this process's shard, < shard_count */
+    /* version 3 */
+    lrmlp_grad_ready_fn grad_ready; /* optional, default NULL */
+    void *grad_ready_user;
 } lrmlp_train_options;
 #define LRMLP_TRAIN_OPTIONS_INIT \
     { LRMLP_TRAIN_OPTIONS_VERSION, LRMLP_LOSS_CROSS_ENTROPY, 128, 1, NULL, NULL, NULL, NULL, \
-      NULL, 0, 0 }
+      NULL, 0, 0, NULL, NULL }
 LRMLP_API int lrmlp_train_options_init(lrmlp_train_options *opts, unsigned int version);
 
 typedef struct lrmlp_epoch_stats {
