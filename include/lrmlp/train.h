@@ -13,7 +13,11 @@
  * diverged step (NaN/Inf loss or gradient) returns LRMLP_ERR_DIVERGED before
  * the optimizer touches the weights, so the network keeps its last finite
  * parameters. Threads: the network, optimizer and dataset must not be used
- * by another thread during the call (the dataset only read). */
+ * by another thread during the call (the dataset only read). The matrix
+ * products run on OpenBLAS's threads, as many as the application set; the
+ * element-wise work runs on the calling thread; the library starts no
+ * threads. Results are bitwise reproducible for a given seed and BLAS
+ * thread count. */
 #ifndef LRMLP_TRAIN_H
 #define LRMLP_TRAIN_H
 
