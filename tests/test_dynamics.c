@@ -1,4 +1,4 @@
-/* The paper's theory setting end to end (theory.md sections 2 and 4): a
+/* The paper's theory setting end to end (docs/theory.md sections 2 and 4): a
  * two-layer bias-free network with W_2 fixed, whitened linear-teacher data
  * (X X^T = I), eps-orthogonal W_1(0), full-batch GD on the summed squared
  * error. Smooth activations keep the change of W_1 in block 11; every

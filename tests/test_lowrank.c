@@ -91,7 +91,7 @@ END_TEST
 
 START_TEST(test_param_count_paper)
 {
-    /* theory.md: the Fashion-MNIST low-rank net has 40,400 weights. */
+    /* docs/theory.md: the Fashion-MNIST low-rank net has 40,400 weights. */
     lrmlp_lowrank_options o = LRMLP_LOWRANK_OPTIONS_INIT;
     o.n_layers = 4;
     o.input_dim = 784;

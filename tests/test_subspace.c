@@ -585,7 +585,7 @@ START_TEST(test_block_fractions)
 }
 END_TEST
 
-/* ---- the law of parsimony (theory.md section 2, linear case) ---- */
+/* ---- the law of parsimony (docs/theory.md section 2, linear case) ---- */
 
 /* eps is cross-checked against the network's orthogonal init; 0 takes it
  * from there and gives the same bases as the right value. */
