@@ -700,14 +700,15 @@ LRMLP_API int lrmlp_adapter_merge(lrmlp_net **out, const lrmlp_net *ad)
             to_f64(ad->dtype, a->side[c + 1], o * in, W);
             to_f64(ad->dtype, pw(ad, c + 1), o * r, B);
             to_f64(ad->dtype, pw(ad, c), r * in, A);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)o, (int)in, (int)r,
-                        1.0, B, (int)r, A, (int)in, 1.0, W, (int)in);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)o,
+                        (lrmlp_blasint)in, (lrmlp_blasint)r, 1.0, B, (lrmlp_blasint)r, A,
+                        (lrmlp_blasint)in, 1.0, W, (lrmlp_blasint)in);
             from_f64(ad->dtype, W, o * in, pw(net, l));
             if (ad->bias) { /* b + B a */
                 to_f64(ad->dtype, pb(ad, c + 1), o, v);
                 to_f64(ad->dtype, pb(ad, c), r, v + o);
-                cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)o, (int)r, 1.0, B, (int)r,
-                            v + o, 1, 1.0, v, 1);
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, (lrmlp_blasint)o, (lrmlp_blasint)r, 1.0, B,
+                            (lrmlp_blasint)r, v + o, 1, 1.0, v, 1);
                 from_f64(ad->dtype, v, o, pb(net, l));
             }
         }

@@ -415,8 +415,8 @@ static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o
     for (size_t r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
         size_t rows = n - r0 < BLOCK_ROWS ? n - r0 : BLOCK_ROWS;
         block_f64(ref, r0, rows, o->center ? mu : NULL, B);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0 / (double)n,
-                    B, (int)d, 1.0, C, (int)d);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (lrmlp_blasint)d, (lrmlp_blasint)rows,
+                    1.0 / (double)n, B, (lrmlp_blasint)d, 1.0, C, (lrmlp_blasint)d);
     }
     lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, C,
                                      (lapack_int)d, w);
@@ -467,8 +467,9 @@ static int whiten_matrix(const lrmlp_dataset *ref, const lrmlp_whiten_options *o
             for (size_t i = 0; i < d; i++)
                 W[(d - 1 - k) * d + i] = G[i * d + k];
     } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)d, 1.0, G,
-                    (int)d, C, (int)d, 0.0, W, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (lrmlp_blasint)d, (lrmlp_blasint)d,
+                    (lrmlp_blasint)d, 1.0, G, (lrmlp_blasint)d, C, (lrmlp_blasint)d, 0.0, W,
+                    (lrmlp_blasint)d);
         for (size_t i = 0; i < d; i++)
             for (size_t j = i + 1; j < d; j++) {
                 double a = 0.5 * (W[i * d + j] + W[j * d + i]);
@@ -544,8 +545,9 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
     for (size_t r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
         size_t rows = n - r0 < BLOCK_ROWS ? n - r0 : BLOCK_ROWS;
         block_f64(ds, r0, rows, o.center ? mu : NULL, B);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)d, (int)d, 1.0, B,
-                    (int)d, W, (int)d, 0.0, Y, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (lrmlp_blasint)rows, (lrmlp_blasint)d,
+                    (lrmlp_blasint)d, 1.0, B, (lrmlp_blasint)d, W, (lrmlp_blasint)d, 0.0, Y,
+                    (lrmlp_blasint)d);
         size_t cnt = rows * d;
         if (st == ST_F32) {
             float *x = (float *)X + r0 * d;
@@ -569,8 +571,9 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
         q[j] = acc;
     }
     if (ds->raw_P)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)d, (int)d, 1.0, Wa,
-                    (int)d, ds->raw_P, (int)d, 0.0, P, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)d, (lrmlp_blasint)d,
+                    (lrmlp_blasint)d, 1.0, Wa, (lrmlp_blasint)d, ds->raw_P, (lrmlp_blasint)d, 0.0,
+                    P, (lrmlp_blasint)d);
     free(ds->raw_P);
     free(ds->raw_q);
     ds->raw_P = P;

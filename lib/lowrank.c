@@ -260,8 +260,9 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)d, 1.0, Vb,
-                (int)r, Vb, (int)r, 0.0, G, (int)r);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)r, (lrmlp_blasint)r,
+                (lrmlp_blasint)d, 1.0, Vb, (lrmlp_blasint)r, Vb, (lrmlp_blasint)r, 0.0, G,
+                (lrmlp_blasint)r);
     for (size_t i = 0; i < r; i++)
         for (size_t j = 0; j < r; j++)
             if (fabs(G[i * r + j] - (i == j)) > 1e-6) {
@@ -275,12 +276,14 @@ LRMLP_API int lrmlp_lowrank_init_from_dense(lrmlp_net *lr, const lrmlp_net *dens
             Vt[j * d + i] = Vb[i * r + j];
     /* U = W_{L-1} ... W_1 Vb / eps^(L-1), propagated one layer at a time. */
     get_w(dense, 0, W);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)r, (int)d, 1.0 / eps, W,
-                (int)d, Vb, (int)r, 0.0, M, (int)r);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)r,
+                (lrmlp_blasint)d, 1.0 / eps, W, (lrmlp_blasint)d, Vb, (lrmlp_blasint)r, 0.0, M,
+                (lrmlp_blasint)r);
     for (size_t l = 1; l + 1 < L; l++) {
         get_w(dense, l, W);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)r, (int)m,
-                    1.0 / eps, W, (int)m, M, (int)r, 0.0, M2, (int)r);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)r,
+                    (lrmlp_blasint)m, 1.0 / eps, W, (lrmlp_blasint)m, M, (lrmlp_blasint)r, 0.0, M2,
+                    (lrmlp_blasint)r);
         double *t = M;
         M = M2;
         M2 = t;
@@ -358,8 +361,9 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
     /* First dense layer: A_1 V^T (r x d), or U A_1 V^T (m x d) when L = 2. */
     get_w(lr, 0, B); /* V^T, r x d */
     get_w(lr, 1, A); /* A_1 */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)r, (int)d, (int)r, 1.0, A,
-                (int)r, B, (int)d, 0.0, C, (int)d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)r, (lrmlp_blasint)d,
+                (lrmlp_blasint)r, 1.0, A, (lrmlp_blasint)r, B, (lrmlp_blasint)d, 0.0, C,
+                (lrmlp_blasint)d);
     if (L == 2) {
         double *U = malloc(m * r * sizeof *U);
         if (!U) {
@@ -367,8 +371,9 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
             goto done;
         }
         get_w(lr, L, U);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)r, 1.0, U,
-                    (int)r, C, (int)d, 0.0, W, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)d,
+                    (lrmlp_blasint)r, 1.0, U, (lrmlp_blasint)r, C, (lrmlp_blasint)d, 0.0, W,
+                    (lrmlp_blasint)d);
         free(U);
         set_w(net, 0, W);
     } else {
@@ -391,8 +396,9 @@ LRMLP_API int lrmlp_lowrank_expand(lrmlp_net **out, const lrmlp_net *lr)
         }
         get_w(lr, L, U);
         get_w(lr, L - 1, A);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)r, (int)r, 1.0, U,
-                    (int)r, A, (int)r, 0.0, C, (int)r);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)r,
+                    (lrmlp_blasint)r, 1.0, U, (lrmlp_blasint)r, A, (lrmlp_blasint)r, 0.0, C,
+                    (lrmlp_blasint)r);
         free(U);
         memset(W, 0, m * m * sizeof *W);
         for (size_t i = 0; i < m; i++)

@@ -152,23 +152,27 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
     for (size_t i = 0; i < d * l; i++)
         Z[i] = lrmlp__rng_normal(&rng);
     /* Y = G Omega, then q rounds of Y <- G orth(G^T orth(Y)). */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)l, (int)d, 1.0, G,
-                (int)d, Z, (int)l, 0.0, Y, (int)l);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)l,
+                (lrmlp_blasint)d, 1.0, G, (lrmlp_blasint)d, Z, (lrmlp_blasint)l, 0.0, Y,
+                (lrmlp_blasint)l);
     if ((rc = orth_inplace(Y, m, l, tau)))
         goto done;
     for (size_t it = 0; it < q; it++) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)l, (int)m, 1.0, G,
-                    (int)d, Y, (int)l, 0.0, Z, (int)l);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)d, (lrmlp_blasint)l,
+                    (lrmlp_blasint)m, 1.0, G, (lrmlp_blasint)d, Y, (lrmlp_blasint)l, 0.0, Z,
+                    (lrmlp_blasint)l);
         if ((rc = orth_inplace(Z, d, l, tau)))
             goto done;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)l, (int)d, 1.0, G,
-                    (int)d, Z, (int)l, 0.0, Y, (int)l);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)l,
+                    (lrmlp_blasint)d, 1.0, G, (lrmlp_blasint)d, Z, (lrmlp_blasint)l, 0.0, Y,
+                    (lrmlp_blasint)l);
         if ((rc = orth_inplace(Y, m, l, tau)))
             goto done;
     }
     /* B = Q^T G (l x d) and its SVD B = Ub S Vt. */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)d, (int)m, 1.0, Y,
-                (int)l, G, (int)d, 0.0, B, (int)d);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)l, (lrmlp_blasint)d,
+                (lrmlp_blasint)m, 1.0, Y, (lrmlp_blasint)l, G, (lrmlp_blasint)d, 0.0, B,
+                (lrmlp_blasint)d);
     lapack_int info = lrmlp__svd(LAPACK_ROW_MAJOR, 'S', l, d, B, d, S, Ub, l, Vt, d, NULL, NULL,
                                  NULL, NULL);
     if (info != 0) {
@@ -177,8 +181,9 @@ static int topk_randomized(const double *G, size_t m, size_t d, size_t K, size_t
         goto done;
     }
     /* L = Q Ub[:, :K], R = Vt[:K, :]^T */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)K, (int)l, 1.0, Y,
-                (int)l, Ub, (int)l, 0.0, L, (int)K);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)m, (lrmlp_blasint)K,
+                (lrmlp_blasint)l, 1.0, Y, (lrmlp_blasint)l, Ub, (lrmlp_blasint)l, 0.0, L,
+                (lrmlp_blasint)K);
     topk_tail(Vt, S, d, K, l, R, sv);
 done:
     free(Y);
@@ -250,8 +255,9 @@ static int build_first_v(lrmlp_subspace *s, const double *W, sub_layer_ *ly)
     /* A = [R11, W^T L11 / eps] (d x 2K) */
     for (size_t i = 0; i < d; i++)
         memcpy(A + i * r, s->R11 + i * K, K * sizeof *A);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)K, (int)m, 1.0 / s->eps, W,
-                (int)d, s->L11, (int)K, 0.0, A + K, (int)r);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)d, (lrmlp_blasint)K,
+                (lrmlp_blasint)m, 1.0 / s->eps, W, (lrmlp_blasint)d, s->L11, (lrmlp_blasint)K, 0.0,
+                A + K, (lrmlp_blasint)r);
     if (!lrmlp__all_finite_f64(A, d * r)) {
         rc = lrmlp__err(LRMLP_ERR_DIVERGED, "W_1(0)^T L11 / eps is not finite");
         goto done;
@@ -289,16 +295,17 @@ static int build_u(lrmlp_subspace *s, const double *W, sub_layer_ *ly, size_t la
     }
     ly->u2_dev = 0;
     if (p > 0) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)p, (int)in,
-                    1.0 / s->eps, W, (int)in, ly->V + (in - p), (int)in, 0.0, U2, (int)p);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)out, (lrmlp_blasint)p,
+                    (lrmlp_blasint)in, 1.0 / s->eps, W, (lrmlp_blasint)in, ly->V + (in - p),
+                    (lrmlp_blasint)in, 0.0, U2, (lrmlp_blasint)p);
         if (!lrmlp__all_finite_f64(U2, out * p)) {
             rc = lrmlp__err(LRMLP_ERR_DIVERGED, "W(0) V2 / eps of layer %zu is not finite",
                             layer);
             goto done;
         }
         /* deviation ||U2^T U2 - I||_F from the upper triangle */
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)out, 1.0, U2, (int)p,
-                    0.0, C, (int)p);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (lrmlp_blasint)p, (lrmlp_blasint)out,
+                    1.0, U2, (lrmlp_blasint)p, 0.0, C, (lrmlp_blasint)p);
         double dev = 0;
         for (size_t i = 0; i < p; i++) {
             double e = C[i * p + i] - 1.0;
@@ -667,10 +674,12 @@ LRMLP_API int lrmlp_subspace_block_fractions(const lrmlp_subspace *s, size_t lay
         return lrmlp__err(LRMLP_ERR_NONFINITE, "W0 or Wt holds NaN/Inf");
     }
     /* T1 = D V, then D = U^T T1: the block matrix Wt of the change. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)in, 1.0, D,
-                (int)in, ly->V, (int)in, 0.0, T1, (int)in);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)out, 1.0, ly->U,
-                (int)out, T1, (int)in, 0.0, D, (int)in);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)out, (lrmlp_blasint)in,
+                (lrmlp_blasint)in, 1.0, D, (lrmlp_blasint)in, ly->V, (lrmlp_blasint)in, 0.0, T1,
+                (lrmlp_blasint)in);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)out, (lrmlp_blasint)in,
+                (lrmlp_blasint)out, 1.0, ly->U, (lrmlp_blasint)out, T1, (lrmlp_blasint)in, 0.0, D,
+                (lrmlp_blasint)in);
     lrmlp__block_fractions(D, out, in, p, frac);
     free(D);
     free(T1);
@@ -692,11 +701,13 @@ LRMLP_API double lrmlp_principal_angles(const double *A, const double *B, size_t
     if (!C || !E || !sc || !ss)
         goto done;
     /* C = A^T B, E = B - A C: the part of B outside span(A) */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)r, (int)n, 1.0, A, (int)r,
-                B, (int)r, 0.0, C, (int)r);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)r, (lrmlp_blasint)r,
+                (lrmlp_blasint)n, 1.0, A, (lrmlp_blasint)r, B, (lrmlp_blasint)r, 0.0, C,
+                (lrmlp_blasint)r);
     memcpy(E, B, nr * sizeof *E);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)r, (int)r, -1.0, A,
-                (int)r, C, (int)r, 1.0, E, (int)r);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)n, (lrmlp_blasint)r,
+                (lrmlp_blasint)r, -1.0, A, (lrmlp_blasint)r, C, (lrmlp_blasint)r, 1.0, E,
+                (lrmlp_blasint)r);
     double f = 0;
     for (size_t i = 0; i < nr; i++)
         f += E[i] * E[i];

@@ -171,11 +171,13 @@ static int grad_svd(lrmlp_tracker *t, const lrmlp_net *net)
 static double sin_theta(lrmlp_tracker *t, const double *A, const double *B, size_t n)
 {
     size_t k = t->k;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)n, 1.0, A, (int)k,
-                B, (int)k, 0.0, t->C, (int)k);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)k, (lrmlp_blasint)k,
+                (lrmlp_blasint)n, 1.0, A, (lrmlp_blasint)k, B, (lrmlp_blasint)k, 0.0, t->C,
+                (lrmlp_blasint)k);
     memcpy(t->E, B, n * k * sizeof *t->E);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)k, -1.0, A,
-                (int)k, t->C, (int)k, 1.0, t->E, (int)k);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)n, (lrmlp_blasint)k,
+                (lrmlp_blasint)k, -1.0, A, (lrmlp_blasint)k, t->C, (lrmlp_blasint)k, 1.0, t->E,
+                (lrmlp_blasint)k);
     return sqrt(sumsq(t->E, n * k));
 }
 
@@ -267,10 +269,12 @@ static int record_layer(lrmlp_tracker *t, const lrmlp_net *net, size_t l, uint64
     double frac[4] = {NAN, NAN, NAN, NAN};
     if (ly->U) {
         /* bufA = D V, bufB = U^T D V: the block matrix of the change. */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)in, 1.0,
-                    t->bufB, (int)in, ly->V, (int)in, 0.0, t->bufA, (int)in);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)out, 1.0,
-                    ly->U, (int)out, t->bufA, (int)in, 0.0, t->bufB, (int)in);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (lrmlp_blasint)out,
+                    (lrmlp_blasint)in, (lrmlp_blasint)in, 1.0, t->bufB, (lrmlp_blasint)in, ly->V,
+                    (lrmlp_blasint)in, 0.0, t->bufA, (lrmlp_blasint)in);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (lrmlp_blasint)out, (lrmlp_blasint)in,
+                    (lrmlp_blasint)out, 1.0, ly->U, (lrmlp_blasint)out, t->bufA, (lrmlp_blasint)in,
+                    0.0, t->bufB, (lrmlp_blasint)in);
         lrmlp__block_fractions(t->bufB, out, in, ly->p, frac);
         for (size_t i = 0; i < 4; i++) {
             ly->last_block[i] = frac[i];
