@@ -259,6 +259,20 @@ static int SFX(grad_norm)(const lrmlp_net *net, double *norm, size_t *bad)
     return 1;
 }
 
+/* The element-wise rule on elements [o, o + n) of the parameter vector: Adam
+ * or AdamW, else GD/SGD (also the biases of a Muon network). Muon's
+ * weight matrices go through SFX(muon) instead. */
+static int SFX(update_range)(const lrmlp_optim *opt, lrmlp_net *net, size_t o, size_t n,
+                             const step_args *a, int dry)
+{
+    REAL *w = (REAL *)net->params + o;
+    const REAL *g = (const REAL *)net->grads + o;
+    REAL *m = opt->m ? (REAL *)opt->m + o : NULL, *v = opt->v ? (REAL *)opt->v + o : NULL;
+    if (opt->o.kind == LRMLP_OPTIM_ADAM || opt->o.kind == LRMLP_OPTIM_ADAMW)
+        return SFX(adam)(w, g, m, v, n, a, opt->o.kind == LRMLP_OPTIM_ADAMW, dry);
+    return SFX(sgd)(w, g, m, n, a, dry);
+}
+
 /* One update of every unfrozen layer; with dry, only whether it would leave
  * every weight and state value finite (1) or not (0), storing nothing. */
 static int SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all, int dry)
@@ -268,38 +282,21 @@ static int SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all, 
     const step_args *a = &layer_args;
     REAL *w = (REAL *)net->params;
     const REAL *g = (const REAL *)net->grads;
-    REAL *m = (REAL *)opt->m, *v = (REAL *)opt->v;
+    REAL *m = (REAL *)opt->m;
     for (size_t l = 0; l < net->n_layers; l++) {
         const lrmlp_layer_ *L = &net->layers[l];
         if (L->frozen)
             continue;
-        const size_t nw = L->out * L->in, wo = L->w_off, bo = L->b_off;
-        const int has_b = bo != SIZE_MAX;
+        const size_t wo = L->w_off;
         layer_args.lr = a_all->lr * opt->lr_scale[l];
-        switch (opt->o.kind) {
-        case LRMLP_OPTIM_ADAM:
-        case LRMLP_OPTIM_ADAMW: {
-            int dec = opt->o.kind == LRMLP_OPTIM_ADAMW;
-            ok &= SFX(adam)(w + wo, g + wo, m + wo, v + wo, nw, a, dec, dry);
-            if (has_b)
-                ok &= SFX(adam)(w + bo, g + bo, m + bo, v + bo, L->out, a, dec, dry);
-            break;
-        }
-        case LRMLP_OPTIM_MUON:
-            if (dry)
-                ok &= SFX(muon_dry)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a);
-            else
-                SFX(muon)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a,
-                          (REAL *)opt->ws);
-            if (has_b)
-                ok &= SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a, dry);
-            break;
-        default: /* GD, SGD */
-            ok &= SFX(sgd)(w + wo, g + wo, m ? m + wo : NULL, nw, a, dry);
-            if (has_b)
-                ok &= SFX(sgd)(w + bo, g + bo, m ? m + bo : NULL, L->out, a, dry);
-            break;
-        }
+        if (opt->o.kind != LRMLP_OPTIM_MUON)
+            ok &= SFX(update_range)(opt, net, wo, L->out * L->in, a, dry);
+        else if (dry)
+            ok &= SFX(muon_dry)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a);
+        else
+            SFX(muon)(w + wo, g + wo, m ? m + wo : NULL, L->out, L->in, a, (REAL *)opt->ws);
+        if (L->b_off != SIZE_MAX)
+            ok &= SFX(update_range)(opt, net, L->b_off, L->out, a, dry);
         if (dry && !ok)
             return 0;
     }
@@ -320,11 +317,7 @@ static int SFX(dry_norm)(const lrmlp_optim *opt, lrmlp_net *net, const step_args
     double s = 0.0;
     step_args layer_args = *a_all;
     const step_args *a = &layer_args;
-    REAL *w = (REAL *)net->params;
     const REAL *g = (const REAL *)net->grads;
-    REAL *m = (REAL *)opt->m, *v = (REAL *)opt->v;
-    const int adam = opt->o.kind == LRMLP_OPTIM_ADAM || opt->o.kind == LRMLP_OPTIM_ADAMW;
-    const int dec = opt->o.kind == LRMLP_OPTIM_ADAMW;
     for (size_t l = 0; l < net->n_layers; l++) {
         const lrmlp_layer_ *L = &net->layers[l];
         if (L->frozen)
@@ -337,8 +330,7 @@ static int SFX(dry_norm)(const lrmlp_optim *opt, lrmlp_net *net, const step_args
             for (size_t t = 0; t < n; t += OPT_TILE) {
                 size_t c = n - t < OPT_TILE ? n - t : OPT_TILE, o = off + t;
                 s += SFX(sumsq)(g + o, c);
-                ok &= adam ? SFX(adam)(w + o, g + o, m + o, v + o, c, a, dec, 1)
-                           : SFX(sgd)(w + o, g + o, m ? m + o : NULL, c, a, 1);
+                ok &= SFX(update_range)(opt, net, o, c, a, 1);
             }
         }
     }
