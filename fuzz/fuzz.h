@@ -2,8 +2,11 @@
 #ifndef LRMLP_FUZZ_H
 #define LRMLP_FUZZ_H
 
+#include <lrmlp.h>
+
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* The libFuzzer entry point each target defines. Returns 0. A bug shows as a
  * crash, a sanitizer report or abort() on a broken invariant. */
@@ -16,5 +19,17 @@ size_t fuzz_target_seeds(uint8_t **seeds, size_t *lens, size_t max);
 
 /* Name used in messages and for seed files ("model", "idx"). */
 extern const char fuzz_target_name[];
+
+/* The dataset readers' invariant: the first cnt (at most 4) labels of a
+ * labelled dataset read back and lie in [0, n_classes). Aborts otherwise. */
+static inline void fuzz_check_labels(const lrmlp_dataset *ds, size_t cnt)
+{
+    int32_t labels[4];
+    if (cnt > 4 || lrmlp_dataset_labels(ds, NULL, 0, cnt, labels) != LRMLP_OK)
+        abort();
+    for (size_t i = 0; i < cnt; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= lrmlp_dataset_n_classes(ds))
+            abort();
+}
 
 #endif

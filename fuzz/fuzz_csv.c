@@ -55,14 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < cnt * d; i++)
             if (!isfinite(X[i]))
                 abort();
-        if (o.label_column >= 0) {
-            int32_t labels[4];
-            if (lrmlp_dataset_labels(ds, NULL, 0, cnt, labels) != LRMLP_OK)
-                abort();
-            for (size_t i = 0; i < cnt; i++)
-                if (labels[i] < 0 || (size_t)labels[i] >= lrmlp_dataset_n_classes(ds))
-                    abort();
-        }
+        if (o.label_column >= 0)
+            fuzz_check_labels(ds, cnt);
     }
     free(X);
     free(T);

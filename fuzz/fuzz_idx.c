@@ -47,14 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (X && (T || !k)) {
         if (lrmlp_dataset_batch_f32(ds, NULL, n - cnt, cnt, X, T) != LRMLP_OK)
             abort();
-        if (lab) {
-            int32_t labels[4];
-            if (lrmlp_dataset_labels(ds, NULL, 0, cnt, labels) != LRMLP_OK)
-                abort();
-            for (size_t i = 0; i < cnt; i++)
-                if (labels[i] < 0 || (size_t)labels[i] >= lrmlp_dataset_n_classes(ds))
-                    abort();
-        }
+        if (lab)
+            fuzz_check_labels(ds, cnt);
     }
     free(X);
     free(T);
