@@ -72,9 +72,7 @@ LRMLP_API int lrmlp_last_status(void) { return last_status; }
 
 LRMLP_API int lrmlp_error_set(int status, const char *msg)
 {
-    snprintf(last_errmsg, sizeof last_errmsg, "%s", msg ? msg : "");
-    last_status = status;
-    return status;
+    return lrmlp__err(status, "%s", msg ? msg : "");
 }
 
 LRMLP_API void lrmlp_error_clear(void)
