@@ -33,9 +33,8 @@ struct lrmlp_mpi {
 LRMLP_MPI_API int lrmlp_mpi_version_number(void) { return LRMLP_MPI_VERSION_NUMBER; }
 
 /* Reports through the core library's thread-local error (lrmlp_error_set). */
-static int fail(lrmlp_mpi *h, int rc, const char *fmt, ...)
+static int fail(int rc, const char *fmt, ...)
 {
-    (void)h;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -45,13 +44,13 @@ static int fail(lrmlp_mpi *h, int rc, const char *fmt, ...)
 }
 
 /* Maps an MPI error to LRMLP_ERR_IO with MPI's message. */
-static int mpi_fail(lrmlp_mpi *h, int mrc, const char *what)
+static int mpi_fail(int mrc, const char *what)
 {
     char s[MPI_MAX_ERROR_STRING];
     int len = 0;
     if (MPI_Error_string(mrc, s, &len) != MPI_SUCCESS)
         snprintf(s, sizeof s, "MPI error %d", mrc);
-    return fail(h, LRMLP_ERR_IO, "%s failed: %s", what, s);
+    return fail(LRMLP_ERR_IO, "%s failed: %s", what, s);
 }
 
 static double now_seconds(void)
@@ -85,7 +84,7 @@ LRMLP_MPI_API int lrmlp_mpi_create(lrmlp_mpi **out, MPI_Comm comm)
     }
     int mrc = MPI_Comm_dup(comm, &h->comm);
     if (mrc != MPI_SUCCESS) {
-        mpi_fail(h, mrc, "MPI_Comm_dup");
+        mpi_fail(mrc, "MPI_Comm_dup");
         free(h);
         return LRMLP_ERR_IO;
     }
@@ -231,7 +230,7 @@ static int agree(lrmlp_mpi *h, int rc, const uint64_t *keys, size_t nkeys, int *
     int mrc = MPI_Allreduce(MPI_IN_PLACE, v, (int)(1 + 2 * nkeys), MPI_UINT64_T, MPI_MIN,
                             h->comm);
     if (mrc != MPI_SUCCESS)
-        return mpi_fail(h, mrc, "MPI_Allreduce (agreement)");
+        return mpi_fail(mrc, "MPI_Allreduce (agreement)");
     *rc_all = (int)v[0] - 1000;
     for (size_t i = 0; i < nkeys; i++)
         mismatch[i] = v[1 + 2 * i] != UINT64_MAX && v[1 + 2 * i] != ~v[2 + 2 * i];
@@ -250,7 +249,7 @@ static int profile_barrier(lrmlp_mpi *h)
     double tw = now_seconds();
     int mrc = MPI_Barrier(h->comm);
     if (mrc != MPI_SUCCESS)
-        return mpi_fail(h, mrc, "MPI_Barrier (profile)");
+        return mpi_fail(mrc, "MPI_Barrier (profile)");
     h->wait_seconds += now_seconds() - tw;
     return LRMLP_OK;
 }
@@ -274,7 +273,7 @@ static int reduce_sum(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
         int mrc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * es, (int)c, mpi_type(dt),
                                 MPI_SUM, h->comm);
         if (mrc != MPI_SUCCESS)
-            return mpi_fail(h, mrc, "MPI_Allreduce (gradient)");
+            return mpi_fail(mrc, "MPI_Allreduce (gradient)");
     }
     h->seconds += now_seconds() - t0;
     count_step(h, count, dt);
@@ -306,12 +305,12 @@ static int post_slice(lrmlp_mpi *h, void *buf, size_t count, lrmlp_dtype dt)
         if (mrc == MPI_SUCCESS && r == &one)
             mrc = MPI_Wait(&one, MPI_STATUS_IGNORE);
         if (mrc != MPI_SUCCESS)
-            return mpi_fail(h, mrc, "MPI_Iallreduce (gradient slice)");
+            return mpi_fail(mrc, "MPI_Iallreduce (gradient slice)");
     }
     int done = 0;
     int mrc = MPI_Testall((int)h->nreq, h->req, &done, MPI_STATUSES_IGNORE);
     if (mrc != MPI_SUCCESS)
-        return mpi_fail(h, mrc, "MPI_Testall (gradient slices)");
+        return mpi_fail(mrc, "MPI_Testall (gradient slices)");
     return LRMLP_OK;
 }
 
@@ -319,7 +318,7 @@ static int wait_slices(lrmlp_mpi *h)
 {
     int mrc = MPI_Waitall((int)h->nreq, h->req, MPI_STATUSES_IGNORE);
     h->nreq = 0;
-    return mrc == MPI_SUCCESS ? LRMLP_OK : mpi_fail(h, mrc, "MPI_Waitall (gradient slices)");
+    return mrc == MPI_SUCCESS ? LRMLP_OK : mpi_fail(mrc, "MPI_Waitall (gradient slices)");
 }
 
 /* Announces one slice of the current batch's gradient: posts it in overlap
@@ -375,7 +374,7 @@ LRMLP_MPI_API int lrmlp_mpi_grad_ready(void *user, lrmlp_net *net, size_t offset
         return LRMLP_ERR_INVALID;
     size_t np = lrmlp_net_param_count(net);
     if (offset > np || count > np - offset)
-        return fail(h, LRMLP_ERR_INVALID, "slice [%zu, +%zu) outside the %zu-element gradient",
+        return fail(LRMLP_ERR_INVALID, "slice [%zu, +%zu) outside the %zu-element gradient",
                     offset, count, np);
     return slice_ready(h, net, offset, count);
 }
@@ -396,7 +395,7 @@ static int reduce_grad(lrmlp_mpi *h, void *grad, size_t count, lrmlp_dtype dt)
     h->seconds += now_seconds() - t0;
     rc = rc ? rc : wrc;
     if (rc == LRMLP_OK && h->covered != count)
-        rc = fail(h, LRMLP_ERR_STATE,
+        rc = fail(LRMLP_ERR_STATE,
                   "the announced gradient slices cover %zu of %zu elements", h->covered, count);
     h->nslices = 0;
     h->covered = 0;
@@ -425,9 +424,9 @@ LRMLP_MPI_API int lrmlp_mpi_allreduce(void *user, void *grad, size_t count, lrml
     if (!h)
         return LRMLP_ERR_INVALID;
     if (dtype != LRMLP_F32 && dtype != LRMLP_F64)
-        return fail(h, LRMLP_ERR_DTYPE, "unknown dtype %d", (int)dtype);
+        return fail(LRMLP_ERR_DTYPE, "unknown dtype %d", (int)dtype);
     if (count && !grad)
-        return fail(h, LRMLP_ERR_INVALID, "gradient is NULL");
+        return fail(LRMLP_ERR_INVALID, "gradient is NULL");
     int rc = reduce_grad(h, grad, count, dtype);
     if (rc)
         return rc;
@@ -444,7 +443,7 @@ static int bcast_bytes(lrmlp_mpi *h, void *buf, size_t len, int root)
         size_t c = len - off < CHUNK ? len - off : CHUNK;
         int mrc = MPI_Bcast((char *)buf + off, (int)c, MPI_BYTE, root, h->comm);
         if (mrc != MPI_SUCCESS)
-            return mpi_fail(h, mrc, "MPI_Bcast (model)");
+            return mpi_fail(mrc, "MPI_Bcast (model)");
     }
     return LRMLP_OK;
 }
@@ -466,10 +465,10 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
         return rc;
     if (rc_all)
         return pre_rc ? pre_rc
-                      : fail(h, rc_all, "another rank failed before the broadcast: %s",
+                      : fail(rc_all, "another rank failed before the broadcast: %s",
                              lrmlp_strerror(rc_all));
     if (mism)
-        return fail(h, LRMLP_ERR_SHAPE,
+        return fail(LRMLP_ERR_SHAPE,
                     "network shapes differ across ranks (this rank: %zu parameters, hash %016llx)",
                     is_root ? lrmlp_net_param_count(src_net) : lrmlp_net_param_count(mine),
                     (unsigned long long)key);
@@ -480,7 +479,7 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
     if (is_root) {
         int src = lrmlp_model_save_mem(src_net, src_opt, &buf, &len);
         if (src) {
-            fail(h, src, "saving the model: %s", lrmlp_last_errmsg());
+            fail(src, "saving the model: %s", lrmlp_last_errmsg());
             hdr[1] = (uint64_t)(-src);
         } else {
             hdr[0] = len;
@@ -489,12 +488,12 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
     int mrc = MPI_Bcast(hdr, 2, MPI_UINT64_T, root, h->comm);
     if (mrc != MPI_SUCCESS) {
         lrmlp_free(buf);
-        return mpi_fail(h, mrc, "MPI_Bcast (model length)");
+        return mpi_fail(mrc, "MPI_Bcast (model length)");
     }
     if (hdr[0] == 0) {
         lrmlp_free(buf);
         int code = hdr[1] ? -(int)hdr[1] : LRMLP_ERR_FORMAT;
-        return is_root ? code : fail(h, code, "root could not serialize the model: %s",
+        return is_root ? code : fail(code, "root could not serialize the model: %s",
                                      lrmlp_strerror(code));
     }
     len = (size_t)hdr[0];
@@ -502,7 +501,7 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
     if (!is_root) {
         buf = malloc(len);
         if (!buf)
-            local = fail(h, LRMLP_ERR_NOMEM, "out of memory for a %zu-byte model", len);
+            local = fail(LRMLP_ERR_NOMEM, "out of memory for a %zu-byte model", len);
     }
     /* Every rank takes part in the byte broadcast; a rank that could not
      * allocate receives into a scratch chunk so the collectives still match. */
@@ -515,7 +514,7 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
             size_t c = len - off < sizeof scratch ? len - off : sizeof scratch;
             mrc = MPI_Bcast(scratch, (int)c, MPI_BYTE, root, h->comm);
             if (mrc != MPI_SUCCESS)
-                rc = mpi_fail(h, mrc, "MPI_Bcast (model)");
+                rc = mpi_fail(mrc, "MPI_Bcast (model)");
         }
     }
     if (rc) {
@@ -530,7 +529,7 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
     if (!is_root && local == LRMLP_OK) {
         local = lrmlp_model_load_mem(buf, len, &nn, want_opt ? &no : NULL);
         if (local)
-            fail(h, local, "loading the broadcast model: %s", lrmlp_last_errmsg());
+            fail(local, "loading the broadcast model: %s", lrmlp_last_errmsg());
     }
     if (is_root)
         lrmlp_free(buf);
@@ -539,7 +538,7 @@ static int broadcast_core(lrmlp_mpi *h, int pre_rc, lrmlp_net *src_net, lrmlp_op
     rc = agree(h, local, NULL, 0, &rc_all, NULL);
     if (rc == LRMLP_OK && rc_all)
         rc = local ? local
-                   : fail(h, rc_all, "another rank failed to receive the model: %s",
+                   : fail(rc_all, "another rank failed to receive the model: %s",
                           lrmlp_strerror(rc_all));
     if (rc) {
         lrmlp_net_free(nn);
@@ -557,12 +556,12 @@ LRMLP_MPI_API int lrmlp_mpi_broadcast_model(lrmlp_mpi *h, lrmlp_net **net, lrmlp
     if (!h)
         return LRMLP_ERR_INVALID;
     if (root < 0 || root >= h->size) /* same on every rank: no collective needed */
-        return fail(h, LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
+        return fail(LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
     int is_root = h->rank == root, pre = LRMLP_OK;
     if (!net)
-        pre = fail(h, LRMLP_ERR_INVALID, "net pointer is NULL");
+        pre = fail(LRMLP_ERR_INVALID, "net pointer is NULL");
     else if (is_root && !*net)
-        pre = fail(h, LRMLP_ERR_INVALID, "root's network is NULL");
+        pre = fail(LRMLP_ERR_INVALID, "root's network is NULL");
     lrmlp_net *src = net && is_root ? *net : NULL;
     lrmlp_optim *srco = is_root && opt ? *opt : NULL;
     lrmlp_net *nn;
@@ -590,19 +589,19 @@ LRMLP_MPI_API int lrmlp_mpi_checkpoint_save(lrmlp_mpi *h, lrmlp_net *net, const 
     if (!h)
         return LRMLP_ERR_INVALID;
     if (root < 0 || root >= h->size)
-        return fail(h, LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
+        return fail(LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
     int code = 0;
     if (h->rank == root) {
         if (!net || !path)
-            code = fail(h, LRMLP_ERR_INVALID, "network or path is NULL");
+            code = fail(LRMLP_ERR_INVALID, "network or path is NULL");
         else if ((code = lrmlp_model_save(net, opt, path)) != 0)
-            fail(h, code, "saving %s: %s", path, lrmlp_last_errmsg());
+            fail(code, "saving %s: %s", path, lrmlp_last_errmsg());
     }
     int mrc = MPI_Bcast(&code, 1, MPI_INT, root, h->comm);
     if (mrc != MPI_SUCCESS)
-        return mpi_fail(h, mrc, "MPI_Bcast (checkpoint status)");
+        return mpi_fail(mrc, "MPI_Bcast (checkpoint status)");
     if (code && h->rank != root)
-        fail(h, code, "root failed to save the checkpoint: %s", lrmlp_strerror(code));
+        fail(code, "root failed to save the checkpoint: %s", lrmlp_strerror(code));
     return code;
 }
 
@@ -612,17 +611,17 @@ LRMLP_MPI_API int lrmlp_mpi_checkpoint_load(lrmlp_mpi *h, lrmlp_net **net, lrmlp
     if (!h)
         return LRMLP_ERR_INVALID;
     if (root < 0 || root >= h->size)
-        return fail(h, LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
+        return fail(LRMLP_ERR_INVALID, "root %d out of range [0, %d)", root, h->size);
     int is_root = h->rank == root, pre = LRMLP_OK;
     lrmlp_net *ln = NULL;
     lrmlp_optim *lo = NULL;
     if (!net)
-        pre = fail(h, LRMLP_ERR_INVALID, "net pointer is NULL");
+        pre = fail(LRMLP_ERR_INVALID, "net pointer is NULL");
     else if (is_root) {
         if (!path)
-            pre = fail(h, LRMLP_ERR_INVALID, "path is NULL");
+            pre = fail(LRMLP_ERR_INVALID, "path is NULL");
         else if ((pre = lrmlp_model_load(path, &ln, opt ? &lo : NULL)) != 0)
-            fail(h, pre, "loading %s: %s", path, lrmlp_last_errmsg());
+            fail(pre, "loading %s: %s", path, lrmlp_last_errmsg());
     }
     lrmlp_net *nn;
     lrmlp_optim *no;
@@ -720,20 +719,20 @@ static uint64_t dataset_hash(const lrmlp_dataset *ds)
 }
 
 /* Local checks shared by train and evaluate. */
-static int check_local(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_dataset *ds)
+static int check_local(lrmlp_net *net, const lrmlp_dataset *ds)
 {
     if (!net || !ds)
-        return fail(h, LRMLP_ERR_INVALID, "network or dataset is NULL");
+        return fail(LRMLP_ERR_INVALID, "network or dataset is NULL");
     size_t L = lrmlp_net_n_layers(net);
     if (lrmlp_dataset_dim(ds) != lrmlp_net_width(net, 0))
-        return fail(h, LRMLP_ERR_SHAPE, "dataset has %zu features, network input width is %zu",
+        return fail(LRMLP_ERR_SHAPE, "dataset has %zu features, network input width is %zu",
                     lrmlp_dataset_dim(ds), lrmlp_net_width(net, 0));
     if (lrmlp_dataset_target_dim(ds) != lrmlp_net_width(net, L))
-        return fail(h, LRMLP_ERR_SHAPE,
+        return fail(LRMLP_ERR_SHAPE,
                     "dataset targets have width %zu, network output width is %zu",
                     lrmlp_dataset_target_dim(ds), lrmlp_net_width(net, L));
     if (lrmlp_dataset_size(ds) == 0)
-        return fail(h, LRMLP_ERR_INVALID, "dataset is empty");
+        return fail(LRMLP_ERR_INVALID, "dataset is empty");
     return LRMLP_OK;
 }
 
@@ -748,12 +747,12 @@ static int agree_inputs(lrmlp_mpi *h, int local, uint64_t shape_key, uint64_t op
         return rc;
     if (rc_all)
         return local ? local
-                     : fail(h, rc_all, "another rank rejected the call: %s",
+                     : fail(rc_all, "another rank rejected the call: %s",
                             lrmlp_strerror(rc_all));
     if (mism[0])
-        return fail(h, LRMLP_ERR_SHAPE, "network or dataset shapes differ across ranks");
+        return fail(LRMLP_ERR_SHAPE, "network or dataset shapes differ across ranks");
     if (mism[1])
-        return fail(h, LRMLP_ERR_INVALID,
+        return fail(LRMLP_ERR_INVALID,
                     "options (batch, loss, seed, epoch, optimizer state) differ across ranks");
     return LRMLP_OK;
 }
@@ -815,7 +814,7 @@ static int epoch_step(void *user, lrmlp_net *net, const lrmlp_step_info *core)
     int stop = e->user->on_step(e->user->on_step_user, net, &info) != 0;
     int mrc = MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, e->h->comm);
     if (mrc != MPI_SUCCESS) {
-        e->hook_rc = mpi_fail(e->h, mrc, "MPI_Allreduce (stop flag)");
+        e->hook_rc = mpi_fail(mrc, "MPI_Allreduce (stop flag)");
         return 1;
     }
     e->stopped = stop;
@@ -829,24 +828,24 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
     if (!h)
         return LRMLP_ERR_INVALID;
     double t0 = now_seconds();
-    int local = check_local(h, net, ds);
+    int local = check_local(net, ds);
     if (!local && (!opt || !o))
-        local = fail(h, LRMLP_ERR_INVALID, "optimizer or options are NULL");
+        local = fail(LRMLP_ERR_INVALID, "optimizer or options are NULL");
     if (!local && (o->version < 1 || o->version > LRMLP_TRAIN_OPTIONS_VERSION))
-        local = fail(h, LRMLP_ERR_VERSION,
+        local = fail(LRMLP_ERR_VERSION,
                      "lrmlp_train_options version %u is unknown (this library reads 1 to %u)",
                      o->version, (unsigned)LRMLP_TRAIN_OPTIONS_VERSION);
     if (!local && ((int)o->loss < 0 || o->loss >= LRMLP_LOSS_COUNT_))
-        local = fail(h, LRMLP_ERR_INVALID, "unknown loss %d", (int)o->loss);
+        local = fail(LRMLP_ERR_INVALID, "unknown loss %d", (int)o->loss);
     if (!local && lrmlp_net_dtype(net) != LRMLP_F32 && lrmlp_net_dtype(net) != LRMLP_F64)
-        local = fail(h, LRMLP_ERR_DTYPE, "unknown network dtype");
+        local = fail(LRMLP_ERR_DTYPE, "unknown network dtype");
 
     size_t n = 0;
     size_t *idx = NULL;
     if (!local) {
         n = lrmlp_dataset_size(ds);
         if (o->shuffle && !(idx = malloc(n * sizeof *idx)))
-            local = fail(h, LRMLP_ERR_NOMEM, "out of memory for the sample order");
+            local = fail(LRMLP_ERR_NOMEM, "out of memory for the sample order");
     }
     uint64_t shape_key = local ? 0 : hadd(lrmlp_mpi_shape_hash(net), dataset_hash(ds));
     uint64_t opt_key = 0;
@@ -894,7 +893,7 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
     if (e.hook_rc) {
         rc = e.hook_rc; /* an MPI failure; its message is set */
     } else if (e.stopped) {
-        rc = fail(h, LRMLP_ERR_STOPPED, "stopped by a step callback");
+        rc = fail(LRMLP_ERR_STOPPED, "stopped by a step callback");
     } else if (rc) {
         /* A local failure (the core poisoned its gradient) or an optimizer
          * failure on the reduced gradient: every rank stopped at the same
@@ -902,14 +901,14 @@ LRMLP_MPI_API int lrmlp_mpi_train_epoch(lrmlp_mpi *h, lrmlp_net *net, lrmlp_opti
         int rc_all = 0;
         if (agree(h, rc, NULL, 0, &rc_all, NULL) == LRMLP_OK && rc_all != rc && rc_all != 0 &&
             strncmp(lrmlp_last_errmsg(), "optimizer: ", 11) == 0)
-            fail(h, rc, "optimizer: non-finite gradient (another rank failed: %s)",
+            fail(rc, "optimizer: non-finite gradient (another rank failed: %s)",
                  lrmlp_strerror(rc_all));
     }
     if (stats) {
         /* Every rank reaches this point after the same number of steps. */
         int mrc = MPI_Allreduce(MPI_IN_PLACE, &e.acc, 1, MPI_DOUBLE, MPI_SUM, h->comm);
         if (mrc != MPI_SUCCESS && rc == LRMLP_OK)
-            rc = mpi_fail(h, mrc, "MPI_Allreduce (epoch statistics)");
+            rc = mpi_fail(mrc, "MPI_Allreduce (epoch statistics)");
         stats->loss = cs.steps ? e.acc / (double)cs.steps : NAN;
         stats->accuracy = NAN; /* the training pass's outputs are not public */
         stats->samples = cs.samples;
@@ -926,11 +925,11 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
 {
     if (!h)
         return LRMLP_ERR_INVALID;
-    int local = check_local(h, net, ds);
+    int local = check_local(net, ds);
     if (!local && !out)
-        local = fail(h, LRMLP_ERR_INVALID, "result pointer is NULL");
+        local = fail(LRMLP_ERR_INVALID, "result pointer is NULL");
     if (!local && ((int)loss < 0 || loss >= LRMLP_LOSS_COUNT_))
-        local = fail(h, LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
+        local = fail(LRMLP_ERR_INVALID, "unknown loss %d", (int)loss);
     size_t P = (size_t)h->size, r = (size_t)h->rank;
     size_t n = 0, d = 0, k = 0, es = 0, lo = 0, hi = 0, bs = 0;
     lrmlp_dtype dt = LRMLP_F32;
@@ -951,7 +950,7 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
             T = malloc(bs * k * es);
             Y = malloc(bs * k * es);
             if (!X || !T || !Y)
-                local = fail(h, LRMLP_ERR_NOMEM, "out of memory for batch buffers");
+                local = fail(LRMLP_ERR_NOMEM, "out of memory for batch buffers");
         }
     }
     uint64_t shape_key = local ? 0 : hadd(lrmlp_mpi_shape_hash(net), dataset_hash(ds));
@@ -970,7 +969,7 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
         size_t cnt = hi - start < bs ? hi - start : bs;
         local = fetch(ds, NULL, start, cnt, X, T);
         if (local) {
-            fail(h, local, "dataset: %s", lrmlp_last_errmsg());
+            fail(local, "dataset: %s", lrmlp_last_errmsg());
             break;
         }
         double l = 0;
@@ -979,7 +978,7 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
         if (local == LRMLP_ERR_DIVERGED)
             local = LRMLP_OK; /* a non-finite loss is a result here */
         if (local) {
-            fail(h, local, "loss: %s", lrmlp_last_errmsg());
+            fail(local, "loss: %s", lrmlp_last_errmsg());
             break;
         }
         acc[0] += loss == LRMLP_LOSS_SSE ? l : l * (double)cnt;
@@ -991,14 +990,14 @@ LRMLP_MPI_API int lrmlp_mpi_evaluate(lrmlp_mpi *h, lrmlp_net *net, const lrmlp_d
     free(Y);
     int mrc = MPI_Allreduce(MPI_IN_PLACE, acc, 2, MPI_DOUBLE, MPI_SUM, h->comm);
     if (mrc != MPI_SUCCESS)
-        return mpi_fail(h, mrc, "MPI_Allreduce (evaluation)");
+        return mpi_fail(mrc, "MPI_Allreduce (evaluation)");
     int rc_all = 0;
     rc = agree(h, local, NULL, 0, &rc_all, NULL);
     if (rc)
         return rc;
     if (rc_all)
         return local ? local
-                     : fail(h, rc_all, "another rank failed to evaluate: %s",
+                     : fail(rc_all, "another rank failed to evaluate: %s",
                             lrmlp_strerror(rc_all));
     out->loss = loss == LRMLP_LOSS_SSE ? acc[0] : acc[0] / (double)n;
     out->accuracy = classify ? acc[1] / (double)n : NAN;
