@@ -19,6 +19,10 @@ void gemm_floor_record_start(void);
 void gemm_floor_record_stop(void);
 /* Number of calls recorded and their floating-point operations. */
 size_t gemm_floor_calls(double *flops);
+/* Wall time the recorded calls took inside the job itself (the GEMMs as
+ * the job ran them, with its own cache state around them); the job's time
+ * minus this is what it spent outside its GEMMs. */
+double gemm_floor_in_job_seconds(void);
 /* Replays the recorded calls `reps` times; returns the fastest pass in
  * seconds, or a negative value when memory for the buffers ran out. */
 double gemm_floor_replay(int reps);
