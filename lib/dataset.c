@@ -518,7 +518,7 @@ LRMLP_API int lrmlp_dataset_whiten(lrmlp_dataset *ds, const lrmlp_whiten_options
     int st = lrmlp__dataset_dtype_storage(ds->dtype);
     double *W = malloc(d * d * sizeof *W), *mu = malloc(d * sizeof *mu);
     double *B = malloc(blk), *Y = malloc(blk);
-    void *X = malloc(st == ST_F64 ? ndb : nd * sizeof(float));
+    void *X = lrmlp__big_alloc(st == ST_F64 ? ndb : nd * sizeof(float), 0);
     /* the composed map, and with an earlier one a second d x d for W diag(a) */
     size_t pb = 0;
     double *P = lrmlp__mul_ok(dd, ds->raw_P ? 2 : 1, &pb) ? malloc(pb) : NULL;

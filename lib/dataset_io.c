@@ -140,14 +140,22 @@ static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_l
         lrmlp_dataset_free(ds);
         return lrmlp__err(LRMLP_ERR_NOMEM, "lrmlp_dataset_load_idx: out of memory");
     }
-    if (adopt) {
+    /* a large image set is worth one copy into huge-page memory (bigalloc.c) */
+    unsigned char *big = adopt && hi.data_len >= LRMLP__BIG_BYTES
+                             ? lrmlp__big_alloc(hi.data_len, 0) : NULL;
+    if (big) {
+        memcpy(big, *adopt + hi.hdr_len, hi.data_len);
+        free(*adopt);
+        *adopt = NULL;
+        ds->X = big;
+    } else if (adopt) {
         unsigned char *buf = *adopt;
         memmove(buf, buf + hi.hdr_len, hi.data_len);
         unsigned char *shrunk = realloc(buf, hi.data_len);
         ds->X = shrunk ? shrunk : buf;
         *adopt = NULL;
     } else {
-        ds->X = malloc(hi.data_len);
+        ds->X = lrmlp__big_alloc(hi.data_len, 0);
         if (!ds->X) {
             lrmlp_dataset_free(ds);
             return lrmlp__err(LRMLP_ERR_NOMEM,
@@ -664,7 +672,7 @@ int lrmlp__dataset_csv_from_mem(lrmlp_dataset **out, const char *text, size_t le
     ds->d = d;
     ds->storage = st;
     ds->dtype = o.dtype;
-    ds->X = malloc(ndb);
+    ds->X = lrmlp__big_alloc(ndb, 0);
     if (nt) {
         ds->T = malloc(ntb);
         ds->n_targets = nt;

@@ -2,6 +2,7 @@
  * lrmlp_net_predict_* shares with it (include/lrmlp/infer.h). */
 #include "internal.h"
 #include "kernel.h"
+#include "numerics.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -190,7 +191,7 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
     if (!bytes)
         return lrmlp__err(LRMLP_ERR_INVALID, "network too wide for inference scratch");
     if (net->iws_size < bytes) {
-        void *p = aligned_alloc(64, bytes);
+        void *p = lrmlp__big_alloc(bytes, 0);
         if (!p)
             return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for inference scratch");
         free(net->iws);
@@ -248,7 +249,7 @@ LRMLP_API int lrmlp_model_from_net(lrmlp_model **out, const lrmlp_net *net)
     m->chunk = lrmlp__chunk_rows(net);
     m->widths = malloc((net->n_layers + 1) * sizeof *m->widths);
     m->layers = malloc(net->n_layers * sizeof *m->layers);
-    m->params = aligned_alloc(64, pbytes ? pbytes : 64);
+    m->params = lrmlp__big_alloc(pbytes, 0);
     int rc = !m->widths || !m->layers || !m->params ? LRMLP_ERR_NOMEM : LRMLP_OK;
     if (rc == LRMLP_OK)
         rc = lrmlp__preproc_clone(&m->prep, net->prep);
@@ -349,7 +350,7 @@ LRMLP_API int lrmlp_infer_ws_create(lrmlp_infer_ws **out, const lrmlp_model *m, 
     if (!bytes)
         return lrmlp__err(LRMLP_ERR_INVALID, "workspace too large");
     lrmlp_infer_ws *ws = calloc(1, sizeof *ws);
-    char *b = aligned_alloc(64, bytes);
+    char *b = lrmlp__big_alloc(bytes, 0);
     if (!ws || !b) {
         free(ws);
         free(b);

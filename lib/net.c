@@ -94,8 +94,8 @@ int lrmlp__net_alloc(lrmlp_net **out, lrmlp_dtype dtype, size_t n_layers, const 
     net->n_params = total;
     net->widths = malloc((n_layers + 1) * sizeof *net->widths);
     net->layers = calloc(n_layers, sizeof *net->layers);
-    net->params = calloc(total, lrmlp__dtype_size(dtype));
-    net->grads = calloc(total, lrmlp__dtype_size(dtype));
+    net->params = lrmlp__big_alloc(bytes, 1);
+    net->grads = lrmlp__big_alloc(bytes, 1);
     if (!net->widths || !net->layers || !net->params || !net->grads) {
         lrmlp_net_free(net);
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory for %zu parameters", total);
@@ -431,7 +431,7 @@ static int ensure_workspace(lrmlp_net *net, size_t n)
     if (!ok)
         return lrmlp__err(LRMLP_ERR_INVALID, "batch of %zu samples is too large", n);
     free_workspace(net);
-    net->ws = malloc(cnt);
+    net->ws = lrmlp__big_alloc(cnt, 0);
     net->h = calloc(L + 1, sizeof *net->h);
     net->dact = calloc(L, sizeof *net->dact);
     if (!net->ws || !net->h || !net->dact) {

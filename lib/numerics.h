@@ -22,6 +22,15 @@ LRMLP_INTERNAL size_t lrmlp__argmax(const void *row, size_t k, lrmlp_dtype dt);
 /* malloc of a * b doubles (at least one), NULL on overflow or failure. */
 LRMLP_INTERNAL double *lrmlp__dalloc(size_t a, size_t b);
 
+/* Buffers of at least this many bytes come from lrmlp__big_alloc aligned
+ * and advised for transparent huge pages (bigalloc.c says why). */
+#define LRMLP__BIG_BYTES ((size_t)1 << 20)
+/* bytes (zero: zero-filled), aligned to at least 64 bytes, for one of the
+ * library's large buffers (parameters, gradients, optimizer state,
+ * workspaces, dataset storage, inference weights); released with free().
+ * NULL on failure. */
+LRMLP_INTERNAL void *lrmlp__big_alloc(size_t bytes, int zero);
+
 /* errno's text in buf (strerror_r, thread-safe), or "errno N". */
 LRMLP_INTERNAL const char *lrmlp__errno_str(int e, char *buf, size_t len);
 

@@ -249,11 +249,11 @@ int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
     const size_t ns = n_state_for(opts);
     int ok = o->widths != NULL && o->lr_scale != NULL;
     if (ok && ns >= 1)
-        ok = (o->m = calloc(state_bytes ? state_bytes : 1, 1)) != NULL;
+        ok = (o->m = lrmlp__big_alloc(state_bytes, 1)) != NULL;
     if (ok && ns >= 2)
-        ok = (o->v = calloc(state_bytes ? state_bytes : 1, 1)) != NULL;
+        ok = (o->v = lrmlp__big_alloc(state_bytes, 1)) != NULL;
     if (ok && ws_bytes)
-        ok = (o->ws = malloc(ws_bytes)) != NULL;
+        ok = (o->ws = lrmlp__big_alloc(ws_bytes, 0)) != NULL;
     if (!ok) {
         lrmlp_optim_free(o);
         return lrmlp__err(LRMLP_ERR_NOMEM, "out of memory allocating optimizer state");

@@ -31,7 +31,7 @@ static void *scratch(lrmlp_net *net, size_t bytes)
 {
     if (bytes > net->tbuf_size) {
         free(net->tbuf);
-        net->tbuf = malloc(bytes);
+        net->tbuf = lrmlp__big_alloc(bytes, 0);
         net->tbuf_size = net->tbuf ? bytes : 0;
     }
     return net->tbuf;

@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include <lrmlp.h>
+#include <errno.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t s);
 void *__real_realloc(void *p, size_t n);
+int __real_posix_memalign(void **p, size_t align, size_t n);
 
 static int inject_on;   /* count (and maybe fail) only inside the call */
 static long inject_count, inject_fail_at = -1;
@@ -34,6 +36,11 @@ static int inject_now(void)
 
 void *__wrap_malloc(size_t n) { return inject_now() ? NULL : __real_malloc(n); }
 void *__wrap_calloc(size_t n, size_t s) { return inject_now() ? NULL : __real_calloc(n, s); }
+/* the library's large and aligned buffers (lib/bigalloc.c) */
+int __wrap_posix_memalign(void **p, size_t align, size_t n)
+{
+    return inject_now() ? ENOMEM : __real_posix_memalign(p, align, n);
+}
 /* A failed realloc that would have shrunk its block leaves the caller a
  * valid, larger buffer: surviving it with LRMLP_OK is correct. */
 static int inject_shrink;
