@@ -20,6 +20,7 @@
  *   Adam(W) two (m, v). */
 
 #include "internal.h"
+#include "kernel.h"
 #include "numerics.h"
 
 #include <cblas.h>

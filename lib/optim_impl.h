@@ -2,7 +2,7 @@
  * real_f32.h / real_f64.h and real_undef.h (the names it uses come from
  * there); also expects step_args. */
 /* Sum of squares of x[0..n), accumulated in double. */
-static double SFX(sumsq)(const REAL *x, size_t n)
+LRMLP_KERNEL(SFX(sumsq_k), (const REAL *restrict x, size_t n, double *out), (x, n, out))
 {
     /* Eight independent partial sums: the compiler may vectorize them
      * without reassociating, so the result stays deterministic. */
@@ -13,7 +13,14 @@ static double SFX(sumsq)(const REAL *x, size_t n)
             acc[k] += (double)x[i + k] * (double)x[i + k];
     for (; i < n; i++)
         acc[0] += (double)x[i] * (double)x[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    *out = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static double SFX(sumsq)(const REAL *x, size_t n)
+{
+    double s;
+    SFX(sumsq_k)(x, n, &s);
+    return s;
 }
 
 static double SFX(max_abs)(const REAL *x, size_t n)
@@ -49,8 +56,10 @@ static double SFX(sumsq_scaled)(const REAL *x, size_t n, double scale)
 
 /* GD/SGD on one contiguous range: d = gs*g + wd*w; without state w -= lr*d;
  * with state m = mu*m + d, w -= lr*(nesterov ? d + mu*m : m). */
-static int SFX(sgd)(REAL *restrict w, const REAL *restrict g, REAL *restrict m, size_t n,
-                    const step_args *a, int dry)
+LRMLP_KERNEL(SFX(sgd_k),
+             (REAL *restrict w, const REAL *restrict g, REAL *restrict m, size_t n,
+              const step_args *a, int dry, int *ok_out),
+             (w, g, m, n, a, dry, ok_out))
 {
     const REAL lr = (REAL)a->lr, wd = (REAL)a->wd, gs = (REAL)a->gs, mu = (REAL)a->mu;
     int ok = 1;
@@ -83,12 +92,21 @@ static int SFX(sgd)(REAL *restrict w, const REAL *restrict g, REAL *restrict m, 
             }
         }
     }
+    *ok_out = ok;
+}
+
+static int SFX(sgd)(REAL *w, const REAL *g, REAL *m, size_t n, const step_args *a, int dry)
+{
+    int ok;
+    SFX(sgd_k)(w, g, m, n, a, dry, &ok);
     return ok;
 }
 
 /* Adam (decoupled = 0) or AdamW (decoupled = 1) on one contiguous range. */
-static int SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m,
-                     REAL *restrict v, size_t n, const step_args *a, int decoupled, int dry)
+LRMLP_KERNEL(SFX(adam_k),
+             (REAL *restrict w, const REAL *restrict g, REAL *restrict m, REAL *restrict v,
+              size_t n, const step_args *a, int decoupled, int dry, int *ok_out),
+             (w, g, m, v, n, a, decoupled, dry, ok_out))
 {
     const REAL gs = (REAL)a->gs, b1 = (REAL)a->b1, b2 = (REAL)a->b2, eps = (REAL)a->eps;
     const REAL c1 = (REAL)(1.0 - a->b1), c2 = (REAL)(1.0 - a->b2);
@@ -109,6 +127,14 @@ static int SFX(adam)(REAL *restrict w, const REAL *restrict g, REAL *restrict m,
             w[i] = wn;
         }
     }
+    *ok_out = ok;
+}
+
+static int SFX(adam)(REAL *w, const REAL *g, REAL *m, REAL *v, size_t n, const step_args *a,
+                     int decoupled, int dry)
+{
+    int ok;
+    SFX(adam_k)(w, g, m, v, n, a, decoupled, dry, &ok);
     return ok;
 }
 
