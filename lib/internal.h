@@ -292,6 +292,26 @@ LRMLP_INTERNAL int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void
 LRMLP_INTERNAL int lrmlp__net_forward_eval(lrmlp_net *net, const void *X, size_t n, void *Y);
 
 /* ---- optimizer (optim.c) ---- */
+/* ---- helper threads (pool.c) ----
+ * lrmlp__pool_run(&pool, nparts, fn, ctx) calls fn(ctx, part, nparts) once
+ * for every part in 0..nparts-1 and returns when all are done: part 0 on
+ * the calling thread, the others on the pool's threads, which it starts
+ * (or restarts after a fork) when *pool has too few. It cannot fail: parts
+ * no thread can take run on the caller. fn must give the same result
+ * whichever thread runs a part. lrmlp__pool_free joins the threads (NULL
+ * is fine). One caller at a time per pool. */
+typedef struct lrmlp__pool lrmlp__pool;
+typedef void (*lrmlp__pool_fn)(void *ctx, size_t part, size_t nparts);
+LRMLP_INTERNAL void lrmlp__pool_run(lrmlp__pool **pool, size_t nparts, lrmlp__pool_fn fn,
+                                    void *ctx);
+LRMLP_INTERNAL void lrmlp__pool_free(lrmlp__pool *pool);
+
+/* One tile of the optimizer's element-wise passes: elements [off, off + n)
+ * of the parameter vector, in layer `layer` (optim.c). */
+typedef struct {
+    size_t off, n, layer;
+} lrmlp__tile;
+
 struct lrmlp_optim {
     lrmlp_optim_options o;
     lrmlp_dtype dtype;
@@ -308,6 +328,11 @@ struct lrmlp_optim {
     void *ws;                /* scratch (Muon Newton-Schulz), not state */
     size_t ws_size;
     double *lr_scale;        /* n_layers learning-rate multipliers, all 1 at creation */
+    lrmlp__tile *tiles;      /* room for every layer's tiles (optim.c) */
+    double *tile_sq;         /* per tile: sum of squares of the gradient */
+    int *tile_ok;            /* per tile: the dry run's verdict */
+    size_t max_tiles;
+    lrmlp__pool *pool;       /* helper threads, started at the first parallel step */
 };
 
 /* Allocates an optimizer for the shape of net with validated options and

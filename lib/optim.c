@@ -38,9 +38,38 @@ typedef struct step_args {
     int ns_steps;
 } step_args;
 
-/* Elements per tile of the fused dry run and norm (optim_impl.h dry_norm):
- * 64 KiB of float gradient, which stays in L2 between the two reads. */
+/* Elements per tile of the element-wise passes (optim_impl.h tile_work):
+ * 64 KiB of float gradient, which stays in L2 between the two reads of the
+ * dry run. */
 #define OPT_TILE ((size_t)16384)
+/* Steps over fewer parameters than this run on the calling thread only:
+ * waking a helper costs more than it saves. */
+#define OPT_PARALLEL_MIN ((size_t)4 * OPT_TILE)
+
+/* One tiled pass of a step (optim_impl.h tile_work): the first n_tiles of
+ * opt->tiles, split over parts by element count. */
+typedef struct tile_job_ {
+    lrmlp_optim *opt;
+    lrmlp_net *net;
+    const step_args *a;
+    size_t n_tiles, n_elems; /* n_elems: the tiles' elements in all */
+    int dry;
+} tile_job_;
+
+/* Tiles [*t0, *t1) of part `part`: those whose first element lies in the
+ * part's share [E part / P, E (part + 1) / P) of the E elements. */
+static void tile_range(const tile_job_ *j, size_t part, size_t nparts, size_t *t0, size_t *t1)
+{
+    const size_t lo = (size_t)((double)j->n_elems * (double)part / (double)nparts);
+    const size_t hi = (size_t)((double)j->n_elems * (double)(part + 1) / (double)nparts);
+    size_t t = 0, e = 0;
+    for (; t < j->n_tiles && e < lo; t++)
+        e += j->opt->tiles[t].n;
+    *t0 = t;
+    for (; t < j->n_tiles && e < hi; t++)
+        e += j->opt->tiles[t].n;
+    *t1 = part + 1 == nparts ? j->n_tiles : t;
+}
 
 #include "real_f32.h"
 #include "optim_impl.h"
@@ -206,6 +235,10 @@ LRMLP_API void lrmlp_optim_free(lrmlp_optim *opt)
     free(opt->v);
     free(opt->ws);
     free(opt->lr_scale);
+    free(opt->tiles);
+    free(opt->tile_sq);
+    free(opt->tile_ok);
+    lrmlp__pool_free(opt->pool);
     free(opt);
 }
 
@@ -247,8 +280,18 @@ int lrmlp__optim_alloc(lrmlp_optim **out, const lrmlp_net *net,
     o->n_params = net->n_params;
     o->widths = malloc((net->n_layers + 1) * sizeof *o->widths);
     o->lr_scale = malloc(net->n_layers * sizeof *o->lr_scale);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const size_t out = net->layers[l].out, nw = out * net->layers[l].in;
+        o->max_tiles += (nw + OPT_TILE - 1) / OPT_TILE;
+        if (net->layers[l].b_off != SIZE_MAX)
+            o->max_tiles += (out + OPT_TILE - 1) / OPT_TILE;
+    }
+    o->tiles = malloc((o->max_tiles ? o->max_tiles : 1) * sizeof *o->tiles);
+    o->tile_sq = malloc((o->max_tiles ? o->max_tiles : 1) * sizeof *o->tile_sq);
+    o->tile_ok = malloc((o->max_tiles ? o->max_tiles : 1) * sizeof *o->tile_ok);
     const size_t ns = n_state_for(opts);
-    int ok = o->widths != NULL && o->lr_scale != NULL;
+    int ok = o->widths != NULL && o->lr_scale != NULL && o->tiles != NULL && o->tile_sq != NULL &&
+             o->tile_ok != NULL;
     if (ok && ns >= 1)
         ok = (o->m = lrmlp__big_alloc(state_bytes, 1)) != NULL;
     if (ok && ns >= 2)
@@ -308,6 +351,23 @@ static int check_shape(lrmlp_optim *opt, const lrmlp_net *net)
     return LRMLP_OK;
 }
 
+/* The tiled dry run: whether every tile's update stays finite, and in *sq
+ * the gradient's sum of squares, summed in tile order. */
+static int dry_run(lrmlp_optim *opt, tile_job_ *job, size_t parts, lrmlp__pool_fn work,
+                   double *sq)
+{
+    job->dry = 1;
+    lrmlp__pool_run(&opt->pool, parts, work, job);
+    double s = 0.0;
+    int ok = 1;
+    for (size_t t = 0; t < job->n_tiles; t++) {
+        s += opt->tile_sq[t];
+        ok &= opt->tile_ok[t];
+    }
+    *sq = s;
+    return ok;
+}
+
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
 {
     if (!opt)
@@ -336,15 +396,36 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
     /* All or nothing: a dry run first, so that an update leaving any weight
      * or state value non-finite changes nothing at all. Without clipping
      * the update does not depend on the gradient's norm, so the dry run and
-     * the norm share one tiled pass over the gradient (dry_norm); a
+     * the norm share one tiled pass over the gradient (tile_work); a
      * non-finite or overflowing sum of squares takes the general path, which
-     * names the bad layer and rescales. */
+     * names the bad layer and rescales. The element-wise passes of GD, SGD
+     * and Adam(W) run on as many threads as OpenBLAS has (optim.h). */
+    const int tiled = o->kind != LRMLP_OPTIM_MUON;
+    tile_job_ job = {opt, net, &a, 0, 0, 1};
+    size_t parts = 1;
+    if (tiled) {
+        for (size_t l = 0; l < net->n_layers; l++) {
+            const lrmlp_layer_ *L = &net->layers[l];
+            if (L->frozen)
+                continue;
+            for (int part = 0; part < 2; part++) {
+                size_t off = part ? L->b_off : L->w_off, n = part ? L->out : L->out * L->in;
+                for (size_t t = 0; off != SIZE_MAX && t < n; t += OPT_TILE)
+                    opt->tiles[job.n_tiles++] =
+                        (lrmlp__tile){off + t, n - t < OPT_TILE ? n - t : OPT_TILE, l};
+                job.n_elems += off != SIZE_MAX ? n : 0;
+            }
+        }
+        const int bt = lrmlp_blas_threads();
+        parts = job.n_elems >= OPT_PARALLEL_MIN && bt > 1 ? (size_t)bt : 1;
+        if (parts > job.n_tiles)
+            parts = job.n_tiles ? job.n_tiles : 1;
+    }
+    lrmlp__pool_fn work = f32 ? tile_work_f32 : tile_work_f64;
     double norm = 0.0, sq = NAN;
     int ok = 0;
-    if (o->clip_norm == 0.0 && o->kind != LRMLP_OPTIM_MUON) {
-        ok = f32 ? dry_norm_f32(opt, net, &a, &sq) : dry_norm_f64(opt, net, &a, &sq);
-        norm = sqrt(sq);
-    }
+    if (o->clip_norm == 0.0 && tiled)
+        ok = dry_run(opt, &job, parts, work, &sq);
     if (!isfinite(sq)) {
         size_t bad = 0;
         int finite = f32 ? grad_norm_f32(net, &norm, &bad) : grad_norm_f64(net, &norm, &bad);
@@ -353,16 +434,25 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
                               "gradient of layer %zu holds NaN or Inf; nothing was changed",
                               bad);
         a.gs = (o->clip_norm > 0.0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0;
-        ok = f32 ? apply_f32(opt, net, &a, 1) : apply_f64(opt, net, &a, 1);
+        if (tiled)
+            ok = dry_run(opt, &job, parts, work, &sq); /* same tiles as the update */
+        else
+            ok = f32 ? apply_f32(opt, net, &a, 1) : apply_f64(opt, net, &a, 1);
+    } else {
+        norm = sqrt(sq);
     }
     if (!ok)
         return lrmlp__err(LRMLP_ERR_DIVERGED,
                           "the update (learning rate %g) would make weights or optimizer "
                           "state not finite; nothing was changed", a.lr);
-    if (f32)
+    if (tiled) {
+        job.dry = 0;
+        lrmlp__pool_run(&opt->pool, parts, work, &job);
+    } else if (f32) {
         apply_f32(opt, net, &a, 0);
-    else
+    } else {
         apply_f64(opt, net, &a, 0);
+    }
     opt->t++;
     opt->last_grad_norm = norm;
     return LRMLP_OK;

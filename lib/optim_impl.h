@@ -329,37 +329,29 @@ static int SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all, 
     return ok;
 }
 
-/* The dry run of SFX(apply) for GD, SGD, Adam and AdamW without clipping
- * (the gradient scale is 1 whatever the norm), fused with the gradient's
- * sum of squares: both walk each layer in tiles of OPT_TILE elements, so a
- * tile of the gradient read by the sum of squares is still in cache when
- * the dry update reads it. Returns whether the update would leave
- * everything finite; *sq receives the sum of squares over unfrozen layers
- * (NaN or Inf when the gradient is not finite). */
-static int SFX(dry_norm)(const lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all,
-                         double *sq)
+/* Part `part` of `nparts` of a tiled pass over opt->tiles[0..j->n_tiles)
+ * (tile_job_, optim.c) for GD, SGD, Adam and AdamW: with j->dry, each tile's
+ * gradient sum of squares into opt->tile_sq and whether its update stays
+ * finite into opt->tile_ok (a tile of gradient read by the sum of squares
+ * is still in cache for the dry update); without, the update itself. A
+ * part is a fixed range of whole tiles and a tile's result does not depend
+ * on the part, so any number of parts gives the same bits. */
+static void SFX(tile_work)(void *ctx, size_t part, size_t nparts)
 {
-    int ok = 1;
-    double s = 0.0;
-    step_args layer_args = *a_all;
-    const step_args *a = &layer_args;
-    const REAL *g = (const REAL *)net->grads;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const lrmlp_layer_ *L = &net->layers[l];
-        if (L->frozen)
-            continue;
-        layer_args.lr = a_all->lr * opt->lr_scale[l];
-        for (int part = 0; part < 2; part++) {
-            size_t off = part ? L->b_off : L->w_off, n = part ? L->out : L->out * L->in;
-            if (off == SIZE_MAX)
-                continue;
-            for (size_t t = 0; t < n; t += OPT_TILE) {
-                size_t c = n - t < OPT_TILE ? n - t : OPT_TILE, o = off + t;
-                s += SFX(sumsq)(g + o, c);
-                ok &= SFX(update_range)(opt, net, o, c, a, 1);
-            }
+    const tile_job_ *j = ctx;
+    lrmlp_optim *opt = j->opt;
+    const REAL *g = (const REAL *)j->net->grads;
+    size_t t0, t1;
+    tile_range(j, part, nparts, &t0, &t1);
+    step_args la = *j->a;
+    for (size_t t = t0; t < t1; t++) {
+        const lrmlp__tile *T = &opt->tiles[t];
+        la.lr = j->a->lr * opt->lr_scale[T->layer];
+        if (j->dry) {
+            opt->tile_sq[t] = SFX(sumsq)(g + T->off, T->n);
+            opt->tile_ok[t] = SFX(update_range)(opt, j->net, T->off, T->n, &la, 1);
+        } else {
+            SFX(update_range)(opt, j->net, T->off, T->n, &la, 0);
         }
     }
-    *sq = s;
-    return ok;
 }

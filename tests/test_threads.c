@@ -180,6 +180,95 @@ START_TEST(test_shared_const)
 }
 END_TEST
 
+#ifdef LRMLP_HAVE_OPENBLAS_INFO
+#include <cblas.h>
+#include <math.h>
+
+/* The optimizer's element-wise passes run on as many threads as OpenBLAS
+ * has (optim.h): the same steps with 1, 2 and 5 OpenBLAS threads give the
+ * same bits, and a refused step changes nothing whichever part of the
+ * split holds the bad gradient. The network is large enough (68,362
+ * parameters) for the passes to be split. */
+static void optim_run(lrmlp_dtype dt, lrmlp_optim_kind kind, double clip, int threads,
+                      int bad_at, void *out, int *rc_bad)
+{
+    const size_t w[] = {256, 256, 10};
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    no.dtype = dt;
+    no.n_layers = 2;
+    no.widths = w;
+    no.bias = 1;
+    no.seed = 9;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    const size_t n = lrmlp_net_param_count(net), es = dt == LRMLP_F32 ? 4 : 8;
+    ck_assert_uint_eq(n, 256 * 256 + 256 + 10 * 256 + 10);
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = kind;
+    oo.momentum = kind == LRMLP_OPTIM_SGD ? 0.9 : 0.0;
+    oo.weight_decay = 1e-3;
+    oo.clip_norm = clip;
+    lrmlp_optim *opt;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, net, &oo), LRMLP_OK);
+    openblas_set_num_threads(threads);
+    ck_assert_int_eq(lrmlp_blas_threads() > 1, threads > 1); /* the split is exercised */
+    uint64_t s = 5;
+    for (int step = 0; step < 3; step++) {
+        char *g = lrmlp_net_grads(net);
+        for (size_t i = 0; i < n; i++) {
+            double v = tu_rand(&s);
+            if (dt == LRMLP_F32)
+                ((float *)g)[i] = (float)v;
+            else
+                ((double *)g)[i] = v;
+        }
+        ck_assert_int_eq(lrmlp_optim_step(opt, net), LRMLP_OK);
+    }
+    memcpy(out, lrmlp_net_params(net), n * es);
+    /* a step whose gradient holds one NaN is refused and changes nothing */
+    char *g = lrmlp_net_grads(net);
+    if (dt == LRMLP_F32)
+        ((float *)g)[bad_at] = NAN;
+    else
+        ((double *)g)[bad_at] = NAN;
+    *rc_bad = lrmlp_optim_step(opt, net);
+    ck_assert_msg(memcmp(out, lrmlp_net_params(net), n * es) == 0,
+                  "dtype %d kind %d clip %g threads %d: a refused step changed weights", (int)dt,
+                  (int)kind, clip, threads);
+    ck_assert_uint_eq(lrmlp_optim_steps(opt), 3);
+    openblas_set_num_threads(1);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+}
+
+START_TEST(test_optim_threads)
+{
+    enum { NP = 256 * 256 + 256 + 10 * 256 + 10 };
+    static double ref[NP], got[NP];
+    const lrmlp_optim_kind kinds[] = {LRMLP_OPTIM_SGD, LRMLP_OPTIM_ADAMW};
+    const int bad_at[] = {3, 40000, NP - 1}; /* first part, later part, last bias */
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 2; k++)
+            for (int c = 0; c < 2; c++) {
+                lrmlp_dtype dt = d ? LRMLP_F64 : LRMLP_F32;
+                double clip = c ? 0.5 : 0.0;
+                int rc;
+                optim_run(dt, kinds[k], clip, 1, bad_at[0], ref, &rc);
+                ck_assert_int_eq(rc, LRMLP_ERR_DIVERGED);
+                for (int t = 0; t < 3; t++) {
+                    const int threads[] = {2, 5, 2};
+                    memset(got, 0, sizeof got);
+                    optim_run(dt, kinds[k], clip, threads[t], bad_at[t], got, &rc);
+                    ck_assert_int_eq(rc, LRMLP_ERR_DIVERGED);
+                    ck_assert_msg(memcmp(got, ref, NP * (d ? 8 : 4)) == 0,
+                                  "dtype %d kind %d clip %g: %d threads differ from 1", d,
+                                  (int)kinds[k], clip, threads[t]);
+                }
+            }
+}
+END_TEST
+#endif
+
 int main(void)
 {
     Suite *s = suite_create("threads");
@@ -187,6 +276,9 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_independent_training);
     tcase_add_test(tc, test_shared_const);
+#ifdef LRMLP_HAVE_OPENBLAS_INFO
+    tcase_add_test(tc, test_optim_threads);
+#endif
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
