@@ -121,7 +121,18 @@ LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_option
  * computes it without storing it (Muon: its momentum, and its weight update
  * for the whole range NS(M)'s entries can take); this pass reads the
  * weights, gradient and state once more (docs/benchmarks.md has its cost).
- * The step counter advances only on success. */
+ * The step counter advances only on success.
+ *
+ * Threads: for GD, SGD, Adam and AdamW on networks of at least 65,536
+ * parameters, the check and the update are split over lrmlp_blas_threads()
+ * threads, the calling one and helpers that the optimizer starts at its
+ * first such step, keeps asleep between steps, and joins in
+ * lrmlp_optim_free. They run only inside this call, while OpenBLAS's own
+ * threads have no work, so the process never has more busy threads than
+ * the application gave OpenBLAS; with 1 OpenBLAS thread no helper is
+ * started. The split is over fixed 16,384-element tiles whose sums are
+ * combined in tile order: any thread count gives the same bits. The helpers
+ * take no signals. After fork(), the child's first step starts its own. */
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net);
 
 /* Number of successful steps so far. */

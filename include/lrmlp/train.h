@@ -15,9 +15,10 @@
  * parameters. Threads: the network, optimizer and dataset must not be used
  * by another thread during the call (the dataset only read). The matrix
  * products run on OpenBLAS's threads, as many as the application set; the
- * element-wise work runs on the calling thread; the library starts no
- * threads. Results are bitwise reproducible for a given seed and BLAS
- * thread count. */
+ * optimizer step is split over the same number of threads while OpenBLAS's
+ * are idle (lrmlp_optim_step, optim.h); the rest of the element-wise work
+ * runs on the calling thread. Results are bitwise reproducible for a given
+ * seed and BLAS thread count. */
 #ifndef LRMLP_TRAIN_H
 #define LRMLP_TRAIN_H
 
