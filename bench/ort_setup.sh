@@ -11,9 +11,8 @@
 set -eu
 version=1.30.0
 dir=${LRMLP_ORT_DIR:-$HOME/.cache/lrmlp-ort}
-here=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
+here=$(cd "$(dirname "$0")/.." && pwd -P)
+dir=$(realpath -m "$dir")
 case "$dir/" in
 "$here"/*)
     echo "ort_setup.sh: $dir is inside the repository; set LRMLP_ORT_DIR elsewhere" >&2
@@ -26,6 +25,7 @@ for tool in node npm; do
         exit 1
     }
 done
+mkdir -p "$dir"
 pkg=$dir/node_modules/onnxruntime-node/package.json
 have=
 if [ -f "$pkg" ]; then have=$(node -p "require(process.argv[1]).version" "$pkg"); fi
