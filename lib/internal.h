@@ -293,17 +293,18 @@ LRMLP_INTERNAL int lrmlp__net_forward_eval(lrmlp_net *net, const void *X, size_t
 
 /* ---- optimizer (optim.c) ---- */
 /* ---- helper threads (pool.c) ----
- * lrmlp__pool_run(&pool, nparts, fn, ctx) calls fn(ctx, part, nparts) once
- * for every part in 0..nparts-1 and returns when all are done: part 0 on
- * the calling thread, the others on the pool's threads, which it starts
- * (or restarts after a fork) when *pool has too few. It cannot fail: parts
- * no thread can take run on the caller. fn must give the same result
- * whichever thread runs a part. lrmlp__pool_free joins the threads (NULL
- * is fine). One caller at a time per pool. */
+ * lrmlp__pool_run(&pool, threads, n, fn, ctx) calls fn(ctx, t) once for
+ * every tile t in 0..n-1 and returns when all are done, spread over the
+ * calling thread and up to threads - 1 helper threads of *pool, which it
+ * starts (or restarts after a fork) when *pool has too few. It cannot
+ * fail: when no helper can be started the caller runs every tile. fn must
+ * give the same result whichever thread runs a tile, and tiles must not
+ * depend on each other. lrmlp__pool_free joins the threads (NULL is fine).
+ * One caller at a time per pool. */
 typedef struct lrmlp__pool lrmlp__pool;
-typedef void (*lrmlp__pool_fn)(void *ctx, size_t part, size_t nparts);
-LRMLP_INTERNAL void lrmlp__pool_run(lrmlp__pool **pool, size_t nparts, lrmlp__pool_fn fn,
-                                    void *ctx);
+typedef void (*lrmlp__pool_fn)(void *ctx, size_t tile);
+LRMLP_INTERNAL void lrmlp__pool_run(lrmlp__pool **pool, size_t threads, size_t n,
+                                    lrmlp__pool_fn fn, void *ctx);
 LRMLP_INTERNAL void lrmlp__pool_free(lrmlp__pool *pool);
 
 /* One tile of the optimizer's element-wise passes: elements [off, off + n)

@@ -46,8 +46,8 @@ typedef struct step_args {
  * waking a helper costs more than it saves. */
 #define OPT_PARALLEL_MIN ((size_t)4 * OPT_TILE)
 
-/* One tiled pass of a step (optim_impl.h tile_work): the first n_tiles of
- * opt->tiles, split over parts by element count. */
+/* One tiled pass of a step (optim_impl.h tile_work) over the first n_tiles
+ * of opt->tiles. */
 typedef struct tile_job_ {
     lrmlp_optim *opt;
     lrmlp_net *net;
@@ -55,21 +55,6 @@ typedef struct tile_job_ {
     size_t n_tiles, n_elems; /* n_elems: the tiles' elements in all */
     int dry;
 } tile_job_;
-
-/* Tiles [*t0, *t1) of part `part`: those whose first element lies in the
- * part's share [E part / P, E (part + 1) / P) of the E elements. */
-static void tile_range(const tile_job_ *j, size_t part, size_t nparts, size_t *t0, size_t *t1)
-{
-    const size_t lo = (size_t)((double)j->n_elems * (double)part / (double)nparts);
-    const size_t hi = (size_t)((double)j->n_elems * (double)(part + 1) / (double)nparts);
-    size_t t = 0, e = 0;
-    for (; t < j->n_tiles && e < lo; t++)
-        e += j->opt->tiles[t].n;
-    *t0 = t;
-    for (; t < j->n_tiles && e < hi; t++)
-        e += j->opt->tiles[t].n;
-    *t1 = part + 1 == nparts ? j->n_tiles : t;
-}
 
 #include "real_f32.h"
 #include "optim_impl.h"
@@ -353,11 +338,11 @@ static int check_shape(lrmlp_optim *opt, const lrmlp_net *net)
 
 /* The tiled dry run: whether every tile's update stays finite, and in *sq
  * the gradient's sum of squares, summed in tile order. */
-static int dry_run(lrmlp_optim *opt, tile_job_ *job, size_t parts, lrmlp__pool_fn work,
+static int dry_run(lrmlp_optim *opt, tile_job_ *job, size_t threads, lrmlp__pool_fn work,
                    double *sq)
 {
     job->dry = 1;
-    lrmlp__pool_run(&opt->pool, parts, work, job);
+    lrmlp__pool_run(&opt->pool, threads, job->n_tiles, work, job);
     double s = 0.0;
     int ok = 1;
     for (size_t t = 0; t < job->n_tiles; t++) {
@@ -402,7 +387,7 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
      * and Adam(W) run on as many threads as OpenBLAS has (optim.h). */
     const int tiled = o->kind != LRMLP_OPTIM_MUON;
     tile_job_ job = {opt, net, &a, 0, 0, 1};
-    size_t parts = 1;
+    size_t threads = 1;
     if (tiled) {
         for (size_t l = 0; l < net->n_layers; l++) {
             const lrmlp_layer_ *L = &net->layers[l];
@@ -417,15 +402,13 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
             }
         }
         const int bt = lrmlp_blas_threads();
-        parts = job.n_elems >= OPT_PARALLEL_MIN && bt > 1 ? (size_t)bt : 1;
-        if (parts > job.n_tiles)
-            parts = job.n_tiles ? job.n_tiles : 1;
+        threads = job.n_elems >= OPT_PARALLEL_MIN && bt > 1 ? (size_t)bt : 1;
     }
     lrmlp__pool_fn work = f32 ? tile_work_f32 : tile_work_f64;
     double norm = 0.0, sq = NAN;
     int ok = 0;
     if (o->clip_norm == 0.0 && tiled)
-        ok = dry_run(opt, &job, parts, work, &sq);
+        ok = dry_run(opt, &job, threads, work, &sq);
     if (!isfinite(sq)) {
         size_t bad = 0;
         int finite = f32 ? grad_norm_f32(net, &norm, &bad) : grad_norm_f64(net, &norm, &bad);
@@ -435,7 +418,7 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
                               bad);
         a.gs = (o->clip_norm > 0.0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0;
         if (tiled)
-            ok = dry_run(opt, &job, parts, work, &sq); /* same tiles as the update */
+            ok = dry_run(opt, &job, threads, work, &sq); /* same tiles as the update */
         else
             ok = f32 ? apply_f32(opt, net, &a, 1) : apply_f64(opt, net, &a, 1);
     } else {
@@ -447,7 +430,7 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
                           "state not finite; nothing was changed", a.lr);
     if (tiled) {
         job.dry = 0;
-        lrmlp__pool_run(&opt->pool, parts, work, &job);
+        lrmlp__pool_run(&opt->pool, threads, job.n_tiles, work, &job);
     } else if (f32) {
         apply_f32(opt, net, &a, 0);
     } else {

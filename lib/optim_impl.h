@@ -329,29 +329,24 @@ static int SFX(apply)(lrmlp_optim *opt, lrmlp_net *net, const step_args *a_all, 
     return ok;
 }
 
-/* Part `part` of `nparts` of a tiled pass over opt->tiles[0..j->n_tiles)
- * (tile_job_, optim.c) for GD, SGD, Adam and AdamW: with j->dry, each tile's
- * gradient sum of squares into opt->tile_sq and whether its update stays
- * finite into opt->tile_ok (a tile of gradient read by the sum of squares
- * is still in cache for the dry update); without, the update itself. A
- * part is a fixed range of whole tiles and a tile's result does not depend
- * on the part, so any number of parts gives the same bits. */
-static void SFX(tile_work)(void *ctx, size_t part, size_t nparts)
+/* Tile t of a tiled pass (tile_job_, optim.c) for GD, SGD, Adam and
+ * AdamW: with j->dry, the tile's gradient sum of squares into
+ * opt->tile_sq[t] and whether its update stays finite into opt->tile_ok[t]
+ * (the gradient tile read by the sum of squares is still in cache for the
+ * dry update); without, the update itself. Tiles are independent, so any
+ * spread over threads gives the same bits. */
+static void SFX(tile_work)(void *ctx, size_t t)
 {
     const tile_job_ *j = ctx;
     lrmlp_optim *opt = j->opt;
     const REAL *g = (const REAL *)j->net->grads;
-    size_t t0, t1;
-    tile_range(j, part, nparts, &t0, &t1);
+    const lrmlp__tile *T = &opt->tiles[t];
     step_args la = *j->a;
-    for (size_t t = t0; t < t1; t++) {
-        const lrmlp__tile *T = &opt->tiles[t];
-        la.lr = j->a->lr * opt->lr_scale[T->layer];
-        if (j->dry) {
-            opt->tile_sq[t] = SFX(sumsq)(g + T->off, T->n);
-            opt->tile_ok[t] = SFX(update_range)(opt, j->net, T->off, T->n, &la, 1);
-        } else {
-            SFX(update_range)(opt, j->net, T->off, T->n, &la, 0);
-        }
+    la.lr = j->a->lr * opt->lr_scale[T->layer];
+    if (j->dry) {
+        opt->tile_sq[t] = SFX(sumsq)(g + T->off, T->n);
+        opt->tile_ok[t] = SFX(update_range)(opt, j->net, T->off, T->n, &la, 1);
+    } else {
+        SFX(update_range)(opt, j->net, T->off, T->n, &la, 0);
     }
 }

@@ -1,78 +1,127 @@
 /* The helper threads of one handle (internal.h, lrmlp__pool_*).
  *
- * A pool is a handful of threads that sleep on a condition variable until
- * the owning handle hands them one job: fn(ctx, part, nparts) for parts
- * 1..nparts-1 while the calling thread runs part 0 and then waits for the
- * others. The library uses it only between BLAS calls, for as many parts as
- * the application gave OpenBLAS threads, so it adds no work while
- * OpenBLAS's threads compute. A job's result must not depend on how its
- * parts are spread over threads (the callers give each part a fixed range
- * of fixed tiles), so a missing thread changes timing only: when a thread
- * cannot be started, or the process forked since the pool was made, the
- * caller runs those parts itself. */
+ * A job is n tiles, fn(ctx, t) for t in 0..n-1, whose results must not
+ * depend on which thread runs which tile (the callers store a result per
+ * tile and combine them in tile order on the calling thread). The calling
+ * thread and the helpers claim tiles one at a time from a shared ticket;
+ * the caller returns once every tile is done. It never waits for a helper
+ * to wake up (on the development VM the call that wakes a sleeping thread
+ * took 170-210 us, as long as a whole optimizer pass): a helper that is
+ * still asleep simply finds fewer tiles, or none, left when it gets there.
+ * Between jobs a helper polls for the next one for LRMLP__POOL_POLL_NS
+ * with sched_yield, as OpenBLAS's own idle threads do (the dry run and the
+ * update of one step are two jobs a few microseconds apart, and a pause
+ * loop let the VM's hypervisor deschedule the polling vCPU), then sleeps on
+ * a condition variable until the caller's next job.
+ *
+ * The ticket is one 64-bit atomic: the job's generation in the high half,
+ * the next unclaimed tile in the low half. A helper claims a tile only with
+ * a compare-and-swap that also checks the generation, so it never runs a
+ * tile of a job that has finished; the job's description lives in one of
+ * two slots picked by the generation's parity, which the caller rewrites
+ * only two jobs later, after the generation moved on. */
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+/* After a job a helper polls for the next one this long, yielding its core
+ * to any other runnable thread between polls, before it sleeps. */
+#define LRMLP__POOL_POLL_NS 300000L
+#define TILE_MASK ((uint64_t)0xffffffffu)
+
+/* Atomic (relaxed) because a helper that fell two jobs behind may read a
+ * slot while the caller rewrites it; it then fails its claim and uses
+ * nothing it read. */
+typedef struct {
+    _Atomic(lrmlp__pool_fn) fn;
+    _Atomic(void *) ctx;
+    _Atomic(size_t) n;
+} job_slot_;
 
 struct lrmlp__pool {
     pthread_mutex_t mu;
-    pthread_cond_t go, done;
+    pthread_cond_t go;
     pthread_t *th;
     size_t n_threads; /* started */
     pid_t pid;        /* the process that started them */
-    uint64_t gen;     /* jobs handed out */
-    size_t pending;   /* threads still on the current job */
-    int stop;
-    lrmlp__pool_fn fn;
-    void *ctx;
-    size_t nparts;    /* of the current job */
-    size_t helped;    /* its parts 1..helped are the threads' */
+    job_slot_ slot[2];
+    _Atomic uint64_t ticket; /* generation << 32 | next tile */
+    _Atomic size_t done;     /* tiles of the current job finished */
+    _Atomic int sleepers;    /* helpers waiting on go */
+    _Atomic int stop;
 };
 
 typedef struct {
     lrmlp__pool *p;
-    size_t index; /* part index: 1..n_threads */
 } worker_arg_;
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+
+/* Claims and runs tiles of generation gen until none is left; returns how
+ * many this thread ran. */
+static size_t run_tiles(lrmlp__pool *p, uint64_t gen)
+{
+    job_slot_ *s = &p->slot[gen & 1];
+    const lrmlp__pool_fn fn = atomic_load_explicit(&s->fn, memory_order_relaxed);
+    void *const ctx = atomic_load_explicit(&s->ctx, memory_order_relaxed);
+    const size_t n = atomic_load_explicit(&s->n, memory_order_relaxed);
+    size_t ran = 0;
+    uint64_t tk = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    for (;;) {
+        if (tk >> 32 != gen || (tk & TILE_MASK) >= n)
+            return ran;
+        if (atomic_compare_exchange_weak_explicit(&p->ticket, &tk, tk + 1,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            fn(ctx, (size_t)(tk & TILE_MASK));
+            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            ran++;
+            tk = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        }
+    }
+}
 
 static void *worker(void *argp)
 {
-    worker_arg_ *arg = argp;
-    lrmlp__pool *p = arg->p;
-    const size_t me = arg->index;
-    free(arg);
-    uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
+    lrmlp__pool *p = ((worker_arg_ *)argp)->p;
+    free(argp);
+    uint64_t seen = 0; /* generation last joined */
     for (;;) {
-        while (p->gen == seen && !p->stop)
-            pthread_cond_wait(&p->go, &p->mu);
-        if (p->stop)
-            break;
-        seen = p->gen;
-        lrmlp__pool_fn fn = p->fn;
-        void *ctx = p->ctx;
-        size_t nparts = p->nparts, helped = p->helped;
-        pthread_mutex_unlock(&p->mu);
-        if (me <= helped)
-            fn(ctx, me, nparts);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
-            pthread_cond_signal(&p->done);
+        /* poll a little, then sleep until the generation changes */
+        long t0 = now_ns();
+        uint64_t tk;
+        int polls = 0;
+        while ((tk = atomic_load_explicit(&p->ticket, memory_order_acquire)) >> 32 == seen &&
+               !atomic_load(&p->stop)) {
+            if (++polls % 16 == 0 && now_ns() - t0 > LRMLP__POOL_POLL_NS)
+                break;
+            sched_yield();
+        }
+        if (tk >> 32 == seen && !atomic_load(&p->stop)) {
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while ((tk = atomic_load(&p->ticket)) >> 32 == seen && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->go, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop))
+            return NULL;
+        seen = tk >> 32;
+        run_tiles(p, seen);
     }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-static void pool_stop(lrmlp__pool *p)
-{
-    pthread_mutex_lock(&p->mu);
-    p->stop = 1;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    for (size_t i = 0; i < p->n_threads; i++)
-        pthread_join(p->th[i], NULL);
 }
 
 void lrmlp__pool_free(lrmlp__pool *p)
@@ -82,9 +131,13 @@ void lrmlp__pool_free(lrmlp__pool *p)
     /* in a forked child the threads do not exist: nothing to join, and the
      * mutex may have been copied locked, so leave it alone */
     if (p->pid == getpid()) {
-        pool_stop(p);
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->stop, 1);
+        pthread_cond_broadcast(&p->go);
+        pthread_mutex_unlock(&p->mu);
+        for (size_t i = 0; i < p->n_threads; i++)
+            pthread_join(p->th[i], NULL);
         pthread_cond_destroy(&p->go);
-        pthread_cond_destroy(&p->done);
         pthread_mutex_destroy(&p->mu);
     }
     free(p->th);
@@ -92,7 +145,7 @@ void lrmlp__pool_free(lrmlp__pool *p)
 }
 
 /* A pool with up to want threads (fewer when starting one fails), or NULL
- * when not even the bookkeeping could be allocated. */
+ * when not even the bookkeeping could be had. */
 static lrmlp__pool *pool_new(size_t want)
 {
     lrmlp__pool *p = calloc(1, sizeof *p);
@@ -110,13 +163,15 @@ static lrmlp__pool *pool_new(size_t want)
         free(p);
         return NULL;
     }
-    if (pthread_cond_init(&p->done, NULL) != 0) {
-        pthread_cond_destroy(&p->go);
-        pthread_mutex_destroy(&p->mu);
-        free(p->th);
-        free(p);
-        return NULL;
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&p->slot[i].fn, NULL);
+        atomic_init(&p->slot[i].ctx, NULL);
+        atomic_init(&p->slot[i].n, 0);
     }
+    atomic_init(&p->ticket, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->stop, 0);
     p->pid = getpid();
     /* The threads take no signals: the application's handlers keep running
      * on the threads it knows. The mask is the caller's again at once. */
@@ -127,7 +182,7 @@ static lrmlp__pool *pool_new(size_t want)
         worker_arg_ *arg = malloc(sizeof *arg);
         if (!arg)
             break;
-        *arg = (worker_arg_){p, i + 1};
+        arg->p = p;
         if (pthread_create(&p->th[i], NULL, worker, arg) != 0) {
             free(arg);
             break;
@@ -139,35 +194,34 @@ static lrmlp__pool *pool_new(size_t want)
     return p;
 }
 
-void lrmlp__pool_run(lrmlp__pool **pp, size_t nparts, lrmlp__pool_fn fn, void *ctx)
+void lrmlp__pool_run(lrmlp__pool **pp, size_t threads, size_t n, lrmlp__pool_fn fn, void *ctx)
 {
     lrmlp__pool *p = *pp;
-    if (nparts > 1 && p && (p->pid != getpid() || p->n_threads + 1 < nparts)) {
-        lrmlp__pool_free(p); /* forked, or made for fewer parts */
+    if (threads > 1 && p && (p->pid != getpid() || p->n_threads + 1 < threads)) {
+        lrmlp__pool_free(p); /* forked, or made for fewer threads */
         p = *pp = NULL;
     }
-    if (nparts > 1 && !p)
-        p = *pp = pool_new(nparts - 1);
-    size_t helped = 0; /* parts 1..helped run on the pool */
-    if (nparts > 1 && p && p->n_threads > 0) {
-        helped = p->n_threads < nparts - 1 ? p->n_threads : nparts - 1;
+    if (threads > 1 && !p)
+        p = *pp = pool_new(threads - 1);
+    if (threads <= 1 || !p || p->n_threads == 0 || n > TILE_MASK) {
+        for (size_t t = 0; t < n; t++)
+            fn(ctx, t);
+        return;
+    }
+    const uint64_t gen = (atomic_load(&p->ticket) >> 32) + 1;
+    job_slot_ *s = &p->slot[gen & 1];
+    atomic_store_explicit(&s->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&s->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&s->n, n, memory_order_relaxed);
+    atomic_store(&p->done, 0);
+    atomic_store(&p->ticket, gen << 32); /* publishes the slot */
+    if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
-        p->fn = fn;
-        p->ctx = ctx;
-        p->nparts = nparts;
-        p->helped = helped;
-        p->pending = p->n_threads;
-        p->gen++;
         pthread_cond_broadcast(&p->go);
         pthread_mutex_unlock(&p->mu);
     }
-    fn(ctx, 0, nparts);
-    for (size_t k = helped + 1; k < nparts; k++) /* parts no thread took */
-        fn(ctx, k, nparts);
-    if (helped) {
-        pthread_mutex_lock(&p->mu);
-        while (p->pending)
-            pthread_cond_wait(&p->done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-    }
+    run_tiles(p, gen);
+    /* only tiles a helper claimed and is still running are left */
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n)
+        sched_yield();
 }

@@ -126,11 +126,11 @@ LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_option
  * Threads: for GD, SGD, Adam and AdamW on networks of at least 65,536
  * parameters, the check and the update are split over lrmlp_blas_threads()
  * threads, the calling one and helpers that the optimizer starts at its
- * first such step, keeps asleep between steps, and joins in
- * lrmlp_optim_free. They run only inside this call, while OpenBLAS's own
- * threads have no work, so the process never has more busy threads than
- * the application gave OpenBLAS; with 1 OpenBLAS thread no helper is
- * started. The split is over fixed 16,384-element tiles whose sums are
+ * first such step and joins in lrmlp_optim_free. Their work runs only
+ * inside this call, while OpenBLAS's own threads have none; after a step a
+ * helper polls for the next one for 0.3 ms, yielding its core to any other
+ * runnable thread (as OpenBLAS's idle threads do), then sleeps. With 1
+ * OpenBLAS thread no helper is started. The split is over fixed 16,384-element tiles whose sums are
  * combined in tile order: any thread count gives the same bits. The helpers
  * take no signals. After fork(), the child's first step starts its own. */
 LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net);
