@@ -11,8 +11,11 @@
  * cross-entropy, of 784-512-512-10 tanh with bias whose two hidden layers
  * are factorized at rank 32 (U V^T) by lrmlp_net_factorize: the job of
  * `bench/torch_mlp.py --rank 32`.
- * --threads calls openblas_set_num_threads (the library never does). */
+ * --threads calls openblas_set_num_threads (the library never does).
+ * Every job also reports its GEMM floor (gemm_floor.h): the epochs' own
+ * cblas_?gemm calls replayed alone, and the mean epoch's ratio to it. */
 #include "common.h"
+#include "gemm_floor.h"
 
 #include <lrmlp.h>
 
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
     }
     double secs = 0, best = 1e300, loss = 0;
     size_t samples = 0;
+    gemm_floor_record_start();
     for (long e = 0; e < epochs; e++) {
         lrmlp_epoch_stats st;
         if (lrmlp_train_epoch(net, opt, ds, &to, &st)) {
@@ -151,15 +155,23 @@ int main(int argc, char **argv)
         if (st.seconds < best)
             best = st.seconds;
     }
+    gemm_floor_record_stop();
+    const double floor_s = gemm_floor_replay(1) / (double)epochs;
+    if (floor_s < 0) {
+        fprintf(stderr, "bench_lowrank: out of memory for the GEMM floor replay\n");
+        return 1;
+    }
     printf("{\"impl\": \"liblrmlp\", \"job\": \"%s\", \"model\": \"%s\", \"rank\": %zu, "
            "\"threads\": %d, \"blas_core\": \"%s\", \"epochs\": %ld, \"seconds\": %.3f, "
            "\"seconds_per_epoch\": %.3f, \"best_epoch_seconds\": %.3f, "
            "\"samples_per_second\": %.0f, \"peak_rss_mb\": %.1f, \"final_loss\": %.6g, "
-           "\"params\": %zu}\n",
+           "\"params\": %zu, \"gemm_floor_seconds_per_epoch\": %.3f, "
+           "\"gemm_in_job_seconds_per_epoch\": %.3f, \"ratio_to_floor\": %.3f}\n",
            minibatch ? "minibatch" : "fullbatch-gd", minibatch ? "factorized" : model,
            minibatch ? rank : lrmlp_lowrank_rank(net), lrmlp_blas_threads(), lrmlp_blas_core(),
            epochs, secs, secs / (double)epochs, best, (double)samples / secs, ex_peak_rss_mb(), loss,
-           lrmlp_net_param_count(net));
+           lrmlp_net_param_count(net), floor_s, gemm_floor_in_job_seconds() / (double)epochs,
+           secs / (double)epochs / floor_s);
     lrmlp_optim_free(opt);
     lrmlp_net_free(net);
     lrmlp_dataset_free(ds);
