@@ -106,6 +106,42 @@ START_TEST(test_f32_no_subnormals)
 }
 END_TEST
 
+/* The float64 tanh kernel (exp_kd and Cephes's rational function, not
+ * libm) within 4 ulp of libm's tanh, through the vectorized loop of a 1x1
+ * network: a dense sweep, the branch point 0.625, tiny and subnormal
+ * inputs, and the saturated range. */
+START_TEST(test_f64_tanh_ulp)
+{
+    enum { N = 40001, M = 16 };
+    static double X[N + M], Y[N + M];
+    for (int i = 0; i < N; i++)
+        X[i] = -25.0 + 50.0 * i / (N - 1);
+    const double extra[M] = {0.625, nextafter(0.625, 0), nextafter(0.625, 1), -0.625, 1e-300,
+                             4.9e-324, -2.2e-308, 1e-8, -3e-5, 0.1, 19.0, 21.99, 22.0, 30.0,
+                             700.0, -1e300};
+    memcpy(X + N, extra, sizeof extra);
+    const size_t w[] = {1, 1};
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = LRMLP_F64;
+    o.n_layers = 1;
+    o.widths = w;
+    o.output_activation = LRMLP_ACT_TANH;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
+    double one = 1.0;
+    ck_assert_int_eq(lrmlp_net_set_weights_f64(net, 0, &one), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_net_predict_f64(net, X, N + M, Y), LRMLP_OK);
+    lrmlp_net_free(net);
+    for (int i = 0; i < N + M; i++) {
+        double ref = tanh(X[i]);
+        double ulp = nextafter(fabs(ref), INFINITY) - fabs(ref);
+        double e = fabs(Y[i] - ref) / ulp;
+        ck_assert_msg(e <= 4.0, "tanh(%a) = %a, libm %a: %.1f ulp", X[i], Y[i], ref, e);
+        ck_assert_msg(!signbit(Y[i]) == !signbit(ref), "tanh(%a): sign", X[i]);
+    }
+}
+END_TEST
+
 START_TEST(test_rrelu_modes)
 {
     const size_t w[] = {1, 1};
@@ -263,6 +299,7 @@ int main(void)
     tcase_add_loop_test(tc, test_derivatives_fd, 0, LRMLP_ACT_COUNT_);
     tcase_add_loop_test(tc, test_f32_kernels, 0, LRMLP_ACT_COUNT_);
     tcase_add_loop_test(tc, test_f32_no_subnormals, 0, LRMLP_ACT_COUNT_);
+    tcase_add_test(tc, test_f64_tanh_ulp);
     tcase_add_test(tc, test_rrelu_modes);
     tcase_add_loop_test(tc, test_nonfinite_inputs, 0, LRMLP_ACT_COUNT_);
     tcase_add_test(tc, test_names);
