@@ -101,7 +101,7 @@ static int idx_check_len(const idx_hdr *h, size_t len, const char *what)
 }
 
 /* Validates the two files' bytes and builds the dataset. When adopt is not
- * NULL, *adopt is the malloc'ed buffer that holds img: its memory becomes
+ * NULL, *adopt is the reader's buffer that holds img: its memory becomes
  * the feature storage (the header is moved out) and *adopt is set to NULL. */
 static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_len,
                      const unsigned char *lab, size_t lab_len, unsigned char **adopt)
@@ -140,19 +140,12 @@ static int idx_build(lrmlp_dataset **out, const unsigned char *img, size_t img_l
         lrmlp_dataset_free(ds);
         return lrmlp__err(LRMLP_ERR_NOMEM, "lrmlp_dataset_load_idx: out of memory");
     }
-    /* a large image set is worth one copy into huge-page memory (bigalloc.c) */
-    unsigned char *big = adopt && hi.data_len >= LRMLP__BIG_BYTES
-                             ? lrmlp__big_alloc(hi.data_len, 0) : NULL;
-    if (big) {
-        memcpy(big, *adopt + hi.hdr_len, hi.data_len);
-        free(*adopt);
-        *adopt = NULL;
-        ds->X = big;
-    } else if (adopt) {
+    if (adopt) {
+        /* the reader's buffer (lrmlp__big_alloc, at most header + data
+         * long) keeps its huge-page alignment: no shrinking realloc */
         unsigned char *buf = *adopt;
         memmove(buf, buf + hi.hdr_len, hi.data_len);
-        unsigned char *shrunk = realloc(buf, hi.data_len);
-        ds->X = shrunk ? shrunk : buf;
+        ds->X = buf;
         *adopt = NULL;
     } else {
         ds->X = lrmlp__big_alloc(hi.data_len, 0);
@@ -350,7 +343,7 @@ static int idx_read_file(const char *path, int labels, const char *what,
         if (cap > total)
             cap = total;
     }
-    buf = malloc(cap);
+    buf = lrmlp__big_alloc(cap, 0);
     if (!buf) {
         rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu bytes)", what, cap);
         goto done;
@@ -364,12 +357,14 @@ static int idx_read_file(const char *path, int labels, const char *what,
         len += got;
         if (len < cap || cap == total)
             break;
-        size_t ncap = cap > total / 2 ? total : cap * 2;
-        unsigned char *nb = realloc(buf, ncap);
+        size_t ncap = cap > total / 2 ? total : cap * 2; /* never beyond total */
+        unsigned char *nb = lrmlp__big_alloc(ncap, 0);
         if (!nb) {
             rc = lrmlp__err(LRMLP_ERR_NOMEM, "%s: out of memory (%zu bytes)", what, ncap);
             goto done;
         }
+        memcpy(nb, buf, len);
+        free(buf);
         buf = nb;
         cap = ncap;
     }
