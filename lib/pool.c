@@ -49,6 +49,7 @@ struct lrmlp__pool {
     pthread_cond_t go;
     pthread_t *th;
     size_t n_threads; /* started */
+    size_t want;      /* asked for: threads - 1 of the caller */
     pid_t pid;        /* the process that started them */
     job_slot_ slot[2];
     _Atomic uint64_t ticket; /* generation << 32 | next tile */
@@ -173,6 +174,7 @@ static lrmlp__pool *pool_new(size_t want)
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, 0);
     p->pid = getpid();
+    p->want = want;
     /* The threads take no signals: the application's handlers keep running
      * on the threads it knows. The mask is the caller's again at once. */
     sigset_t all, old;
@@ -197,8 +199,8 @@ static lrmlp__pool *pool_new(size_t want)
 void lrmlp__pool_run(lrmlp__pool **pp, size_t threads, size_t n, lrmlp__pool_fn fn, void *ctx)
 {
     lrmlp__pool *p = *pp;
-    if (threads > 1 && p && (p->pid != getpid() || p->n_threads + 1 < threads)) {
-        lrmlp__pool_free(p); /* forked, or made for fewer threads */
+    if (p && (p->pid != getpid() || (threads > 1 && p->want + 1 != threads))) {
+        lrmlp__pool_free(p); /* forked, or made for another thread count */
         p = *pp = NULL;
     }
     if (threads > 1 && !p)

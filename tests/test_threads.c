@@ -183,6 +183,8 @@ END_TEST
 #ifdef LRMLP_HAVE_OPENBLAS_INFO
 #include <cblas.h>
 #include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The optimizer's element-wise passes run on as many threads as OpenBLAS
  * has (optim.h): the same steps with 1, 2 and 5 OpenBLAS threads give the
@@ -267,6 +269,70 @@ START_TEST(test_optim_threads)
             }
 }
 END_TEST
+
+/* A child forked after the optimizer started its helpers steps on its own
+ * (the parent's threads do not exist there): no hang, and the same bits as
+ * the parent's next step. */
+START_TEST(test_optim_fork)
+{
+    const size_t w[] = {256, 256, 10};
+    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
+    no.n_layers = 2;
+    no.widths = w;
+    no.bias = 1;
+    lrmlp_net *net;
+    ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    const size_t n = lrmlp_net_param_count(net);
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.kind = LRMLP_OPTIM_ADAM;
+    lrmlp_optim *opt;
+    ck_assert_int_eq(lrmlp_optim_create(&opt, net, &oo), LRMLP_OK);
+    openblas_set_num_threads(2);
+    float *g = lrmlp_net_grads(net);
+    for (size_t i = 0; i < n; i++)
+        g[i] = (float)((double)(i % 97) / 97.0 - 0.5);
+    ck_assert_int_eq(lrmlp_optim_step(opt, net), LRMLP_OK); /* helpers started */
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fd[0]);
+        int ok = lrmlp_optim_step(opt, net) == LRMLP_OK;
+        const char *p = lrmlp_net_params(net);
+        size_t left = n * sizeof(float);
+        ok = ok && write(fd[1], &ok, sizeof ok) == (ssize_t)sizeof ok;
+        while (ok && left > 0) {
+            ssize_t k = write(fd[1], p, left);
+            ok = k > 0;
+            p += k > 0 ? k : 0;
+            left -= k > 0 ? (size_t)k : 0;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    close(fd[1]);
+    ck_assert_int_eq(lrmlp_optim_step(opt, net), LRMLP_OK);
+    float *child = malloc(n * sizeof *child);
+    int ok = 0;
+    ck_assert_int_eq(read(fd[0], &ok, sizeof ok), (ssize_t)sizeof ok);
+    ck_assert(ok);
+    size_t got = 0;
+    while (got < n * sizeof(float)) {
+        ssize_t k = read(fd[0], (char *)child + got, n * sizeof(float) - got);
+        ck_assert_int_gt(k, 0);
+        got += (size_t)k;
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(memcmp(child, lrmlp_net_params(net), n * sizeof(float)), 0);
+    free(child);
+    close(fd[0]);
+    openblas_set_num_threads(1);
+    lrmlp_optim_free(opt);
+    lrmlp_net_free(net);
+}
+END_TEST
 #endif
 
 int main(void)
@@ -278,6 +344,9 @@ int main(void)
     tcase_add_test(tc, test_shared_const);
 #ifdef LRMLP_HAVE_OPENBLAS_INFO
     tcase_add_test(tc, test_optim_threads);
+#ifndef __SANITIZE_THREAD__ /* TSan does not support threads started after a fork */
+    tcase_add_test(tc, test_optim_fork);
+#endif
 #endif
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
