@@ -52,19 +52,31 @@ START_TEST(test_derivatives_fd)
 }
 END_TEST
 
-/* Y = act(X) for n points evenly spaced on [lo, hi] through the float32
- * kernels of a 1x1 network with weight 1 (evaluation mode). */
-static void eval_f32(lrmlp_activation a, double lo, double hi, float *X, float *Y, int n)
+/* A 1x1 network of dtype dt with weight 1 and output activation a: its
+ * outputs are the activation's kernels applied to the inputs. */
+static lrmlp_net *unit_net(lrmlp_dtype dt, lrmlp_activation a)
 {
     const size_t w[] = {1, 1};
     lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = dt;
     o.n_layers = 1;
     o.widths = w;
     o.output_activation = a;
     lrmlp_net *net;
     ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    float one = 1.0f;
-    ck_assert_int_eq(lrmlp_net_set_weights_f32(net, 0, &one), LRMLP_OK);
+    float onef = 1.0f;
+    double oned = 1.0;
+    ck_assert_int_eq(dt == LRMLP_F32 ? lrmlp_net_set_weights_f32(net, 0, &onef)
+                                     : lrmlp_net_set_weights_f64(net, 0, &oned),
+                     LRMLP_OK);
+    return net;
+}
+
+/* Y = act(X) for n points evenly spaced on [lo, hi] through the float32
+ * kernels (evaluation mode). */
+static void eval_f32(lrmlp_activation a, double lo, double hi, float *X, float *Y, int n)
+{
+    lrmlp_net *net = unit_net(LRMLP_F32, a);
     for (int i = 0; i < n; i++)
         X[i] = (float)(lo + (hi - lo) * i / (n - 1));
     ck_assert_int_eq(lrmlp_net_predict_f32(net, X, (size_t)n, Y), LRMLP_OK);
@@ -120,16 +132,7 @@ START_TEST(test_f64_tanh_ulp)
                              4.9e-324, -2.2e-308, 1e-8, -3e-5, 0.1, 19.0, 21.99, 22.0, 30.0,
                              700.0, -1e300};
     memcpy(X + N, extra, sizeof extra);
-    const size_t w[] = {1, 1};
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = LRMLP_F64;
-    o.n_layers = 1;
-    o.widths = w;
-    o.output_activation = LRMLP_ACT_TANH;
-    lrmlp_net *net;
-    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    double one = 1.0;
-    ck_assert_int_eq(lrmlp_net_set_weights_f64(net, 0, &one), LRMLP_OK);
+    lrmlp_net *net = unit_net(LRMLP_F64, LRMLP_ACT_TANH);
     ck_assert_int_eq(lrmlp_net_predict_f64(net, X, N + M, Y), LRMLP_OK);
     lrmlp_net_free(net);
     for (int i = 0; i < N + M; i++) {
@@ -144,16 +147,8 @@ END_TEST
 
 START_TEST(test_rrelu_modes)
 {
-    const size_t w[] = {1, 1};
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = LRMLP_F64;
-    o.n_layers = 1;
-    o.widths = w;
-    o.output_activation = LRMLP_ACT_RRELU;
-    lrmlp_net *net;
-    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    double one = 1, x = -1, t = 0, y, loss;
-    lrmlp_net_set_weights_f64(net, 0, &one);
+    lrmlp_net *net = unit_net(LRMLP_F64, LRMLP_ACT_RRELU);
+    double x = -1, t = 0, y, loss;
     ck_assert_int_eq(lrmlp_net_predict_f64(net, &x, 1, &y), LRMLP_OK);
     ck_assert_double_eq_tol(y, -11.0 / 48.0, 1e-15);
     double slopes[64];

@@ -186,13 +186,9 @@ END_TEST
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The optimizer's element-wise passes run on as many threads as OpenBLAS
- * has (optim.h): the same steps with 1, 2 and 5 OpenBLAS threads give the
- * same bits, and a refused step changes nothing whichever part of the
- * split holds the bad gradient. The network is large enough (68,362
- * parameters) for the passes to be split. */
-static void optim_run(lrmlp_dtype dt, lrmlp_optim_kind kind, double clip, int threads,
-                      int bad_at, void *out, int *rc_bad)
+/* 256-256-10 with biases: 68,362 parameters, enough for the optimizer to
+ * split its passes over threads. */
+static lrmlp_net *split_net(lrmlp_dtype dt)
 {
     const size_t w[] = {256, 256, 10};
     lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
@@ -203,8 +199,19 @@ static void optim_run(lrmlp_dtype dt, lrmlp_optim_kind kind, double clip, int th
     no.seed = 9;
     lrmlp_net *net;
     ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    ck_assert_uint_eq(lrmlp_net_param_count(net), 256 * 256 + 256 + 10 * 256 + 10);
+    return net;
+}
+
+/* The optimizer's element-wise passes run on as many threads as OpenBLAS
+ * has (optim.h): the same steps with 1, 2 and 5 OpenBLAS threads give the
+ * same bits, and a refused step changes nothing whichever part of the
+ * split holds the bad gradient. */
+static void optim_run(lrmlp_dtype dt, lrmlp_optim_kind kind, double clip, int threads,
+                      int bad_at, void *out, int *rc_bad)
+{
+    lrmlp_net *net = split_net(dt);
     const size_t n = lrmlp_net_param_count(net), es = dt == LRMLP_F32 ? 4 : 8;
-    ck_assert_uint_eq(n, 256 * 256 + 256 + 10 * 256 + 10);
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
     oo.kind = kind;
     oo.momentum = kind == LRMLP_OPTIM_SGD ? 0.9 : 0.0;
@@ -277,13 +284,7 @@ END_TEST
 #ifndef __SANITIZE_THREAD__
 START_TEST(test_optim_fork)
 {
-    const size_t w[] = {256, 256, 10};
-    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
-    no.n_layers = 2;
-    no.widths = w;
-    no.bias = 1;
-    lrmlp_net *net;
-    ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    lrmlp_net *net = split_net(LRMLP_F32);
     const size_t n = lrmlp_net_param_count(net);
     lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
     oo.kind = LRMLP_OPTIM_ADAM;
