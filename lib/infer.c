@@ -14,6 +14,10 @@
 #define INFER_DIRECT_MAX 16
 /* ... and layers with at least this many inputs. */
 #define INFER_DIRECT_MIN_IN 32
+/* Larger chunks use packed weights (infer_impl.h) for layers with at least
+ * INFER_DIRECT_MIN_IN inputs and this many outputs (fewer would leave most
+ * of a panel's 128 bytes padding), the others GEMM. */
+#define INFER_PACK_MIN_OUT 32
 
 #include "real_f32.h"
 #include "infer_impl.h"
@@ -31,6 +35,9 @@ struct lrmlp_model {
     size_t n_params;
     lrmlp_preproc_ *prep;
     size_t chunk;            /* lrmlp__chunk_rows of the source network */
+    void **packed;           /* per layer: its packed weights in packed_buf, or NULL */
+    void *packed_buf;
+    size_t packed_size;      /* bytes of packed_buf */
 };
 
 struct lrmlp_infer_ws {
@@ -49,7 +56,49 @@ typedef struct view_ {
     const lrmlp_layer_ *layers;
     const void *params;
     const lrmlp_preproc_ *prep;
+    const void *const *packed; /* NULL, or per layer packed weights or NULL */
 } view_;
+
+/* Bytes of layer ly's packed weights (infer_impl.h), rounded up to 64; 0
+ * when the layer is not packed. The layer sizes were checked when the
+ * network was made (at most 2^40 bytes of parameters): no overflow. */
+static size_t packed_layer_bytes(const lrmlp_layer_ *ly, lrmlp_dtype dt)
+{
+    if (ly->in < INFER_DIRECT_MIN_IN || ly->out < INFER_PACK_MIN_OUT)
+        return 0;
+    const size_t es = lrmlp__dtype_size(dt), pnr = 128 / es;
+    return (((ly->out + pnr - 1) / pnr * pnr * ly->in * es) + 63) & ~(size_t)63;
+}
+
+/* Bytes for every layer's packed weights and, before them, the table of L
+ * pointers to them. */
+static size_t packed_bytes(const lrmlp_layer_ *layers, size_t L, lrmlp_dtype dt)
+{
+    size_t b = (L * sizeof(void *) + 63) & ~(size_t)63;
+    for (size_t l = 0; l < L; l++)
+        b += packed_layer_bytes(&layers[l], dt);
+    return b;
+}
+
+/* Packs params' packable layers into buf (packed_bytes long, 64-byte
+ * aligned); returns the pointer table at its start. */
+static const void *const *pack_all(const void *params, const lrmlp_layer_ *layers, size_t L,
+                                   lrmlp_dtype dt, char *buf)
+{
+    void **tab = (void **)buf;
+    char *at = buf + ((L * sizeof(void *) + 63) & ~(size_t)63);
+    for (size_t l = 0; l < L; l++) {
+        const lrmlp_layer_ *ly = &layers[l];
+        size_t b = packed_layer_bytes(ly, dt);
+        tab[l] = b ? at : NULL;
+        if (b && dt == LRMLP_F32)
+            pack_f32((const float *)params + ly->w_off, ly->out, ly->in, (float *)at);
+        else if (b)
+            pack_f64((const double *)params + ly->w_off, ly->out, ly->in, (double *)at);
+        at += b;
+    }
+    return (const void *const *)tab;
+}
 
 static size_t widest_hidden(const size_t *widths, size_t L)
 {
@@ -118,7 +167,8 @@ static size_t scratch_bytes(const size_t *widths, size_t L, lrmlp_dtype dt, int 
                 input_map_##SFX_(p, x, cc, (REAL_ *)xin);                                      \
                 x = (const REAL_ *)xin;                                                        \
             }                                                                                  \
-            lrmlp__infer_chunk_##SFX_(v->params, v->layers, v->L, x, cc, Y + c0 * k, h0, h1);  \
+            lrmlp__infer_chunk_##SFX_(v->params, v->packed, v->layers, v->L, x, cc, Y + c0 * k, \
+                                      h0, h1);                                                 \
             if (out_map)                                                                       \
                 output_map_##SFX_(p, Y + c0 * k, cc);                                          \
         }                                                                                      \
@@ -190,6 +240,12 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
                                  parts);
     if (!bytes)
         return lrmlp__err(LRMLP_ERR_INVALID, "network too wide for inference scratch");
+    /* Chunks of more than INFER_DIRECT_MAX rows use packed weights, as the
+     * model does, so that both give the same bits: packed here once per
+     * call, after the scratch buffers. */
+    const size_t pk = n > INFER_DIRECT_MAX ? packed_bytes(net->layers, net->n_layers, dt) : 0;
+    if (!lrmlp__add_ok(bytes, pk, &bytes))
+        return lrmlp__err(LRMLP_ERR_INVALID, "network too large for inference scratch");
     if (net->iws_size < bytes) {
         void *p = lrmlp__big_alloc(bytes, 0);
         if (!p)
@@ -199,7 +255,9 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
         net->iws_size = bytes;
     }
     char *b = net->iws;
-    view_ v = { net->dtype, net->n_layers, net->widths, net->layers, net->params, net->prep };
+    const size_t sb = parts[0] + parts[1] + parts[2];
+    view_ v = { net->dtype, net->n_layers, net->widths, net->layers, net->params, net->prep,
+                pk ? pack_all(net->params, net->layers, net->n_layers, dt, b + sb) : NULL };
     run(&v, X, n, Y, flags, cap, b, b + parts[0], b + parts[0] + parts[1]);
     return LRMLP_OK;
 }
@@ -223,6 +281,7 @@ LRMLP_API void lrmlp_model_free(lrmlp_model *m)
     free(m->widths);
     free(m->layers);
     free(m->params);
+    free(m->packed_buf);
     lrmlp__preproc_free(m->prep);
     free(m);
 }
@@ -250,7 +309,10 @@ LRMLP_API int lrmlp_model_from_net(lrmlp_model **out, const lrmlp_net *net)
     m->widths = malloc((net->n_layers + 1) * sizeof *m->widths);
     m->layers = malloc(net->n_layers * sizeof *m->layers);
     m->params = lrmlp__big_alloc(pbytes, 0);
-    int rc = !m->widths || !m->layers || !m->params ? LRMLP_ERR_NOMEM : LRMLP_OK;
+    m->packed_size = packed_bytes(net->layers, net->n_layers, net->dtype);
+    m->packed_buf = lrmlp__big_alloc(m->packed_size, 0);
+    int rc = !m->widths || !m->layers || !m->params || !m->packed_buf ? LRMLP_ERR_NOMEM
+                                                                       : LRMLP_OK;
     if (rc == LRMLP_OK)
         rc = lrmlp__preproc_clone(&m->prep, net->prep);
     if (rc) {
@@ -260,6 +322,7 @@ LRMLP_API int lrmlp_model_from_net(lrmlp_model **out, const lrmlp_net *net)
     memcpy(m->widths, net->widths, (net->n_layers + 1) * sizeof *m->widths);
     memcpy(m->layers, net->layers, net->n_layers * sizeof *m->layers);
     memcpy(m->params, net->params, net->n_params * es);
+    m->packed = (void **)pack_all(m->params, m->layers, m->n_layers, m->dtype, m->packed_buf);
     *out = m;
     return LRMLP_OK;
 }
@@ -309,7 +372,8 @@ LRMLP_API size_t lrmlp_model_memory(const lrmlp_model *m)
     if (!m)
         return 0;
     size_t b = sizeof *m + (m->n_layers + 1) * sizeof *m->widths +
-               m->n_layers * sizeof *m->layers + m->n_params * lrmlp__dtype_size(m->dtype);
+               m->n_layers * sizeof *m->layers + m->n_params * lrmlp__dtype_size(m->dtype) +
+               m->packed_size;
     if (m->prep) {
         size_t d = m->prep->d, k = m->prep->k;
         size_t nm = (m->prep->flags & LRMLP_PREP_INPUT_AFFINE) ? d * d + d
@@ -397,7 +461,8 @@ static int model_predict(const lrmlp_model *m, lrmlp_infer_ws *ws, lrmlp_dtype d
                           "the workspace is in use by another call (one thread at a time)");
     int rc = check_finite(dt, X, count);
     if (rc == LRMLP_OK) {
-        view_ v = { m->dtype, m->n_layers, m->widths, m->layers, m->params, m->prep };
+        view_ v = { m->dtype, m->n_layers, m->widths, m->layers, m->params, m->prep,
+                    (const void *const *)m->packed };
         run(&v, X, n, Y, flags, ws->cap, ws->xin, ws->h0, ws->h1);
     }
     atomic_store_explicit(&ws->busy, 0, memory_order_release);

@@ -12,9 +12,14 @@
  *
  * Kernels: chunks of up to 16 rows use a direct kernel that reads each
  * weight row in place (no packing, no BLAS call), so a batch of 1 costs one
- * pass over the weights whatever BLAS kernel is installed; larger chunks,
- * and layers with fewer than 32 inputs, go through BLAS GEMM.
- * lrmlp_net_predict_* runs the same code.
+ * pass over the weights whatever BLAS kernel is installed. Larger chunks
+ * use, for layers of at least 32 inputs and 32 outputs, a kernel on a
+ * transposed ("packed") copy of the weights that the model makes once when
+ * it is created (so a dense model holds its weights twice: see
+ * lrmlp_model_memory), and GEMM for the other layers.
+ * lrmlp_net_predict_* runs the same code, packing the weights in its own
+ * scratch at each call of more than 16 rows, and so gives the model's
+ * results bit for bit.
  *
  * Preprocessing. A network may carry an input transform, applied to each
  * input row x before the first layer, and an output transform, applied to
@@ -105,7 +110,8 @@ LRMLP_API void lrmlp_model_free(lrmlp_model *model);
 LRMLP_API lrmlp_dtype lrmlp_model_dtype(const lrmlp_model *model);
 LRMLP_API size_t lrmlp_model_input_dim(const lrmlp_model *model);
 LRMLP_API size_t lrmlp_model_output_dim(const lrmlp_model *model);
-/* Bytes the model holds (weights, preprocessing, tables). */
+/* Bytes the model holds (weights, their packed copy, preprocessing,
+ * tables). */
 LRMLP_API size_t lrmlp_model_memory(const lrmlp_model *model);
 
 /* ---- workspaces ---- */

@@ -178,8 +178,9 @@ LRMLP_API int lrmlp_net_is_frozen(const lrmlp_net *net, size_t layer);
 /* Evaluation-mode forward pass (RReLU uses its mean slope), with the
  * network's input/output transforms when it has them (infer.h; the _raw_
  * variants there skip them). It runs the shared model's code (infer.h) in
- * chunks through a scratch of at most one chunk, so it does not grow the
- * workspace with n. For many threads on one network, use lrmlp_model. */
+ * chunks through a scratch of at most one chunk and the packed weights
+ * (infer.h), so it does not grow the workspace with n. For many calls, or
+ * many threads on one network, use lrmlp_model. */
 LRMLP_API int lrmlp_net_predict_f32(lrmlp_net *net, const float *X, size_t n, float *Y);
 LRMLP_API int lrmlp_net_predict_f64(lrmlp_net *net, const double *X, size_t n, double *Y);
 
