@@ -65,6 +65,9 @@ static inline __attribute__((always_inline)) REAL SFX(hsum_64)(const void *a)
         const size_t nv = in / vl;                                                             \
         for (size_t k = 0; k < nv; k++) {                                                      \
             SFX(vec_##TAG) w[8], x[8];                                                          \
+            /* the next tile's weight rows follow these: ask for them a tile ahead */          \
+            for (int c = 0; c < C; c++)                                                        \
+                __builtin_prefetch(wr[c] + (size_t)C * in + k * vl);                           \
             for (int c = 0; c < C; c++)                                                        \
                 memcpy(&w[c], wr[c] + k * vl, sizeof w[c]);                                    \
             for (int r = 0; r < R; r++)                                                        \
