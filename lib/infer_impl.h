@@ -131,22 +131,29 @@ DEFINE_DIRECT(x256, 32, __attribute__((target("avx2,fma"))), 4, 2)
 DEFINE_DIRECT(x512, 64, __attribute__((target("avx512f,avx512vl,avx2,fma"))), 8, 2)
 #endif
 
-/* The variant for this CPU (kernel.h). */
+/* Calls the variant of kernel k (direct, packed) for this CPU (kernel.h):
+ * k_x512, k_x256 or the baseline k_v32, with the arguments args. */
+#ifndef INFER_VARIANT
+#if defined(LRMLP_KERNEL_X86)
+#define INFER_VARIANT(k, args)                                                                 \
+    do {                                                                                       \
+        int level_ = lrmlp__cpu_level();                                                       \
+        if (level_ == 2)                                                                       \
+            SFX(k##_x512) args;                                                                \
+        else if (level_ == 1)                                                                  \
+            SFX(k##_x256) args;                                                                \
+        else                                                                                   \
+            SFX(k##_v32) args;                                                                 \
+    } while (0)
+#else
+#define INFER_VARIANT(k, args) SFX(k##_v32) args
+#endif
+#endif
+
 static void SFX(direct)(const REAL *X, size_t n, size_t in, const REAL *W, const REAL *b, REAL *Y,
                        size_t out)
 {
-#if defined(LRMLP_KERNEL_X86)
-    int level = lrmlp__cpu_level();
-    if (level == 2) {
-        SFX(direct_x512)(X, n, in, W, b, Y, out);
-        return;
-    }
-    if (level == 1) {
-        SFX(direct_x256)(X, n, in, W, b, Y, out);
-        return;
-    }
-#endif
-    SFX(direct_v32)(X, n, in, W, b, Y, out);
+    INFER_VARIANT(direct, (X, n, in, W, b, Y, out));
 }
 
 /* ---- packed weights, for chunks of more than INFER_DIRECT_MAX rows ----
@@ -245,18 +252,7 @@ DEFINE_PACKED(x512, __attribute__((target("avx512f,avx512vl,avx2,fma"))), 8)
 static void SFX(packed)(const REAL *X, size_t n, size_t in, const REAL *Wp, const REAL *b, REAL *Y,
                         size_t out)
 {
-#if defined(LRMLP_KERNEL_X86)
-    int level = lrmlp__cpu_level();
-    if (level == 2) {
-        SFX(packed_x512)(X, n, in, Wp, b, Y, out);
-        return;
-    }
-    if (level == 1) {
-        SFX(packed_x256)(X, n, in, Wp, b, Y, out);
-        return;
-    }
-#endif
-    SFX(packed_v32)(X, n, in, Wp, b, Y, out);
+    INFER_VARIANT(packed, (X, n, in, Wp, b, Y, out));
 }
 
 /* One layer over n rows: Y = act(X W^T + b); Wp is the packed W or NULL. */
