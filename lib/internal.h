@@ -308,6 +308,9 @@ typedef void (*lrmlp__pool_fn)(void *ctx, size_t tile);
 LRMLP_INTERNAL void lrmlp__pool_run(lrmlp__pool **pool, size_t threads, size_t n,
                                     lrmlp__pool_fn fn, void *ctx);
 LRMLP_INTERNAL void lrmlp__pool_free(lrmlp__pool *pool);
+/* Tests only: the pool continues as if gen had been its last job (between
+ * jobs), so that the wrap of the 32-bit generation can be exercised. */
+LRMLP_INTERNAL void lrmlp__pool_set_generation(lrmlp__pool *pool, uint32_t gen);
 
 /* One tile of the optimizer's element-wise passes: elements [off, off + n)
  * of the parameter vector, in layer `layer` (optim.c). */

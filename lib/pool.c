@@ -196,6 +196,13 @@ static lrmlp__pool *pool_new(size_t want)
     return p;
 }
 
+void lrmlp__pool_set_generation(lrmlp__pool *p, uint32_t gen)
+{
+    /* every tile of the pretended job already claimed: nothing runs */
+    if (p)
+        atomic_store(&p->ticket, (uint64_t)gen << 32 | TILE_MASK);
+}
+
 void lrmlp__pool_run(lrmlp__pool **pp, size_t threads, size_t n, lrmlp__pool_fn fn, void *ctx)
 {
     lrmlp__pool *p = *pp;
@@ -210,7 +217,8 @@ void lrmlp__pool_run(lrmlp__pool **pp, size_t threads, size_t n, lrmlp__pool_fn 
             fn(ctx, t);
         return;
     }
-    const uint64_t gen = (atomic_load(&p->ticket) >> 32) + 1;
+    /* generations wrap within 32 bits, the high half of the ticket */
+    const uint64_t gen = ((atomic_load(&p->ticket) >> 32) + 1) & TILE_MASK;
     job_slot_ *s = &p->slot[gen & 1];
     atomic_store_explicit(&s->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&s->ctx, ctx, memory_order_relaxed);

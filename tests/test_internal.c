@@ -2,6 +2,7 @@
 #include "internal.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* ---- versioned options (common.c) ----
@@ -79,12 +80,57 @@ START_TEST(test_blas_int)
 }
 END_TEST
 
+/* ---- helper threads (pool.c) ----
+ * Every tile of every job runs exactly once, on 3 threads, also across the
+ * wrap of the pool's 32-bit job generation. */
+enum { POOL_TILES = 37 };
+static int pool_count[POOL_TILES];
+static pthread_t pool_caller;
+static int pool_by_caller; /* tiles of the current job the caller ran */
+
+static void pool_tile(void *ctx, size_t t)
+{
+    (void)ctx;
+    pool_count[t]++;
+    if (pthread_equal(pthread_self(), pool_caller))
+        pool_by_caller++;
+}
+
+START_TEST(test_pool_jobs)
+{
+    lrmlp__pool *pool = NULL;
+    int expect = 0, wraps_joined = 0;
+    pool_caller = pthread_self();
+    for (int j = 0; j < 300; j++) {
+        /* every tenth job is the one at which the generation wraps to 0 */
+        if (j % 10 == 9)
+            lrmlp__pool_set_generation(pool, 0xffffffffu);
+        pool_by_caller = 0;
+        lrmlp__pool_run(&pool, 3, POOL_TILES, pool_tile, NULL);
+        wraps_joined += j % 10 == 9 && pool_by_caller > 0;
+        expect++;
+        for (int t = 0; t < POOL_TILES; t++)
+            ck_assert_msg(pool_count[t] == expect, "job %d: tile %d ran %d times, want %d", j, t,
+                          pool_count[t], expect);
+    }
+    /* the caller takes part in the wrapping job too (it claims tiles at
+     * once, the helpers poll), not just waits for the helpers to do it */
+    ck_assert_msg(wraps_joined >= 1, "the caller ran no tile of the 30 wrapping jobs");
+    ck_assert_ptr_nonnull(pool);
+    lrmlp__pool_run(&pool, 1, POOL_TILES, pool_tile, NULL); /* one thread: the caller */
+    for (int t = 0; t < POOL_TILES; t++)
+        ck_assert_int_eq(pool_count[t], expect + 1);
+    lrmlp__pool_free(pool);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("internal");
     TCase *tc = tcase_create("internal");
     tcase_add_test(tc, test_opts_versions);
     tcase_add_test(tc, test_blas_int);
+    tcase_add_test(tc, test_pool_jobs);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
