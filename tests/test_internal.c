@@ -130,7 +130,10 @@ int main(void)
     TCase *tc = tcase_create("internal");
     tcase_add_test(tc, test_opts_versions);
     tcase_add_test(tc, test_blas_int);
-    tcase_add_test(tc, test_pool_jobs);
     suite_add_tcase(s, tc);
+    /* its own case: suite 'threads' runs it alone, also under ThreadSanitizer */
+    TCase *tp = tcase_create("threads");
+    tcase_add_test(tp, test_pool_jobs);
+    suite_add_tcase(s, tp);
     return tu_run_suite(s);
 }
