@@ -3,6 +3,7 @@
 #include "numerics.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -142,12 +143,55 @@ static size_t unannounced_end(const ready_ *c, const lrmlp_net *net)
     return c->done ? net->layers[net->n_layers - c->done].w_off : net->n_params;
 }
 
-static int fetch_batch(lrmlp_net *net, const lrmlp_dataset *ds, const size_t *idx, size_t start,
-                       size_t count, void *X, void *T)
+static int copy_rows(const lrmlp_net *net, const lrmlp_dataset *ds, const size_t *idx,
+                     size_t start, size_t count, void *X, void *T)
 {
-    int rc = net->dtype == LRMLP_F32
-                 ? lrmlp_dataset_batch_f32(ds, idx, start, count, X, T)
-                 : lrmlp_dataset_batch_f64(ds, idx, start, count, X, T);
+    return net->dtype == LRMLP_F32 ? lrmlp_dataset_batch_f32(ds, idx, start, count, X, T)
+                                   : lrmlp_dataset_batch_f64(ds, idx, start, count, X, T);
+}
+
+/* Rows per tile of a batch copy spread over the optimizer's helpers. */
+#define BATCH_TILE_ROWS 32
+
+typedef struct {
+    const lrmlp_net *net;
+    const lrmlp_dataset *ds;
+    const size_t *idx;
+    size_t start, count;
+    char *X, *T;
+    atomic_int failed;
+} batch_job_;
+
+static void batch_tile(void *ctx, size_t t)
+{
+    batch_job_ *j = ctx;
+    const size_t r0 = t * BATCH_TILE_ROWS;
+    const size_t c = j->count - r0 < BATCH_TILE_ROWS ? j->count - r0 : BATCH_TILE_ROWS;
+    const size_t es = lrmlp__dtype_size(j->net->dtype), d = j->net->widths[0];
+    const size_t k = j->net->widths[j->net->n_layers];
+    if (copy_rows(j->net, j->ds, j->idx ? j->idx + r0 : NULL, j->start + r0, c,
+                  j->X + r0 * d * es, j->T ? j->T + r0 * k * es : NULL) != LRMLP_OK)
+        atomic_store(&j->failed, 1);
+}
+
+/* The batch's rows into X and its targets into T. Right after an
+ * optimizer step the optimizer's helper threads are still polling for work
+ * (pool.c), so when it has them a batch of several tiles is copied on them
+ * too: the same bits either way. */
+static int fetch_batch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_dataset *ds,
+                       const size_t *idx, size_t start, size_t count, void *X, void *T)
+{
+    const size_t tiles = (count + BATCH_TILE_ROWS - 1) / BATCH_TILE_ROWS;
+    const int bt = lrmlp_blas_threads();
+    if (opt && opt->pool && bt > 1 && tiles > 1) {
+        batch_job_ j = {net, ds, idx, start, count, X, T, 0};
+        lrmlp__pool_run(&opt->pool, (size_t)bt, tiles, batch_tile, &j);
+        if (!atomic_load(&j.failed))
+            return LRMLP_OK;
+        /* a tile failed, on whichever thread: the copy below fails the
+         * same way on this one, whose last error the caller reads */
+    }
+    int rc = copy_rows(net, ds, idx, start, count, X, T);
     if (rc)
         lrmlp__err_prefix(rc, "dataset: ");
     return rc;
@@ -230,7 +274,8 @@ LRMLP_API int lrmlp_train_epoch(lrmlp_net *net, lrmlp_optim *opt, const lrmlp_da
         const lrmlp__grad_ready_ ready = {announce, &rdy};
         for (size_t c0 = 0; c0 < m && rc == LRMLP_OK; c0 += cs) {
             size_t cc = m - c0 < cs ? m - c0 : cs;
-            rc = fetch_batch(net, ds, perm ? perm + lo + c0 : NULL, perm ? 0 : lo + c0, cc, X, T);
+            rc = fetch_batch(net, opt, ds, perm ? perm + lo + c0 : NULL, perm ? 0 : lo + c0, cc,
+                             X, T);
             if (rc)
                 break;
             double part = 0;
@@ -330,7 +375,7 @@ LRMLP_API int lrmlp_evaluate(lrmlp_net *net, const lrmlp_dataset *ds, lrmlp_loss
     size_t correct = 0;
     for (size_t start = 0; start < n && rc == LRMLP_OK; start += bs) {
         size_t cnt = n - start < bs ? n - start : bs;
-        rc = fetch_batch(net, ds, NULL, start, cnt, X, T);
+        rc = fetch_batch(net, NULL, ds, NULL, start, cnt, X, T);
         if (rc)
             break;
         double l = 0;
