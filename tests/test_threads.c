@@ -277,6 +277,50 @@ START_TEST(test_optim_threads)
 }
 END_TEST
 
+/* lrmlp_train_epoch on 2 OpenBLAS threads, whose batch copies after the
+ * first step run on the optimizer's helpers, equals the same steps taken by
+ * hand with serial batch copies, bit for bit. */
+START_TEST(test_epoch_parallel_batches)
+{
+    enum { NS = 300, DIN = 256, NC = 10 };
+    static float X[NS * DIN], Xb[100 * DIN], Tb[100 * NC];
+    static int32_t lab[NS];
+    uint64_t s = 3;
+    for (size_t i = 0; i < NS * DIN; i++)
+        X[i] = (float)tu_rand(&s);
+    for (size_t i = 0; i < NS; i++)
+        lab[i] = (int32_t)(i % NC);
+    lrmlp_dataset *ds;
+    ck_assert_int_eq(lrmlp_dataset_from_labels_f32(&ds, X, NS, DIN, lab, NC), LRMLP_OK);
+    lrmlp_net *a = split_net(LRMLP_F32), *b;
+    ck_assert_int_eq(lrmlp_net_clone(&b, a), LRMLP_OK);
+    lrmlp_optim_options oo = LRMLP_OPTIM_OPTIONS_INIT;
+    oo.momentum = 0.9;
+    lrmlp_optim *oa, *ob;
+    ck_assert_int_eq(lrmlp_optim_create(&oa, a, &oo), LRMLP_OK);
+    ck_assert_int_eq(lrmlp_optim_create(&ob, b, &oo), LRMLP_OK);
+    openblas_set_num_threads(2);
+    lrmlp_train_options to = LRMLP_TRAIN_OPTIONS_INIT;
+    to.batch_size = 100;
+    to.shuffle = 0;
+    ck_assert_int_eq(lrmlp_train_epoch(a, oa, ds, &to, NULL), LRMLP_OK);
+    for (size_t s0 = 0; s0 < NS; s0 += 100) {
+        double loss;
+        ck_assert_int_eq(lrmlp_dataset_batch_f32(ds, NULL, s0, 100, Xb, Tb), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_net_gradient_f32(b, Xb, Tb, 100, to.loss, &loss), LRMLP_OK);
+        ck_assert_int_eq(lrmlp_optim_step(ob, b), LRMLP_OK);
+    }
+    openblas_set_num_threads(1);
+    const size_t n = lrmlp_net_param_count(a);
+    ck_assert_int_eq(memcmp(lrmlp_net_params(a), lrmlp_net_params(b), n * sizeof(float)), 0);
+    lrmlp_optim_free(oa);
+    lrmlp_optim_free(ob);
+    lrmlp_net_free(a);
+    lrmlp_net_free(b);
+    lrmlp_dataset_free(ds);
+}
+END_TEST
+
 /* A child forked after the optimizer started its helpers steps on its own
  * (the parent's threads do not exist there): no hang, and the same bits as
  * the parent's next step. Not under ThreadSanitizer, which does not support
@@ -348,6 +392,7 @@ int main(void)
     tcase_add_test(tc, test_shared_const);
 #ifdef LRMLP_HAVE_OPENBLAS_INFO
     tcase_add_test(tc, test_optim_threads);
+    tcase_add_test(tc, test_epoch_parallel_batches);
 #ifndef __SANITIZE_THREAD__
     tcase_add_test(tc, test_optim_fork);
 #endif
