@@ -127,7 +127,8 @@ LRMLP_API int lrmlp_optim_get_options(const lrmlp_optim *opt, lrmlp_optim_option
  * parameters, the check and the update are split over lrmlp_blas_threads()
  * threads, the calling one and helpers that the optimizer starts at its
  * first such step and joins in lrmlp_optim_free. Their work runs only
- * inside this call, while OpenBLAS's own threads have none; after a step a
+ * inside this call (and, in lrmlp_train_epoch, the batch copy right after
+ * it), while OpenBLAS's own threads have none; after a step a
  * helper polls for the next one for 0.3 ms, yielding its core to any other
  * runnable thread (as OpenBLAS's idle threads do), then sleeps. With 1
  * OpenBLAS thread no helper is started. The split is over fixed 16,384-element tiles whose sums are

@@ -15,9 +15,9 @@
  * parameters. Threads: the network, optimizer and dataset must not be used
  * by another thread during the call (the dataset only read). The matrix
  * products run on OpenBLAS's threads, as many as the application set; the
- * optimizer step is split over the same number of threads while OpenBLAS's
- * are idle (lrmlp_optim_step, optim.h); the rest of the element-wise work
- * runs on the calling thread. Results are bitwise reproducible for a given
+ * optimizer step, and the batch copy that follows it, are split over the
+ * same number of threads while OpenBLAS's are idle (lrmlp_optim_step,
+ * optim.h); the rest of the element-wise work runs on the calling thread. Results are bitwise reproducible for a given
  * seed and BLAS thread count. */
 #ifndef LRMLP_TRAIN_H
 #define LRMLP_TRAIN_H
