@@ -70,6 +70,17 @@ static size_t packed_layer_bytes(const lrmlp_layer_ *ly, lrmlp_dtype dt)
     return (((ly->out + pnr - 1) / pnr * pnr * ly->in * es) + 63) & ~(size_t)63;
 }
 
+/* Bytes of the transposed rows the packed kernel's stand-in needs (16 x
+ * the widest packed layer's input), rounded up to 64. */
+static size_t rowlane_bytes(const lrmlp_layer_ *layers, size_t L, lrmlp_dtype dt)
+{
+    size_t in = 0;
+    for (size_t l = 0; l < L; l++)
+        if (packed_layer_bytes(&layers[l], dt) && layers[l].in > in)
+            in = layers[l].in;
+    return (16 * in * lrmlp__dtype_size(dt) + 63) & ~(size_t)63;
+}
+
 /* Bytes for every layer's packed weights and, before them, the table of L
  * pointers to them. */
 static size_t packed_bytes(const lrmlp_layer_ *layers, size_t L, lrmlp_dtype dt)
@@ -154,7 +165,7 @@ static size_t scratch_bytes(const size_t *widths, size_t L, lrmlp_dtype dt, int 
                 Y[i * k + j] = Y[i * k + j] * s[j] + t[j];                                     \
     }                                                                                          \
     static void run_##SFX_(const view_ *v, const REAL_ *X, size_t n, REAL_ *Y, unsigned flags, \
-                           size_t cap, void *xin, void *h0, void *h1)                          \
+                           size_t cap, void *xin, void *h0, void *h1, void *xt)                \
     {                                                                                          \
         size_t d = v->widths[0], k = v->widths[v->L];                                          \
         const lrmlp_preproc_ *p = (flags & LRMLP_PREDICT_RAW) ? NULL : v->prep;                \
@@ -168,7 +179,7 @@ static size_t scratch_bytes(const size_t *widths, size_t L, lrmlp_dtype dt, int 
                 x = (const REAL_ *)xin;                                                        \
             }                                                                                  \
             lrmlp__infer_chunk_##SFX_(v->params, v->packed, v->layers, v->L, x, cc, Y + c0 * k, \
-                                      h0, h1);                                                 \
+                                      h0, h1, xt);                                             \
             if (out_map)                                                                       \
                 output_map_##SFX_(p, Y + c0 * k, cc);                                          \
         }                                                                                      \
@@ -185,12 +196,12 @@ DEFINE_RUN(f32, float)
 DEFINE_RUN(f64, double)
 
 static void run(const view_ *v, const void *X, size_t n, void *Y, unsigned flags, size_t cap,
-                void *xin, void *h0, void *h1)
+                void *xin, void *h0, void *h1, void *xt)
 {
     if (v->dtype == LRMLP_F32)
-        run_f32(v, X, n, Y, flags, cap, xin, h0, h1);
+        run_f32(v, X, n, Y, flags, cap, xin, h0, h1, xt);
     else
-        run_f64(v, X, n, Y, flags, cap, xin, h0, h1);
+        run_f64(v, X, n, Y, flags, cap, xin, h0, h1, xt);
 }
 
 static int check_finite(lrmlp_dtype dt, const void *X, size_t count)
@@ -242,9 +253,14 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
         return lrmlp__err(LRMLP_ERR_INVALID, "network too wide for inference scratch");
     /* Chunks of more than INFER_DIRECT_MAX rows use packed weights, as the
      * model does, so that both give the same bits: packed here once per
-     * call, after the scratch buffers. */
+     * call, after the scratch buffers. Chunks of 2 to 16 rows compute the
+     * same sums without them (infer_impl.h rowlane), from a transposed
+     * copy of the rows. */
     const size_t pk = n > INFER_DIRECT_MAX ? packed_bytes(net->layers, net->n_layers, dt) : 0;
-    if (!lrmlp__add_ok(bytes, pk, &bytes))
+    const size_t xtb = n <= INFER_DIRECT_MAX && n >= 2 ? rowlane_bytes(net->layers,
+                                                                       net->n_layers, dt)
+                                                       : 0;
+    if (!lrmlp__add_ok(bytes, pk, &bytes) || !lrmlp__add_ok(bytes, xtb, &bytes))
         return lrmlp__err(LRMLP_ERR_INVALID, "network too large for inference scratch");
     if (net->iws_size < bytes) {
         void *p = lrmlp__big_alloc(bytes, 0);
@@ -258,7 +274,7 @@ int lrmlp__net_predict(lrmlp_net *net, lrmlp_dtype dt, const void *X, size_t n, 
     const size_t sb = parts[0] + parts[1] + parts[2];
     view_ v = { net->dtype, net->n_layers, net->widths, net->layers, net->params, net->prep,
                 pk ? pack_all(net->params, net->layers, net->n_layers, dt, b + sb) : NULL };
-    run(&v, X, n, Y, flags, cap, b, b + parts[0], b + parts[0] + parts[1]);
+    run(&v, X, n, Y, flags, cap, b, b + parts[0], b + parts[0] + parts[1], b + sb + pk);
     return LRMLP_OK;
 }
 
@@ -463,7 +479,7 @@ static int model_predict(const lrmlp_model *m, lrmlp_infer_ws *ws, lrmlp_dtype d
     if (rc == LRMLP_OK) {
         view_ v = { m->dtype, m->n_layers, m->widths, m->layers, m->params, m->prep,
                     (const void *const *)m->packed };
-        run(&v, X, n, Y, flags, ws->cap, ws->xin, ws->h0, ws->h1);
+        run(&v, X, n, Y, flags, ws->cap, ws->xin, ws->h0, ws->h1, NULL); /* all packed */
     }
     atomic_store_explicit(&ws->busy, 0, memory_order_release);
     return rc;

@@ -1,13 +1,17 @@
 /* The inference forward pass, written once and instantiated for float and
  * double by infer.c between real_f32.h / real_f64.h and real_undef.h.
  *
- * Small chunks go through a direct kernel that reads each weight row where
- * it lies (row-major, out x in) and dots it with up to four input rows at a
- * time, so a batch of one reads every weight once and packs nothing. Each
- * output is computed the same way whatever the batch around it: lane
- * partial sums over k in order, a fixed reduction of the lanes, the scalar
- * tail, then the bias. Chunks of more than INFER_DIRECT_MAX rows, and
- * layers with fewer than INFER_DIRECT_MIN_IN inputs, go to GEMM. */
+ * Three kernels (SFX(layer) picks): the packed kernel for chunks of 2 rows
+ * and more of layers with at least INFER_DIRECT_MIN_IN inputs and
+ * INFER_PACK_MIN_OUT outputs (below), with rowlane as its stand-in where no
+ * packed copy exists; a direct kernel for single rows and for the other
+ * layers' chunks of up to INFER_DIRECT_MAX rows, which reads each weight
+ * row where it lies (row-major, out x in) and dots it with up to eight
+ * input rows at a time, so a batch of one reads every weight once and packs
+ * nothing. Each kernel computes an output the same way whatever the batch
+ * around it; the direct one with lane partial sums over k, a fixed
+ * reduction of the lanes, the scalar tail, then the bias. Everything else
+ * (narrow layers' larger chunks) goes to GEMM. */
 
 /* Vectors of 16, 32 and 64 bytes, and their sums in a fixed pairwise
  * order (lane i gets lane i + w for w = half the lanes, ..., 1), halving in
@@ -255,15 +259,92 @@ static void SFX(packed)(const REAL *X, size_t n, size_t in, const REAL *Wp, cons
     INFER_VARIANT(packed, (X, n, in, Wp, b, Y, out));
 }
 
-/* One layer over n rows: Y = act(X W^T + b); Wp is the packed W or NULL. */
+/* ---- the packed kernel's results without packed weights ----
+ * For 2 to 16 rows lrmlp_net_predict_* has no packed copy (packing costs
+ * more than such a batch), so it computes the same sums from W where it
+ * lies: the rows become vector lanes (X transposed into XT, 16 lanes, zero
+ * beyond n) and each weight w[j][k] is broadcast, acc += w[j][k] * x[.][k]
+ * for k in order from 0, then the bias: per output the very operations of
+ * the packed kernel, so the model's packed results are matched bit for
+ * bit. */
+#define SFX_RL 16
+#define DEFINE_ROWLANE(TAG, ATTR)                                                              \
+    static inline __attribute__((always_inline)) ATTR void SFX(rmicro_##TAG)(                  \
+        const REAL *XT, size_t n, size_t in, const REAL *W, const REAL *b, REAL *Y,            \
+        size_t out, size_t j, const int C, const int NV)                                       \
+    {                                                                                          \
+        SFX(v64b) acc[8][2];                                                                   \
+        for (int o = 0; o < C; o++)                                                            \
+            for (int v = 0; v < NV; v++)                                                       \
+                acc[o][v] = (SFX(v64b)){ 0 };                                                  \
+        for (size_t k = 0; k < in; k++) {                                                      \
+            SFX(v64b) xv[2];                                                                   \
+            for (int v = 0; v < NV; v++)                                                       \
+                memcpy(&xv[v], XT + k * SFX_RL + (size_t)v * (64 / sizeof(REAL)), 64);       \
+            for (int o = 0; o < C; o++) {                                                      \
+                const REAL w = W[(j + (size_t)o) * in + k];                                    \
+                for (int v = 0; v < NV; v++)                                                   \
+                    acc[o][v] += w * xv[v];                                                    \
+            }                                                                                  \
+        }                                                                                      \
+        for (int o = 0; o < C; o++) {                                                          \
+            REAL t[128 / sizeof(REAL)];                                                        \
+            for (int v = 0; v < NV; v++)                                                       \
+                memcpy(t + (size_t)v * (64 / sizeof(REAL)), &acc[o][v], 64);                  \
+            for (size_t r = 0; r < n; r++)                                                     \
+                Y[r * out + j + (size_t)o] = b ? t[r] + b[j + (size_t)o] : t[r];               \
+        }                                                                                      \
+    }                                                                                          \
+    static ATTR void SFX(rowlane_##TAG)(const REAL *X, size_t n, size_t in, const REAL *W,      \
+                                       const REAL *b, REAL *Y, size_t out, REAL *XT)           \
+    {                                                                                          \
+        for (size_t k = 0; k < in; k++)                                                        \
+            for (size_t r = 0; r < SFX_RL; r++)                                                \
+                XT[k * SFX_RL + r] = r < n ? X[r * in + k] : (REAL)0;                          \
+        /* vectors of lanes the rows need: 16 floats take one, more than 8     \
+         * doubles two */                                                                       \
+        const int two = sizeof(REAL) == 8 && n > 8;                                            \
+        size_t j = 0;                                                                          \
+        for (; j + 8 <= out; j += 8)                                                           \
+            if (two)                                                                           \
+                SFX(rmicro_##TAG)(XT, n, in, W, b, Y, out, j, 8, 2);                           \
+            else                                                                               \
+                SFX(rmicro_##TAG)(XT, n, in, W, b, Y, out, j, 8, 1);                           \
+        for (; j < out; j++)                                                                   \
+            SFX(rmicro_##TAG)(XT, n, in, W, b, Y, out, j, 1, two ? 2 : 1);                     \
+    }
+
+DEFINE_ROWLANE(v32, )
+#if defined(LRMLP_KERNEL_X86)
+DEFINE_ROWLANE(x256, __attribute__((target("avx2,fma"))))
+DEFINE_ROWLANE(x512, __attribute__((target("avx512f,avx512vl,avx2,fma"))))
+#endif
+
+/* n <= SFX_RL rows; XT holds in x SFX_RL values. */
+static void SFX(rowlane)(const REAL *X, size_t n, size_t in, const REAL *W, const REAL *b,
+                         REAL *Y, size_t out, REAL *XT)
+{
+    INFER_VARIANT(rowlane, (X, n, in, W, b, Y, out, XT));
+}
+
+/* One layer over n rows: Y = act(X W^T + b). Wp is the packed W, or NULL
+ * (a network's predict of at most 16 rows, or a layer not packed: infer.c
+ * packs those of INFER_DIRECT_MIN_IN inputs and INFER_PACK_MIN_OUT outputs
+ * and more); XT is scratch for rowlane. */
 static void SFX(layer)(const REAL *P, const REAL *Wp, const lrmlp_layer_ *ly, const REAL *X,
-                       size_t n, REAL *Y)
+                       size_t n, REAL *Y, REAL *XT)
 {
     const REAL *W = P + ly->w_off;
     const REAL *b = ly->b_off != SIZE_MAX ? P + ly->b_off : NULL;
+    const int packable = ly->in >= INFER_DIRECT_MIN_IN && ly->out >= INFER_PACK_MIN_OUT;
     /* Narrow inputs (a low-rank net's r-wide layers) leave the direct kernel
-     * little to sum per output and much to reduce: GEMM does better there. */
-    if (n <= INFER_DIRECT_MAX && ly->in >= INFER_DIRECT_MIN_IN) {
+     * little to sum per output and much to reduce: GEMM does better there.
+     * One row streams the weights whatever the kernel: the direct one. */
+    if (packable && n >= 2 && Wp) {
+        SFX(packed)(X, n, ly->in, Wp, b, Y, ly->out);
+    } else if (packable && n >= 2 && n <= SFX_RL) {
+        SFX(rowlane)(X, n, ly->in, W, b, Y, ly->out, XT);
+    } else if (n <= INFER_DIRECT_MAX && ly->in >= INFER_DIRECT_MIN_IN) {
         SFX(direct)(X, n, ly->in, W, b, Y, ly->out);
     } else if (Wp) {
         SFX(packed)(X, n, ly->in, Wp, b, Y, ly->out);
@@ -284,18 +365,21 @@ static void SFX(layer)(const REAL *P, const REAL *Wp, const lrmlp_layer_ *ly, co
 
 void SFX(lrmlp__infer_chunk)(const void *params, const void *const *packed,
                             const lrmlp_layer_ *layers, size_t L, const REAL *X, size_t n,
-                            REAL *Y, void *buf0, void *buf1)
+                            REAL *Y, void *buf0, void *buf1, void *xt)
 {
     const REAL *P = (const REAL *)params;
     const REAL *in = X;
     REAL *bufs[2] = { (REAL *)buf0, (REAL *)buf1 };
     for (size_t l = 0; l < L; l++) {
         REAL *out = l + 1 == L ? Y : bufs[l & 1];
-        SFX(layer)(P, packed ? (const REAL *)packed[l] : NULL, &layers[l], in, n, out);
+        SFX(layer)(P, packed ? (const REAL *)packed[l] : NULL, &layers[l], in, n, out,
+                   (REAL *)xt);
         in = out;
     }
 }
 
 #undef DEFINE_DIRECT
 #undef DEFINE_PACKED
+#undef DEFINE_ROWLANE
 #undef SFX_PNR
+#undef SFX_RL

@@ -274,14 +274,17 @@ LRMLP_INTERNAL int lrmlp__preproc_decode(const uint8_t *p, uint64_t len, const l
 
 /* Forward pass of one chunk of n rows in evaluation mode, no transforms:
  * Y = net(X). buf0 and buf1 hold n x (widest hidden layer) values each.
- * packed (may be NULL) has per layer its packed weights or NULL (infer.c). */
+ * packed (may be NULL) has per layer its packed weights or NULL (infer.c);
+ * without it, chunks of 2 to 16 rows need xt, 16 x (widest layer input)
+ * values (infer_impl.h rowlane). */
 LRMLP_INTERNAL void lrmlp__infer_chunk_f32(const void *params, const void *const *packed,
                                            const lrmlp_layer_ *layers, size_t L, const float *X,
-                                           size_t n, float *Y, void *buf0, void *buf1);
+                                           size_t n, float *Y, void *buf0, void *buf1,
+                                           void *xt);
 LRMLP_INTERNAL void lrmlp__infer_chunk_f64(const void *params, const void *const *packed,
                                            const lrmlp_layer_ *layers, size_t L,
                                            const double *X, size_t n, double *Y, void *buf0,
-                                           void *buf1);
+                                           void *buf1, void *xt);
 /* lrmlp_net_predict_* and _raw_ (validated arguments aside): the shared
  * model's code path on the network's own parameters, in chunks of
  * lrmlp__chunk_rows rows through the network's inference scratch. */

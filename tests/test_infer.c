@@ -171,6 +171,39 @@ START_TEST(test_matches_predict_dense)
 }
 END_TEST
 
+/* Layers of >= 32 inputs and outputs give a row the same bits in any batch
+ * of 2 rows and more, below and above the 16-row chunk kernels' limit, from
+ * the model and from predict alike (infer.h). */
+START_TEST(test_rows_batch_independent)
+{
+    static const size_t w[] = { 40, 33, 32, 36 };
+    static const size_t ns[] = { 2, 3, 7, 16, 17, 40, 333 };
+    for (int dt = 1; dt <= 2; dt++) {
+        lrmlp_net *net = make_net((lrmlp_dtype)dt, 3, w, 1, 8);
+        size_t es = dt == LRMLP_F32 ? 4 : 8, k = 36;
+        lrmlp_model *m;
+        ck_assert_int_eq(lrmlp_model_from_net(&m, net), LRMLP_OK);
+        lrmlp_infer_ws *ws;
+        ck_assert_int_eq(lrmlp_infer_ws_create(&ws, m, 333), LRMLP_OK);
+        void *X = rand_rows((lrmlp_dtype)dt, 333 * 40, 77);
+        char *Yref = malloc(333 * k * es), *Y = malloc(333 * k * es);
+        ck_assert_int_eq(predict_model(m, ws, X, 333, Yref, 0), LRMLP_OK);
+        for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+            ck_assert_int_eq(predict_model(m, ws, X, ns[t], Y, 0), LRMLP_OK);
+            ck_assert_msg(memcmp(Y, Yref, ns[t] * k * es) == 0, "model, batch of %zu", ns[t]);
+            ck_assert_int_eq(predict_net(net, X, ns[t], Y), LRMLP_OK);
+            ck_assert_msg(memcmp(Y, Yref, ns[t] * k * es) == 0, "predict, batch of %zu", ns[t]);
+        }
+        free(X);
+        free(Y);
+        free(Yref);
+        lrmlp_infer_ws_free(ws);
+        lrmlp_model_free(m);
+        lrmlp_net_free(net);
+    }
+}
+END_TEST
+
 START_TEST(test_matches_predict_lowrank)
 {
     static const size_t ns[] = { 1, 4, 9, 33 };
@@ -718,7 +751,8 @@ typedef struct tjob {
     const lrmlp_model *m;
     lrmlp_infer_ws *ws;  /* shared by all jobs when testing the guard */
     const float *X;
-    const float *Yref;
+    const float *Yref;  /* the rows of any batch of 2 or more */
+    const float *Yref1; /* row 0 as a batch of one (the direct kernel) */
     size_t n, d, k, reps;
     int ok, busy_seen;
 } tjob;
@@ -739,7 +773,7 @@ static void *worker(void *arg)
             j->busy_seen = 1;
             continue;
         }
-        if (rc != LRMLP_OK || memcmp(Y, j->Yref, n * j->k * sizeof *Y) != 0)
+        if (rc != LRMLP_OK || memcmp(Y, n == 1 ? j->Yref1 : j->Yref, n * j->k * sizeof *Y) != 0)
             j->ok = 0;
     }
     free(Y);
@@ -756,14 +790,18 @@ START_TEST(test_threads_share_model)
     ck_assert_int_eq(lrmlp_model_from_net(&m, net), LRMLP_OK);
     size_t n = 12, d = 64, k = 5;
     float *X = rand_rows(LRMLP_F32, n * d, 5);
-    /* Yref rows depend on the batch size only through the kernel chosen
-     * for the chunk; batches here stay in the direct kernel, whose rows do
-     * not depend on the batch: one reference serves every n. */
-    float *Yref = malloc(n * k * sizeof *Yref);
+    /* A row's result does not depend on the batch around it for batches
+     * of 2 rows and more (one kernel computes every output the same way,
+     * infer.h); a batch of one row goes through the direct kernel, whose
+     * sums are ordered differently: its own reference. */
+    float *Yref = malloc(n * k * sizeof *Yref), Yref1[5];
     lrmlp_infer_ws *ws;
     ck_assert_int_eq(lrmlp_infer_ws_create(&ws, m, n), LRMLP_OK);
     ck_assert_int_eq(lrmlp_model_predict_f32(m, ws, X, n, Yref, 0), LRMLP_OK);
-    for (size_t i = 1; i <= n; i++) {
+    ck_assert_int_eq(lrmlp_model_predict_f32(m, ws, X, 1, Yref1, 0), LRMLP_OK);
+    for (size_t c = 0; c < k; c++)
+        ck_assert(fabsf(Yref1[c] - Yref[c]) <= 1e-5f * (1 + fabsf(Yref[c])));
+    for (size_t i = 2; i <= n; i++) {
         float Yi[12 * 5];
         ck_assert_int_eq(lrmlp_model_predict_f32(m, ws, X, i, Yi, 0), LRMLP_OK);
         ck_assert(memcmp(Yi, Yref, i * k * sizeof *Yi) == 0);
@@ -773,7 +811,7 @@ START_TEST(test_threads_share_model)
     pthread_t th[T];
     tjob jobs[T];
     for (int t = 0; t < T; t++) {
-        jobs[t] = (tjob){ m, NULL, X, Yref, n, d, k, 300, 0, 0 };
+        jobs[t] = (tjob){ m, NULL, X, Yref, Yref1, n, d, k, 300, 0, 0 };
         ck_assert_int_eq(pthread_create(&th[t], NULL, worker, &jobs[t]), 0);
     }
     for (int t = 0; t < T; t++) {
@@ -783,7 +821,7 @@ START_TEST(test_threads_share_model)
     /* One workspace shared against the contract: calls either succeed with
      * the right result or are refused with LRMLP_ERR_STATE; never wrong. */
     for (int t = 0; t < T; t++) {
-        jobs[t] = (tjob){ m, ws, X, Yref, n, d, k, 300, 0, 0 };
+        jobs[t] = (tjob){ m, ws, X, Yref, Yref1, n, d, k, 300, 0, 0 };
         ck_assert_int_eq(pthread_create(&th[t], NULL, worker, &jobs[t]), 0);
     }
     for (int t = 0; t < T; t++) {
@@ -803,6 +841,7 @@ int main(void)
     TCase *tc = tcase_create("results");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matches_predict_dense);
+    tcase_add_test(tc, test_rows_batch_independent);
     tcase_add_test(tc, test_matches_predict_lowrank);
     tcase_add_test(tc, test_model_is_a_copy);
     tcase_add_test(tc, test_large_batch_chunks);

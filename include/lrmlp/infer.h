@@ -10,16 +10,20 @@
  * nothing; batches larger than the workspace's capacity are processed in
  * chunks of that capacity, so memory does not grow with n.
  *
- * Kernels: chunks of up to 16 rows use a direct kernel that reads each
- * weight row in place (no packing, no BLAS call), so a batch of 1 costs one
- * pass over the weights whatever BLAS kernel is installed. Larger chunks
- * use, for layers of at least 32 inputs and 32 outputs, a kernel on a
- * transposed ("packed") copy of the weights that the model makes once when
- * it is created (so a dense model holds its weights twice: see
- * lrmlp_model_memory), and GEMM for the other layers.
- * lrmlp_net_predict_* runs the same code, packing the weights in its own
- * scratch at each call of more than 16 rows, and so gives the model's
- * results bit for bit.
+ * Kernels: layers of at least 32 inputs and 32 outputs run chunks of 2
+ * rows and more on a transposed ("packed") copy of the weights that the
+ * model makes once when it is created (so a dense model holds its weights
+ * twice: see lrmlp_model_memory); that kernel computes every output the
+ * same way whatever the chunk's size, so such a layer gives a row the same
+ * bits in any batch of 2 rows or more. A single row, and layers of fewer
+ * than 32 outputs in chunks of up to 16 rows, use a direct kernel that
+ * reads each weight row in place (no packing, no BLAS call), so a batch of
+ * 1 costs one pass over the weights whatever BLAS kernel is installed (its
+ * sums are ordered differently: last-bit differences from larger batches);
+ * the rest goes through BLAS GEMM. lrmlp_net_predict_* gives the model's
+ * results bit for bit: for more than 16 rows it packs the weights in its
+ * own scratch at each call, for 2 to 16 it computes the packed kernel's
+ * sums from the weights in place.
  *
  * Preprocessing. A network may carry an input transform, applied to each
  * input row x before the first layer, and an output transform, applied to
