@@ -160,12 +160,12 @@ static void SFX(direct)(const REAL *X, size_t n, size_t in, const REAL *W, const
     INFER_VARIANT(direct, (X, n, in, W, b, Y, out));
 }
 
-/* ---- packed weights, for chunks of more than INFER_DIRECT_MAX rows ----
+/* ---- packed weights, for chunks of 2 rows and more ----
  * A layer with at least INFER_DIRECT_MIN_IN inputs and INFER_PACK_MIN_OUT
- * outputs is also kept packed (infer.c: the model packs once, predict once
- * per call): panels of PNR outputs, 128 bytes per input, panel p holding
- * Wp[(p in + k) PNR + c] = W[p PNR + c][k], the last panel padded with
- * zeros. The kernel keeps MR rows times one panel in vector accumulators
+ * outputs is also kept packed (infer.c: the model packs once, predict at
+ * each call of more than 16 rows): panels of PNR outputs, 128 bytes per
+ * input, panel p holding Wp[(p in + k) PNR + c] = W[p PNR + c][k], the last
+ * panel padded with zeros. The kernel keeps MR rows times one panel in vector accumulators
  * and adds x[r][k] times the panel's row k for k in order: one chain per
  * output, whatever the rows and panels around it. It avoids what a GEMM
  * call costs at these sizes, repacking the whole weight matrix every time:
