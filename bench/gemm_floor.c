@@ -1,13 +1,13 @@
 /* GEMM floor probe: see gemm_floor.h. */
 #define _GNU_SOURCE
 #include "gemm_floor.h"
+#include "numerics.h" /* lrmlp__big_alloc */
 
 #include <cblas.h>
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
@@ -108,35 +108,25 @@ static void record(int f64, enum CBLAS_ORDER o, enum CBLAS_TRANSPOSE ta, enum CB
     c->c = operand(C, es * extent(o, CblasNoTrans, m, n, ldc));
 }
 
-void cblas_sgemm(const enum CBLAS_ORDER Order, const enum CBLAS_TRANSPOSE TransA,
-                 const enum CBLAS_TRANSPOSE TransB, const blasint M, const blasint N,
-                 const blasint K, const float alpha, const float *A, const blasint lda,
-                 const float *B, const blasint ldb, const float beta, float *C,
-                 const blasint ldc)
-{
-    resolve();
-    if (recording)
-        record(0, Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    double t0 = recording ? now() : 0.0;
-    real_sgemm(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (recording)
-        in_job_seconds += now() - t0;
-}
-
-void cblas_dgemm(const enum CBLAS_ORDER Order, const enum CBLAS_TRANSPOSE TransA,
-                 const enum CBLAS_TRANSPOSE TransB, const blasint M, const blasint N,
-                 const blasint K, const double alpha, const double *A, const blasint lda,
-                 const double *B, const blasint ldb, const double beta, double *C,
-                 const blasint ldc)
-{
-    resolve();
-    if (recording)
-        record(1, Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    double t0 = recording ? now() : 0.0;
-    real_dgemm(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (recording)
-        in_job_seconds += now() - t0;
-}
+/* cblas_sgemm and cblas_dgemm: record the call while recording (and time
+ * it inside the job), then forward it to the BLAS library's function. */
+#define DEFINE_GEMM(NAME, REAL, REAL_FN, F64)                                                  \
+    void NAME(const enum CBLAS_ORDER Order, const enum CBLAS_TRANSPOSE TransA,                 \
+              const enum CBLAS_TRANSPOSE TransB, const blasint M, const blasint N,             \
+              const blasint K, const REAL alpha, const REAL *A, const blasint lda,             \
+              const REAL *B, const blasint ldb, const REAL beta, REAL *C, const blasint ldc)   \
+    {                                                                                          \
+        resolve();                                                                             \
+        if (recording)                                                                         \
+            record(F64, Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);  \
+        double t0 = recording ? now() : 0.0;                                                   \
+        REAL_FN(Order, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);          \
+        if (recording)                                                                         \
+            in_job_seconds += now() - t0;                                                      \
+    }
+DEFINE_GEMM(cblas_sgemm, float, real_sgemm, 0)
+DEFINE_GEMM(cblas_dgemm, double, real_dgemm, 1)
+#undef DEFINE_GEMM
 
 void gemm_floor_record_start(void) { recording = 1; }
 void gemm_floor_record_stop(void) { recording = 0; }
@@ -160,37 +150,18 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Replay buffers get the memory the library gives its own large buffers
- * (2 MiB aligned, advised for transparent huge pages: lib/bigalloc.c), so
- * that the floor is not slowed by page walks the job does not pay. */
-static void *replay_alloc(size_t bytes)
-{
-    const size_t huge = (size_t)2 << 20;
-    void *p = NULL;
-    if (bytes < ((size_t)1 << 20))
-        return posix_memalign(&p, 64, bytes ? bytes : 1) ? NULL : p;
-    size_t span = (bytes + huge - 1) & ~(huge - 1);
-    if (posix_memalign(&p, huge, span))
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, span, MADV_HUGEPAGE);
-#endif
-    return p;
-}
-
 double gemm_floor_replay(int reps)
 {
     resolve();
     for (size_t i = 0; i < n_ops; i++) {
         if (!ops[i].replay) {
+            /* the library's allocator, so that the floor is not slowed by page
+             * walks the job does not pay (lib/bigalloc.c) */
+            void *p = ops[i].replay = lrmlp__big_alloc(ops[i].bytes, 1);
+            if (!p)
+                return -1;
             /* small values: the replay must not overflow into Inf/NaN, whose
              * arithmetic can be slower */
-            ops[i].replay = replay_alloc(ops[i].bytes);
-            if (!ops[i].replay)
-                return -1;
-            unsigned char *p = ops[i].replay;
-            for (size_t j = 0; j < ops[i].bytes; j++)
-                p[j] = 0;
             int f64 = 0;
             for (size_t c = 0; c < n_calls; c++)
                 if (calls[c].a == i || calls[c].b == i || calls[c].c == i) {
