@@ -3,6 +3,7 @@
 #ifndef LRMLP_LE_H
 #define LRMLP_LE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,6 +24,14 @@ static inline void put_f64(uint8_t *p, double x)
     uint64_t v;
     memcpy(&v, &x, 8);
     put_u64(p, v);
+}
+
+/* n doubles from v, one after the other; returns the end. */
+static inline uint8_t *put_doubles(uint8_t *p, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 8)
+        put_f64(p, v[i]);
+    return p;
 }
 
 static inline uint32_t get_u32(const uint8_t *p)

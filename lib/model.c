@@ -85,9 +85,7 @@ static void put_vector(uint8_t *p, const lrmlp_net *net, const void *vec)
                     put_u32(p, u);
                 }
             } else {
-                const double *v = (const double *)vec + (cnt[k] ? off[k] : 0);
-                for (size_t i = 0; i < cnt[k]; i++, p += 8)
-                    put_f64(p, v[i]);
+                p = put_doubles(p, (const double *)vec + (cnt[k] ? off[k] : 0), cnt[k]);
             }
         }
     }
@@ -269,8 +267,7 @@ static int build_file_x(const lrmlp_net *net, const lrmlp_optim *opt, const lrml
         put_u32(p + 12, (uint32_t)o->schedule);
         const double f[9] = { o->lr, o->momentum, o->beta1, o->beta2, o->eps,
                               o->weight_decay, o->clip_norm, o->min_lr, o->gamma };
-        for (int i = 0; i < 9; i++)
-            put_f64(p + 16 + 8 * i, f[i]);
+        put_doubles(p + 16, f, 9);
         put_u64(p + 88, o->total_steps);
         put_u64(p + 96, o->step_size);
         put_u64(p + 104, o->warmup_steps);

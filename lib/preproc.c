@@ -189,13 +189,6 @@ size_t lrmlp__preproc_encoded_size(const lrmlp_preproc_ *p)
     return PREP_FIXED + 8u * n_values(p->d, p->k, p->flags);
 }
 
-static uint8_t *put_doubles(uint8_t *o, const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++, o += 8)
-        put_f64(o, v[i]);
-    return o;
-}
-
 void lrmlp__preproc_encode(const lrmlp_preproc_ *p, uint8_t *o)
 {
     put_u32(o, p->flags);

@@ -746,13 +746,6 @@ size_t lrmlp__subspace_encoded_size(const lrmlp_subspace *s)
     return n;
 }
 
-static uint8_t *put_doubles(uint8_t *p, const double *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++, p += 8)
-        put_f64(p, x[i]);
-    return p;
-}
-
 void lrmlp__subspace_encode(const lrmlp_subspace *s, uint8_t *p)
 {
     put_u64(p, s->k);
