@@ -19,6 +19,13 @@
  * of a panel's 128 bytes padding), the others GEMM. */
 #define INFER_PACK_MIN_OUT 32
 
+/* Whether layer ly is kept packed (and so runs the packed kernel, or its
+ * rowlane stand-in, from 2 rows). */
+static int infer_packable(const lrmlp_layer_ *ly)
+{
+    return ly->in >= INFER_DIRECT_MIN_IN && ly->out >= INFER_PACK_MIN_OUT;
+}
+
 #include "real_f32.h"
 #include "infer_impl.h"
 #include "real_undef.h"
@@ -64,7 +71,7 @@ typedef struct view_ {
  * network was made (at most 2^40 bytes of parameters): no overflow. */
 static size_t packed_layer_bytes(const lrmlp_layer_ *ly, lrmlp_dtype dt)
 {
-    if (ly->in < INFER_DIRECT_MIN_IN || ly->out < INFER_PACK_MIN_OUT)
+    if (!infer_packable(ly))
         return 0;
     const size_t es = lrmlp__dtype_size(dt), pnr = 128 / es;
     return (((ly->out + pnr - 1) / pnr * pnr * ly->in * es) + 63) & ~(size_t)63;

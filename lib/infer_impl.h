@@ -328,15 +328,14 @@ static void SFX(rowlane)(const REAL *X, size_t n, size_t in, const REAL *W, cons
 }
 
 /* One layer over n rows: Y = act(X W^T + b). Wp is the packed W, or NULL
- * (a network's predict of at most 16 rows, or a layer not packed: infer.c
- * packs those of INFER_DIRECT_MIN_IN inputs and INFER_PACK_MIN_OUT outputs
- * and more); XT is scratch for rowlane. */
+ * (a network's predict of at most 16 rows, or a layer not packed:
+ * infer_packable, infer.c); XT is scratch for rowlane. */
 static void SFX(layer)(const REAL *P, const REAL *Wp, const lrmlp_layer_ *ly, const REAL *X,
                        size_t n, REAL *Y, REAL *XT)
 {
     const REAL *W = P + ly->w_off;
     const REAL *b = ly->b_off != SIZE_MAX ? P + ly->b_off : NULL;
-    const int packable = ly->in >= INFER_DIRECT_MIN_IN && ly->out >= INFER_PACK_MIN_OUT;
+    const int packable = infer_packable(ly);
     /* Narrow inputs (a low-rank net's r-wide layers) leave the direct kernel
      * little to sum per output and much to reduce: GEMM does better there.
      * One row streams the weights whatever the kernel: the direct one. */
