@@ -52,7 +52,7 @@ typedef struct tile_job_ {
     lrmlp_optim *opt;
     lrmlp_net *net;
     const step_args *a;
-    size_t n_tiles, n_elems; /* n_elems: the tiles' elements in all */
+    size_t n_tiles;
     int dry;
 } tile_job_;
 
@@ -386,8 +386,8 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
      * names the bad layer and rescales. The element-wise passes of GD, SGD
      * and Adam(W) run on as many threads as OpenBLAS has (optim.h). */
     const int tiled = o->kind != LRMLP_OPTIM_MUON;
-    tile_job_ job = {opt, net, &a, 0, 0, 1};
-    size_t threads = 1;
+    tile_job_ job = {opt, net, &a, 0, 1};
+    size_t threads = 1, n_elems = 0;
     if (tiled) {
         for (size_t l = 0; l < net->n_layers; l++) {
             const lrmlp_layer_ *L = &net->layers[l];
@@ -398,11 +398,11 @@ LRMLP_API int lrmlp_optim_step(lrmlp_optim *opt, lrmlp_net *net)
                 for (size_t t = 0; off != SIZE_MAX && t < n; t += OPT_TILE)
                     opt->tiles[job.n_tiles++] =
                         (lrmlp__tile){off + t, n - t < OPT_TILE ? n - t : OPT_TILE, l};
-                job.n_elems += off != SIZE_MAX ? n : 0;
+                n_elems += off != SIZE_MAX ? n : 0;
             }
         }
         const int bt = lrmlp_blas_threads();
-        threads = job.n_elems >= OPT_PARALLEL_MIN && bt > 1 ? (size_t)bt : 1;
+        threads = n_elems >= OPT_PARALLEL_MIN && bt > 1 ? (size_t)bt : 1;
     }
     lrmlp__pool_fn work = f32 ? tile_work_f32 : tile_work_f64;
     double norm = 0.0, sq = NAN;
