@@ -11,7 +11,8 @@
 #include <string.h>
 #include <zlib.h>
 
-/* A dense net with biases and mixed activations, weights from tu_rand. */
+/* A dense net with mixed activations, weights from its seeded default
+ * initializer. */
 static lrmlp_net *make_net(lrmlp_dtype dt, size_t L, const size_t *w, int bias, uint64_t seed)
 {
     lrmlp_activation acts[8];
@@ -19,16 +20,7 @@ static lrmlp_net *make_net(lrmlp_dtype dt, size_t L, const size_t *w, int bias, 
                                              LRMLP_ACT_SIGMOID, LRMLP_ACT_SILU };
     for (size_t l = 0; l < L; l++)
         acts[l] = l + 1 == L ? LRMLP_ACT_IDENTITY : pool[(l + seed) % 5];
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = dt;
-    o.n_layers = L;
-    o.widths = w;
-    o.activations = acts;
-    o.bias = bias;
-    o.seed = seed;
-    lrmlp_net *net = NULL;
-    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    return net;
+    return tu_net(dt, L, w, acts, bias, seed);
 }
 
 static void *rand_rows(lrmlp_dtype dt, size_t count, uint64_t seed)

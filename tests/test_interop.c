@@ -21,17 +21,8 @@
 static lrmlp_net *make_net(lrmlp_dtype dt, int bias, uint64_t seed)
 {
     const size_t w[] = {4, 7, 5, 3};
-    lrmlp_activation acts[] = {LRMLP_ACT_TANH, LRMLP_ACT_GELU, LRMLP_ACT_SIGMOID};
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = dt;
-    o.n_layers = 3;
-    o.widths = w;
-    o.activations = acts;
-    o.bias = bias;
-    o.seed = seed;
-    lrmlp_net *net = NULL;
-    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    return net;
+    const lrmlp_activation acts[] = {LRMLP_ACT_TANH, LRMLP_ACT_GELU, LRMLP_ACT_SIGMOID};
+    return tu_net(dt, 3, w, acts, bias, seed);
 }
 
 /* Same shape, activations and bit-identical parameters. */

@@ -138,16 +138,7 @@ static lrmlp_net *make_net(lrmlp_dtype dt, int bias, uint64_t seed)
     static const size_t w[4] = { 5, 7, 6, 3 };
     static const lrmlp_activation acts[3] = { LRMLP_ACT_RRELU, LRMLP_ACT_TANH,
                                               LRMLP_ACT_IDENTITY };
-    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
-    o.dtype = dt;
-    o.n_layers = 3;
-    o.widths = w;
-    o.activations = acts;
-    o.bias = bias;
-    o.seed = seed;
-    lrmlp_net *net = NULL;
-    ck_assert_int_eq(lrmlp_net_create(&net, &o), LRMLP_OK);
-    return net;
+    return tu_net(dt, 3, w, acts, bias, seed);
 }
 
 static lrmlp_optim *make_opt(lrmlp_net *net, int kind)

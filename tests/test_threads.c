@@ -191,14 +191,7 @@ END_TEST
 static lrmlp_net *split_net(lrmlp_dtype dt)
 {
     const size_t w[] = {256, 256, 10};
-    lrmlp_net_options no = LRMLP_NET_OPTIONS_INIT;
-    no.dtype = dt;
-    no.n_layers = 2;
-    no.widths = w;
-    no.bias = 1;
-    no.seed = 9;
-    lrmlp_net *net;
-    ck_assert_int_eq(lrmlp_net_create(&net, &no), LRMLP_OK);
+    lrmlp_net *net = tu_net(dt, 2, w, NULL, 1, 9);
     ck_assert_uint_eq(lrmlp_net_param_count(net), 256 * 256 + 256 + 10 * 256 + 10);
     return net;
 }

@@ -71,6 +71,22 @@ lrmlp_net *tu_make_net(lrmlp_dtype dt, size_t L, const size_t *w, lrmlp_activati
     return net;
 }
 
+lrmlp_net *tu_net(lrmlp_dtype dt, size_t L, const size_t *w, const lrmlp_activation *acts,
+                  int bias, uint64_t seed)
+{
+    lrmlp_net_options o = LRMLP_NET_OPTIONS_INIT;
+    o.dtype = dt;
+    o.n_layers = L;
+    o.widths = w;
+    o.activations = acts;
+    o.bias = bias;
+    o.seed = seed;
+    lrmlp_net *net = NULL;
+    int rc = lrmlp_net_create(&net, &o);
+    ck_assert_msg(rc == LRMLP_OK, "lrmlp_net_create: %d %s", rc, lrmlp_last_errmsg());
+    return net;
+}
+
 lrmlp_net *tu_make_lowrank(lrmlp_dtype dt, size_t L, size_t d, size_t m, size_t K, size_t r,
                            lrmlp_activation act, uint64_t seed)
 {

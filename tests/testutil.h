@@ -29,6 +29,12 @@ double *tu_dmalloc(size_t n);
 lrmlp_net *tu_make_net(lrmlp_dtype dt, size_t L, const size_t *w, lrmlp_activation hid,
                        double eps, uint64_t seed);
 
+/* A dense net of L layers of widths w[0..L], per-layer activations acts
+ * (NULL: the defaults), biases when bias is set, the default initializer
+ * seeded with seed; creation is asserted. */
+lrmlp_net *tu_net(lrmlp_dtype dt, size_t L, const size_t *w, const lrmlp_activation *acts,
+                  int bias, uint64_t seed);
+
 /* A low-rank net (lrmlp_lowrank_create) of L layers d-m-...-m-K, rank r,
  * hidden activation act; creation is asserted. */
 lrmlp_net *tu_make_lowrank(lrmlp_dtype dt, size_t L, size_t d, size_t m, size_t K, size_t r,
