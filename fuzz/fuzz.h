@@ -20,6 +20,22 @@ size_t fuzz_target_seeds(uint8_t **seeds, size_t *lens, size_t max);
 /* Name used in messages and for seed files ("model", "idx"). */
 extern const char fuzz_target_name[];
 
+/* The dataset readers' contract on one input: a failed read returns a
+ * negative status and leaves *ds NULL; a successful one gives a dataset of
+ * at least one row and one feature. Aborts on a breach; returns whether ds
+ * was made (the caller then checks its rows and frees it). */
+static inline int fuzz_dataset_read(int rc, const lrmlp_dataset *ds)
+{
+    if (rc != LRMLP_OK) {
+        if (ds != NULL || rc >= 0)
+            abort();
+        return 0;
+    }
+    if (lrmlp_dataset_size(ds) == 0 || lrmlp_dataset_dim(ds) == 0)
+        abort();
+    return 1;
+}
+
 /* The dataset readers' invariant: the first cnt (at most 4) labels of a
  * labelled dataset read back and lie in [0, n_classes). Aborts otherwise. */
 static inline void fuzz_check_labels(const lrmlp_dataset *ds, size_t cnt)

@@ -34,15 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     lrmlp_dataset *ds = (lrmlp_dataset *)&ds;
     int rc = lrmlp__dataset_csv_from_mem(&ds, text, len, &o);
-    if (rc != LRMLP_OK) {
-        if (ds != NULL || rc >= 0)
-            abort();
+    if (!fuzz_dataset_read(rc, ds))
         return 0;
-    }
     size_t n = lrmlp_dataset_size(ds), d = lrmlp_dataset_dim(ds);
     size_t k = lrmlp_dataset_target_dim(ds);
-    if (n == 0 || d == 0)
-        abort();
     size_t cnt = n < 4 ? n : 4;
     /* a label of 3e8 makes 3e8 + 1 classes: targets are copied only when
      * their one-hot rows are small */
